@@ -1,0 +1,76 @@
+//! `cargo xtask`: sets up, builds, serves and tests qcal.
+//!
+//! - `cargo xtask setup [--minilm-dir DIR]`: installs every missing tool and unpacks the default
+//!   model into `target/qcal-assets/`.
+//! - `cargo xtask serve`: setup, then serves the browser app at http://127.0.0.1:8080 (Trunk).
+//! - `cargo xtask test`: setup, then every test layer; ends with `N passed, N failed[, N skipped]`.
+//! - `cargo xtask bench`: release build, then `qcal bench` for every part.
+//!
+//! Every step prints one line when it starts and its wall time when it ends; a second run finds
+//! everything in place within seconds.
+
+mod assets;
+mod bench;
+mod proc;
+mod test;
+mod tools;
+mod webapp;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask <setup|serve|test|bench> [options]
+  setup [--minilm-dir DIR]   install missing tools, unpack the default model
+  serve [--port N]           setup, then serve the app at http://127.0.0.1:8080
+  test  [--no-browser]       setup, then fmt, clippy, native, GPU, browser and page tests
+  bench                      release build, then `qcal bench` for each part";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("setup") => setup_cmd(&args[1..]),
+        Some("serve") => serve_cmd(&args[1..]),
+        Some("test") => test::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
+        Some("help" | "--help" | "-h") | None => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command `{other}`\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("xtask: error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.ancestors().nth(2).map(PathBuf::from).unwrap_or(here)
+}
+
+/// The value after `--name` in `args`, if any.
+pub fn flag_value(args: &[String], name: &str) -> Option<String> {
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+}
+
+fn setup_cmd(args: &[String]) -> Result<(), String> {
+    let minilm = flag_value(args, "--minilm-dir").map(PathBuf::from);
+    tools::ensure(&tools::ALL)?;
+    assets::ensure(minilm.as_deref())?;
+    Ok(())
+}
+
+fn serve_cmd(args: &[String]) -> Result<(), String> {
+    let port = flag_value(args, "--port").unwrap_or_else(|| "8080".into());
+    tools::ensure(&[tools::Tool::WasmTarget, tools::Tool::WasmBindgen, tools::Tool::Trunk])?;
+    assets::ensure(None)?;
+    println!("==> serving the app at http://127.0.0.1:{port}/ (Ctrl-C stops)");
+    let mut cmd = std::process::Command::new(tools::cargo_bin("trunk"));
+    cmd.current_dir(root()).args(["serve", "--offline", "--port", &port]);
+    proc::run_inherit(&mut cmd)
+}

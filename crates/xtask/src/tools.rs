@@ -1,0 +1,175 @@
+//! Installing the tools qcal needs, idempotently: each is checked first and installed only when
+//! missing or at the wrong version.
+
+use crate::proc::{output, run_inherit, stage};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Something `cargo xtask` can install.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tool {
+    /// `rustup target add wasm32-unknown-unknown`.
+    WasmTarget,
+    /// `wasm-bindgen-cli` at the `wasm-bindgen` version in Cargo.lock (also the test runner).
+    WasmBindgen,
+    /// `wasm-pack 0.15.1`, for `wasm-pack test --headless --chrome <crate>`.
+    WasmPack,
+    /// `trunk 0.21.14`, which builds and serves the app.
+    Trunk,
+    /// Debian packages: Chromium, ChromeDriver, Mesa's lavapipe Vulkan driver.
+    SystemPackages,
+    /// `playwright-core` (npm) for the end-to-end page test.
+    NodeModules,
+}
+
+/// Everything, in install order (`cargo xtask setup`).
+pub const ALL: [Tool; 6] = [
+    Tool::SystemPackages,
+    Tool::WasmTarget,
+    Tool::WasmBindgen,
+    Tool::WasmPack,
+    Tool::NodeModules,
+    Tool::Trunk,
+];
+
+/// What `cargo xtask test` needs.
+pub const FOR_TESTS: [Tool; 5] =
+    [Tool::SystemPackages, Tool::WasmTarget, Tool::WasmBindgen, Tool::WasmPack, Tool::NodeModules];
+
+const TRUNK_VERSION: &str = "0.21.14";
+const WASM_PACK_VERSION: &str = "0.15.1";
+const APT_PACKAGES: [&str; 3] = ["chromium", "chromium-driver", "mesa-vulkan-drivers"];
+/// Files the Debian packages provide.
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+/// ChromeDriver from `chromium-driver`.
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// The lavapipe Vulkan ICD from `mesa-vulkan-drivers`.
+pub const LAVAPIPE_ICD: &str = "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json";
+
+/// Ensures every tool in `tools`, each as its own timed stage.
+pub fn ensure(tools: &[Tool]) -> Result<(), String> {
+    for tool in tools {
+        match tool {
+            Tool::WasmTarget => stage("rust target wasm32-unknown-unknown", wasm_target)?,
+            Tool::WasmBindgen => {
+                let v = wasm_bindgen_version()?;
+                stage(&format!("wasm-bindgen-cli {v}"), || wasm_bindgen(&v))?
+            }
+            Tool::WasmPack => stage(&format!("wasm-pack {WASM_PACK_VERSION}"), || {
+                cargo_tool("wasm-pack", "wasm-pack", WASM_PACK_VERSION, true)
+            })?,
+            Tool::Trunk => stage(&format!("trunk {TRUNK_VERSION}"), || {
+                cargo_tool("trunk", "trunk", TRUNK_VERSION, true)
+            })?,
+            Tool::SystemPackages => stage("Debian packages (Chromium, ChromeDriver, lavapipe)", apt)?,
+            Tool::NodeModules => stage("playwright-core for the page test", node_modules)?,
+        }
+    }
+    Ok(())
+}
+
+/// `$CARGO_HOME/bin/<name>` (default `~/.cargo/bin/<name>`).
+pub fn cargo_bin(name: &str) -> PathBuf {
+    let home = std::env::var_os("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo")
+    });
+    home.join("bin").join(name)
+}
+
+fn wasm_target() -> Result<(), String> {
+    let installed = output("rustup", &["target", "list", "--installed"]).ok_or(
+        "rustup is not available: install Rust with rustup (https://rustup.rs), then run again",
+    )?;
+    if installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+        println!("    already installed");
+        return Ok(());
+    }
+    run_inherit(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+}
+
+/// The `wasm-bindgen` version pinned in Cargo.lock.
+pub fn wasm_bindgen_version() -> Result<String, String> {
+    let lock = std::fs::read_to_string(crate::root().join("Cargo.lock"))
+        .map_err(|e| format!("cannot read Cargo.lock: {e}"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == "name = \"wasm-bindgen\"" {
+            if let Some(v) = lines.next().and_then(|l| l.trim().strip_prefix("version = ")) {
+                return Ok(v.trim_matches('"').to_string());
+            }
+        }
+    }
+    Err("Cargo.lock has no wasm-bindgen entry".into())
+}
+
+fn wasm_bindgen(version: &str) -> Result<(), String> {
+    let runner = cargo_bin("wasm-bindgen-test-runner");
+    if installed_version("wasm-bindgen", version) && runner.is_file() {
+        println!("    already installed");
+        return Ok(());
+    }
+    // Without --locked: wasm-bindgen-cli's lock file pins a crate the registry no longer serves.
+    cargo_tool("wasm-bindgen", "wasm-bindgen-cli", version, false)
+}
+
+/// True when `<bin> --version` (from ~/.cargo/bin) prints `version`.
+fn installed_version(bin: &str, version: &str) -> bool {
+    let path = cargo_bin(bin);
+    output(&path.to_string_lossy(), &["--version"])
+        .is_some_and(|v| v.split_whitespace().any(|w| w == version))
+}
+
+fn cargo_tool(bin: &str, package: &str, version: &str, locked: bool) -> Result<(), String> {
+    if installed_version(bin, version) {
+        println!("    already installed");
+        return Ok(());
+    }
+    println!("    installing {package} {version} with cargo install (a few minutes, once)");
+    let mut cmd = Command::new("cargo");
+    cmd.args(["install", package, "--version", version, "--force"]);
+    if locked {
+        cmd.arg("--locked");
+    }
+    // A separate target dir keeps the workspace's build lock free.
+    cmd.env("CARGO_TARGET_DIR", crate::root().join("target").join("xtask-install"));
+    run_inherit(&mut cmd).map_err(|e| {
+        format!("{e}\n  installing {package} needs the crates.io registry; check the network and run again")
+    })
+}
+
+fn apt() -> Result<(), String> {
+    let missing: Vec<&str> = APT_PACKAGES
+        .iter()
+        .zip([CHROMIUM, CHROMEDRIVER, LAVAPIPE_ICD])
+        .filter(|(_, file)| !Path::new(file).exists())
+        .map(|(pkg, _)| *pkg)
+        .collect();
+    if missing.is_empty() {
+        println!("    already installed");
+        return Ok(());
+    }
+    let command = format!("apt-get install -y {}", missing.join(" "));
+    if output("id", &["-u"]).map(|s| s.trim().to_string()).as_deref() != Some("0") {
+        return Err(format!("missing Debian packages; run as root:\n  apt-get update && {command}"));
+    }
+    println!("    {command}");
+    run_inherit(Command::new("apt-get").arg("update").arg("-q"))?;
+    run_inherit(
+        Command::new("apt-get")
+            .args(["install", "-y", "-q"])
+            .args(&missing)
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
+}
+
+fn node_modules() -> Result<(), String> {
+    let dir = crate::root().join("tests").join("e2e");
+    if dir.join("node_modules").join("playwright-core").join("package.json").is_file() {
+        println!("    already installed");
+        return Ok(());
+    }
+    if output("npm", &["--version"]).is_none() {
+        return Err("npm is missing: install Node.js 18+ (`apt-get install -y nodejs npm`)".into());
+    }
+    run_inherit(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir))
+}

@@ -1,0 +1,85 @@
+// End-to-end check of the built qcal page: serve a folder on 127.0.0.1, open it in headless
+// Chromium (WebGPU on SwiftShader), wait until the app marks itself ready, and check what a
+// user sees. Usage: node page.mjs <dist folder> <screenshot.png>
+// Prints one line per check ("ok - ..." / "not ok - ...") and a closing "N passed, N failed".
+import { chromium } from 'playwright-core';
+import { createServer } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { extname, join, normalize } from 'node:path';
+
+const [dist, screenshot] = process.argv.slice(2);
+if (!dist || !screenshot) {
+  console.error('usage: node page.mjs <dist folder> <screenshot.png>');
+  process.exit(2);
+}
+const TYPES = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript',
+  '.wasm': 'application/wasm', '.css': 'text/css', '.json': 'application/json',
+  '.csv': 'text/csv', '.png': 'image/png', '.svg': 'image/svg+xml',
+};
+
+function serve(root) {
+  const server = createServer(async (req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
+    const file = join(root, path.endsWith('/') ? join(path, 'index.html') : path);
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+      res.end(body);
+    } catch {
+      res.writeHead(404);
+      res.end('not found');
+    }
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+const results = [];
+function check(name, ok, detail = '') {
+  results.push(ok);
+  console.log(`${ok ? 'ok' : 'not ok'} - ${name}${detail ? `: ${detail}` : ''}`);
+}
+
+const server = await serve(dist);
+const url = `http://127.0.0.1:${server.address().port}/`;
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan',
+    '--use-vulkan=swiftshader', '--use-angle=swiftshader', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--disable-quic'],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  const t0 = Date.now();
+  await page.goto(url);
+  let ready = true;
+  try {
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
+  } catch {
+    ready = false;
+  }
+  check('page becomes ready', ready, `${Date.now() - t0} ms`);
+  const summary = await page.textContent('#data-summary');
+  check('data summary shows the embedded rows', /11924/.test(summary ?? ''), summary?.slice(0, 80));
+  const rows = await page.$$eval('#data-summary tbody tr', (trs) => trs.map((tr) => tr.textContent));
+  check('data summary has three splits', rows.length === 3, JSON.stringify(rows));
+  check('test split shows its class counts', rows.some((r) => /test\s*2385\s*479\s*358\s*1548/.test(r)));
+  const errorShown = await page.isVisible('#error');
+  check('no error message on the page', !errorShown);
+  check('no console errors', errors.length === 0, errors.join(' | '));
+  await page.screenshot({ path: screenshot, fullPage: true });
+  // A phone-width layout must not overflow horizontally.
+  await page.setViewportSize({ width: 380, height: 800 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+  check('phone width does not overflow', !overflow);
+} finally {
+  await browser.close();
+  server.close();
+}
+const passed = results.filter(Boolean).length;
+console.log(`${passed} passed, ${results.length - passed} failed`);
+process.exit(results.every(Boolean) ? 0 : 1);

@@ -1,0 +1,53 @@
+//! Shared helpers for qcal's end-to-end tests: where fixtures and downloaded assets live, and
+//! how a test that cannot run here says so.
+//!
+//! Rust's test harness has no "skipped" state, so a test that lacks something it needs calls
+//! [`skip`] and returns: the reason is printed and appended to the file named by `QCAL_SKIP_LOG`
+//! (set by `cargo xtask test`), which counts it as skipped rather than passed.
+
+#![warn(missing_docs)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The workspace root (the folder holding the top-level `Cargo.toml`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// `tests/fixtures/<rel>`: golden numbers committed with the scripts that made them.
+pub fn fixture(rel: &str) -> PathBuf {
+    workspace_root().join("tests").join("fixtures").join(rel)
+}
+
+/// The folder the setup unpacks downloaded assets into: `$QCAL_ASSETS`, else
+/// `target/qcal-assets` under the workspace root.
+pub fn assets_dir() -> PathBuf {
+    std::env::var_os("QCAL_ASSETS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target").join("qcal-assets"))
+}
+
+/// The embedded default classifier (MiniLM-L6 encoder + the committed head), composed by
+/// `cargo xtask setup`; `None` (after recording a skip) when it is not there.
+pub fn default_model_or_skip(test: &str) -> Option<PathBuf> {
+    let dir = assets_dir().join("default-model");
+    if dir.join("model.safetensors").is_file() {
+        Some(dir)
+    } else {
+        skip(test, &format!("{} is missing: run `cargo xtask setup`", dir.display()));
+        None
+    }
+}
+
+/// Records that `test` was skipped and why (see the crate docs).
+pub fn skip(test: &str, reason: &str) {
+    eprintln!("SKIPPED {test}: {reason}");
+    if let Some(path) = std::env::var_os("QCAL_SKIP_LOG") {
+        let line = format!("{test}\t{reason}\n");
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(path);
+        if let Ok(mut f) = file {
+            let _ = f.write_all(line.as_bytes());
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! The data set embedded in the app: twfin train / val / test (MIT, see
+//! `www/assets/data/README.md`), compiled into the wasm module so the app works offline.
+
+use qcal_model::{Dataset, LABEL_NAMES};
+
+/// The three splits as CSV text, in the order train, val, test.
+pub const SPLITS: [(&str, &str); 3] = [
+    ("train", include_str!("../../www/assets/data/twfin_train.csv")),
+    ("val", include_str!("../../www/assets/data/twfin_val.csv")),
+    ("test", include_str!("../../www/assets/data/twfin_test.csv")),
+];
+
+/// One parsed split with its name.
+pub struct Split {
+    /// `train`, `val` or `test`.
+    pub name: &'static str,
+    /// The parsed rows.
+    pub data: Dataset,
+}
+
+/// Parses every embedded split.
+pub fn load_splits() -> qcal_model::Result<Vec<Split>> {
+    SPLITS
+        .iter()
+        .map(|(name, csv)| Ok(Split { name, data: Dataset::from_csv(csv.as_bytes(), &LABEL_NAMES)? }))
+        .collect()
+}
+
+/// Rows and class counts per split, as a JSON array.
+pub fn summary_json(splits: &[Split]) -> String {
+    let items: Vec<String> = splits
+        .iter()
+        .map(|s| {
+            let classes: Vec<String> = s
+                .data
+                .label_names
+                .iter()
+                .zip(s.data.class_counts())
+                .map(|(n, c)| format!("\"{n}\":{c}"))
+                .collect();
+            format!(
+                "{{\"split\":\"{}\",\"rows\":{},\"classes\":{{{}}}}}",
+                s.name,
+                s.data.len(),
+                classes.join(",")
+            )
+        })
+        .collect();
+    format!("[{}]", items.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_splits_have_the_documented_counts() {
+        let splits = load_splits().expect("embedded CSVs parse");
+        let counts: Vec<(usize, Vec<usize>)> =
+            splits.iter().map(|s| (s.data.len(), s.data.class_counts())).collect();
+        assert_eq!(counts[0], (7154, vec![1438, 1073, 4643]));
+        assert_eq!(counts[1], (2385, vec![480, 357, 1548]));
+        assert_eq!(counts[2], (2385, vec![479, 358, 1548]));
+    }
+}
