@@ -10,12 +10,16 @@
 
 #![warn(missing_docs)]
 
+pub mod calibrators;
 pub mod data;
 pub mod error;
 pub mod metrics;
 pub mod npz;
 pub mod rng;
+#[cfg(feature = "train")]
+pub mod train;
 
+pub use calibrators::Calibrator;
 pub use data::ProbData;
 pub use error::{CalibError, Result};
 pub use npz::Outputs;
