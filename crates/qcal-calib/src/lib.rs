@@ -16,6 +16,8 @@ pub mod error;
 pub mod metrics;
 pub mod npz;
 pub mod rng;
+pub mod stats;
+pub mod synthetic;
 #[cfg(feature = "train")]
 pub mod train;
 

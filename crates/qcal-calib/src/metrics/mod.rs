@@ -9,7 +9,9 @@ pub use binning::{
     NETCAL_EPS, ReliabilityBins, ace, bin_index, classwise_ece, ece, equal_mass_edges,
     equal_width_edges, mce, quantile_sorted, top_label_pairs,
 };
-pub use bootstrap::{Interval, bootstrap_ci, reliability_band};
+pub use bootstrap::{
+    Interval, bootstrap_ci, percentile_interval, reliability_band, resample_indices,
+};
 pub use smece::{smece as smece_scores, smooth_ece};
 
 use crate::data::{ProbData, argmax};

@@ -1,0 +1,281 @@
+//! The calibrators' training objectives as burn graphs over a flat parameter vector `theta`.
+//!
+//! Every batch holds features `x = log(clip(p))` (N x K) and one-hot labels `y` (N x K).
+
+use super::engine::{Batch, Objective};
+use burn::tensor::activation::{log_softmax, softmax};
+use burn::tensor::{Device, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+/// Which log-linear map is trained (by NLL).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LinearKind {
+    /// `z = a * x + b`; theta = `[a (K) | b (K)]`.
+    Vector,
+    /// `z = W x + b`; theta = `[W | b]` as K x (K+1) row-major.
+    Matrix,
+    /// dirichletcal's parametrisation: raw K x (K+1) `[W | b]`, effective = raw - raw[K-1, :],
+    /// loss + `lambda sum_{j != k} W_jk^2 + mu sum_j b_j^2` (unnormalised ODIR).
+    Dirichlet {
+        /// Off-diagonal strength lambda.
+        lambda: f64,
+        /// Bias strength mu.
+        mu: f64,
+    },
+    /// `z = x + b`; theta = `b (K)`.
+    Prior,
+}
+
+/// NLL objective of a log-linear map.
+pub struct LinearObjective {
+    k: usize,
+    kind: LinearKind,
+    offdiag: Tensor<2>,
+}
+
+fn constant(device: &Device, v: Vec<f32>, shape: [usize; 2]) -> Tensor<2> {
+    Tensor::from_data(TensorData::new(v, shape), device)
+}
+
+/// Mean NLL `-(1/N) sum_i sum_k y_ik log q_ik` from log-probabilities.
+fn nll(logq: Tensor<2>, b: &Batch) -> Tensor<1> {
+    (logq * b.y.clone()).sum().neg().div_scalar(b.n as f64)
+}
+
+impl LinearObjective {
+    /// The objective for K classes on `device`.
+    pub fn new(k: usize, kind: LinearKind, device: &Device) -> Self {
+        let mask = (0..k * k)
+            .map(|i| if i / k == i % k { 0.0 } else { 1.0 })
+            .collect();
+        Self {
+            k,
+            kind,
+            offdiag: constant(device, mask, [k, k]),
+        }
+    }
+
+    /// `(W, b)` as K x K and 1 x K tensors from theta.
+    fn map(&self, theta: Tensor<1>) -> (Option<Tensor<2>>, Tensor<2>, Option<Tensor<2>>) {
+        let k = self.k;
+        match self.kind {
+            LinearKind::Vector => {
+                let a = theta.clone().narrow(0, 0, k).reshape([1, k]);
+                (None, theta.narrow(0, k, k).reshape([1, k]), Some(a))
+            }
+            LinearKind::Prior => (None, theta.reshape([1, k]), None),
+            LinearKind::Matrix | LinearKind::Dirichlet { .. } => {
+                let mut raw = theta.reshape([k, k + 1]);
+                if matches!(self.kind, LinearKind::Dirichlet { .. }) {
+                    let last = raw.clone().narrow(0, k - 1, 1);
+                    raw = raw - last;
+                }
+                let w = raw.clone().narrow(1, 0, k);
+                let b = raw.narrow(1, k, 1).reshape([1, k]);
+                (Some(w), b, None)
+            }
+        }
+    }
+}
+
+impl Objective for LinearObjective {
+    fn n_params(&self) -> usize {
+        match self.kind {
+            LinearKind::Vector => 2 * self.k,
+            LinearKind::Prior => self.k,
+            LinearKind::Matrix | LinearKind::Dirichlet { .. } => self.k * (self.k + 1),
+        }
+    }
+
+    fn loss(&self, theta: Tensor<1>, batch: &Batch) -> Tensor<1> {
+        let (w, b, a) = self.map(theta);
+        let z = match (&w, a) {
+            (Some(w), _) => batch.x.clone().matmul(w.clone().transpose()) + b.clone(),
+            (None, Some(a)) => batch.x.clone() * a + b.clone(),
+            (None, None) => batch.x.clone() + b.clone(),
+        };
+        let loss = nll(log_softmax(z, 1), batch);
+        match (self.kind, w) {
+            (LinearKind::Dirichlet { lambda, mu }, Some(w)) => {
+                let off = (w.square() * self.offdiag.clone()).sum().mul_scalar(lambda);
+                loss + off + b.square().sum().mul_scalar(mu)
+            }
+            _ => loss,
+        }
+    }
+}
+
+/// Weights of the fuzzy/affine objective's terms (each default 1.0; 0 switches a term off).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LossWeights {
+    /// Mean NLL.
+    pub nll: f64,
+    /// Soft top-label ECE.
+    pub ece: f64,
+    /// Soft classwise ECE.
+    pub classwise_ece: f64,
+    /// Brier score.
+    pub brier: f64,
+}
+
+impl Default for LossWeights {
+    fn default() -> Self {
+        Self {
+            nll: 1.0,
+            ece: 1.0,
+            classwise_ece: 1.0,
+            brier: 1.0,
+        }
+    }
+}
+
+/// Number of soft bins and their Gaussian width (in confidence units) of the soft ECE terms.
+pub const SOFT_BINS: usize = 15;
+/// Soft-bin width: half a bin.
+pub const SOFT_SIGMA: f64 = 0.5 / SOFT_BINS as f64;
+
+/// Soft-binned calibration objective: NLL + soft ECE + soft classwise ECE + Brier of `q`.
+pub struct SoftTerms {
+    weights: LossWeights,
+    centres: Tensor<2>,
+}
+
+impl SoftTerms {
+    /// Terms with `weights` on `device`.
+    pub fn new(weights: LossWeights, device: &Device) -> Self {
+        let u = (0..SOFT_BINS)
+            .map(|b| ((b as f64 + 0.5) / SOFT_BINS as f64) as f32)
+            .collect();
+        Self {
+            weights,
+            centres: constant(device, u, [1, SOFT_BINS]),
+        }
+    }
+
+    /// Soft bin memberships of scores `s` (N x 1): N x B, rows summing to 1.
+    fn bins(&self, s: Tensor<2>) -> Tensor<2> {
+        let d = s - self.centres.clone();
+        softmax(d.square().div_scalar(-2.0 * SOFT_SIGMA * SOFT_SIGMA), 1)
+    }
+
+    /// The weighted loss of probabilities `q` (N x K) with log-probabilities `logq`.
+    pub fn loss(&self, q: Tensor<2>, logq: Tensor<2>, b: &Batch) -> Tensor<1> {
+        let [n, k] = q.dims();
+        let w = self.weights;
+        let mut total = nll(logq, b).mul_scalar(w.nll);
+        if w.brier != 0.0 {
+            let brier = (q.clone() - b.y.clone())
+                .square()
+                .sum()
+                .div_scalar(n as f64);
+            total = total + brier.mul_scalar(w.brier);
+        }
+        if w.ece != 0.0 {
+            let c = q.clone().max_dim(1);
+            let is_max = q.clone().greater_equal(c.clone().expand([n, k])).float();
+            let hit = (is_max * b.y.clone()).sum_dim(1);
+            let s = (self.bins(c.clone()) * (hit - c)).sum_dim(0);
+            total = total + s.abs().sum().div_scalar(n as f64).mul_scalar(w.ece);
+        }
+        if w.classwise_ece != 0.0 {
+            let mut cw: Option<Tensor<1>> = None;
+            for j in 0..k {
+                let qj = q.clone().narrow(1, j, 1);
+                let yj = b.y.clone().narrow(1, j, 1);
+                let s = (self.bins(qj.clone()) * (yj - qj)).sum_dim(0).abs().sum();
+                cw = Some(match cw {
+                    Some(acc) => acc + s,
+                    None => s,
+                });
+            }
+            if let Some(cw) = cw {
+                total = total + cw.div_scalar((n * k) as f64).mul_scalar(w.classwise_ece);
+            }
+        }
+        total
+    }
+}
+
+/// The fuzzy-gated (or, with `regions == 0`, plain affine) objective.
+///
+/// theta, gated: `[centres (R) | log_widths (R) | W (R x K x K) | b (R x K)]`;
+/// affine: `[W (K x K) | b (K)]`.
+pub struct FuzzyObjective {
+    /// Classes K.
+    pub k: usize,
+    /// Regions R (0 = plain affine).
+    pub regions: usize,
+    /// Mixture of softmaxes instead of softmax of mixed logits.
+    pub mixture: bool,
+    terms: SoftTerms,
+}
+
+impl FuzzyObjective {
+    /// A new objective on `device`.
+    pub fn new(
+        k: usize,
+        regions: usize,
+        mixture: bool,
+        weights: LossWeights,
+        device: &Device,
+    ) -> Self {
+        Self {
+            k,
+            regions,
+            mixture,
+            terms: SoftTerms::new(weights, device),
+        }
+    }
+
+    /// Calibrated `(q, log q)` for features `x` (N x K).
+    pub fn forward(&self, theta: Tensor<1>, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+        let (k, r) = (self.k, self.regions);
+        let [n, _] = x.dims();
+        if r == 0 {
+            let w = theta.clone().narrow(0, 0, k * k).reshape([k, k]);
+            let b = theta.narrow(0, k * k, k).reshape([1, k]);
+            let z = x.matmul(w.transpose()) + b;
+            return (softmax(z.clone(), 1), log_softmax(z, 1));
+        }
+        let m = theta.clone().narrow(0, 0, r).reshape([1, r]);
+        let s = theta.clone().narrow(0, r, r).reshape([1, r]).exp();
+        let c = softmax(x.clone(), 1).max_dim(1);
+        let g = ((c - m).square() / (s.square().mul_scalar(2.0)))
+            .neg()
+            .exp();
+        let gw = g.clone() / g.sum_dim(1).add_scalar(super::super::calibrators::GATE_EPS);
+        let w = theta
+            .clone()
+            .narrow(0, 2 * r, r * k * k)
+            .reshape([r * k, k]);
+        let b = theta
+            .narrow(0, 2 * r + r * k * k, r * k)
+            .reshape([1, r * k]);
+        let zr = (x.matmul(w.transpose()) + b).reshape([n, r, k]);
+        let gw3 = gw.reshape([n, r, 1]);
+        if self.mixture {
+            let q: Tensor<2> = (softmax(zr, 2) * gw3).sum_dim(1).reshape([n, k]);
+            let logq = q.clone().clamp_min(1e-12).log();
+            (q, logq)
+        } else {
+            let z: Tensor<2> = (zr * gw3).sum_dim(1).reshape([n, k]);
+            (softmax(z.clone(), 1), log_softmax(z, 1))
+        }
+    }
+}
+
+impl Objective for FuzzyObjective {
+    fn n_params(&self) -> usize {
+        let kk = self.k * self.k + self.k;
+        if self.regions == 0 {
+            kk
+        } else {
+            self.regions * (kk + 2)
+        }
+    }
+
+    fn loss(&self, theta: Tensor<1>, batch: &Batch) -> Tensor<1> {
+        let (q, logq) = self.forward(theta, batch.x.clone());
+        self.terms.loss(q, logq, batch)
+    }
+}
