@@ -1,0 +1,79 @@
+//! Sequence pooling: the [CLS] row or the masked mean over tokens.
+
+use crate::context::GpuContext;
+use crate::error::Result;
+use crate::kernels::matmul::check_len;
+use crate::kernels::{Binding, Kernel, groups};
+
+/// The WGSL source.
+pub(crate) const SOURCE: &str = include_str!("pooling.wgsl");
+
+/// Params, hidden, mask, pooled.
+const BINDINGS: [Binding; 4] = [
+    Binding::Uniform,
+    Binding::Read,
+    Binding::Read,
+    Binding::ReadWrite,
+];
+
+/// Which token summary feeds the head.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PoolMode {
+    /// The first token (`[CLS]`), for the HF pooler.
+    Cls,
+    /// Mean over real tokens (sentence-transformers).
+    Mean,
+}
+
+/// `pooled[b] = hidden[b, 0]` or the masked mean of `hidden[b, :]`.
+#[derive(Debug)]
+pub struct Pooling {
+    kernel: Kernel,
+}
+
+impl Pooling {
+    /// Builds the pipeline for one mode.
+    pub fn new(ctx: &GpuContext, mode: PoolMode) -> Result<Self> {
+        let constants = [("MODE", if mode == PoolMode::Cls { 0.0 } else { 1.0 })];
+        let kernel = Kernel::new(ctx, "pooling", SOURCE, &BINDINGS, &constants, [64, 1, 1])?;
+        Ok(Self { kernel })
+    }
+
+    /// Records pooling of `hidden [batch * seq, cols]` into `pooled [batch, cols]`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn encode(
+        &self,
+        ctx: &GpuContext,
+        encoder: &mut wgpu::CommandEncoder,
+        (batch, seq, cols): (usize, usize, usize),
+        hidden: &wgpu::Buffer,
+        mask: &wgpu::Buffer,
+        pooled: &wgpu::Buffer,
+    ) -> Result<()> {
+        let params = [batch as u32, seq as u32, cols as u32, 0];
+        let params = ctx.uniform("pooling params", &params);
+        let bg = self.kernel.bind(ctx, &[&params, hidden, mask, pooled]);
+        let grid = [groups(cols, 64)?, batch as u32, 1];
+        self.kernel.dispatch(ctx, encoder, &bg, grid)
+    }
+
+    /// Uploads, pools and reads back `[batch, cols]`.
+    pub async fn run(
+        &self,
+        ctx: &GpuContext,
+        shape: (usize, usize, usize),
+        hidden: &[f32],
+        mask: &[u32],
+    ) -> Result<Vec<f32>> {
+        let (batch, seq, cols) = shape;
+        check_len("hidden", hidden.len(), batch * seq * cols)?;
+        check_len("mask", mask.len(), batch * seq)?;
+        let gh = ctx.storage_from("pool hidden", hidden)?;
+        let gm = ctx.storage_from("pool mask", mask)?;
+        let gp = ctx.storage_zeroed("pooled", (batch * cols * 4) as u64)?;
+        let mut encoder = ctx.encoder("pooling");
+        self.encode(ctx, &mut encoder, shape, &gh, &gm, &gp)?;
+        ctx.submit(encoder);
+        ctx.read_f32(&gp, batch * cols).await
+    }
+}
