@@ -1,0 +1,29 @@
+//! qcal-model: BERT sequence classifiers on the CPU.
+//!
+//! Loads Hugging Face checkpoints ([`checkpoint::ModelDir`], [`Weights`], [`Config`]),
+//! tokenizes ([`BertTokenizer`]), and runs `BertForSequenceClassification`
+//! ([`BertForSequenceClassification`]) at FP32 and at packed INT4 ([`quant`]). Also reads the
+//! labelled CSV data sets qcal works on ([`Dataset`]). No GPU and no wasm-only dependencies:
+//! this crate builds natively (multithreaded with rayon) and for wasm32 (sequential).
+
+#![warn(missing_docs)]
+
+pub mod checkpoint;
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod par;
+pub mod quant;
+pub mod reference;
+pub mod tokenize;
+pub mod weights;
+
+pub use checkpoint::ModelDir;
+pub use config::{Activation, Config, Pooling};
+pub use data::{Dataset, Example, LABEL_NAMES};
+pub use error::{Error, Result};
+pub use quant::{EmbeddingPrecision, QuantFormat, QuantOptions, QuantizedLinear};
+pub use reference::model::{BertForSequenceClassification, BertModel};
+pub use reference::TokenRows;
+pub use tokenize::{BertTokenizer, Encoded, DEFAULT_MAX_LEN};
+pub use weights::Weights;

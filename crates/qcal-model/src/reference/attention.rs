@@ -1,0 +1,151 @@
+//! `BertAttention`: multi-head self-attention (`attention.self`) and its output block
+//! (`attention.output`: dense + residual + LayerNorm).
+
+use crate::config::Config;
+use crate::error::Result;
+use crate::par;
+use crate::reference::linear::Linear;
+use crate::reference::ops::{softmax_in_place, LayerNorm};
+use crate::reference::TokenRows;
+use crate::weights::{OwnedTensor, Weights};
+
+/// HF `BertSelfAttention` (`attention.self.{query,key,value}`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BertSelfAttention {
+    /// `query` `[H, H]`.
+    pub query: Linear,
+    /// `key` `[H, H]`.
+    pub key: Linear,
+    /// `value` `[H, H]`.
+    pub value: Linear,
+    /// Number of heads.
+    pub num_heads: usize,
+}
+
+impl BertSelfAttention {
+    /// Loads `{prefix}.{query,key,value}`.
+    pub fn load(w: &Weights, prefix: &str, c: &Config, table: Option<[f32; 16]>) -> Result<Self> {
+        let h = c.hidden_size;
+        let lin = |n: &str| Linear::load(w, &format!("{prefix}.{n}"), h, h, table);
+        Ok(Self { query: lin("query")?, key: lin("key")?, value: lin("value")?, num_heads: c.num_attention_heads })
+    }
+
+    /// `hidden [rows, H]` -> context `[rows, H]`: per sequence and head,
+    /// `softmax(Q Kᵀ / sqrt(d)) V` over that sequence's own (real) tokens only, which equals
+    /// HF's additive mask (padded keys get weight exactly 0 there too).
+    pub fn forward(&self, hidden: &[f32], tokens: &TokenRows) -> Vec<f32> {
+        let rows = tokens.len();
+        let h = self.query.out_features;
+        let (q, k, v) = (
+            self.query.forward(hidden, rows),
+            self.key.forward(hidden, rows),
+            self.value.forward(hidden, rows),
+        );
+        let mut context = vec![0.0f32; rows * h];
+        let lengths: Vec<usize> = tokens.offsets.windows(2).map(|w| (w[1] - w[0]) * h).collect();
+        let chunks: Vec<(usize, &mut [f32])> =
+            par::split_lengths(&mut context, &lengths).into_iter().enumerate().collect();
+        par::for_each(chunks, |(b, out)| {
+            let (s, e) = (tokens.offsets[b], tokens.offsets[b + 1]);
+            let r = s * h..e * h;
+            self.sequence(&q[r.clone()], &k[r.clone()], &v[r], e - s, out);
+        });
+        context
+    }
+
+    /// Attention of one sequence of `t` tokens; `q`, `k`, `v`, `out` are `[t, H]`.
+    fn sequence(&self, q: &[f32], k: &[f32], v: &[f32], t: usize, out: &mut [f32]) {
+        let h = self.query.out_features;
+        let d = h / self.num_heads;
+        let scale = (d as f32).sqrt();
+        let mut scores = vec![0.0f32; t];
+        for head in 0..self.num_heads {
+            let cols = head * d..(head + 1) * d;
+            for i in 0..t {
+                let qi = &q[i * h..(i + 1) * h][cols.clone()];
+                for (j, s) in scores.iter_mut().enumerate() {
+                    let kj = &k[j * h..(j + 1) * h][cols.clone()];
+                    *s = qi.iter().zip(kj).map(|(a, b)| a * b).sum::<f32>() / scale;
+                }
+                softmax_in_place(&mut scores);
+                let oi = &mut out[i * h..(i + 1) * h][cols.clone()];
+                oi.fill(0.0);
+                for (j, &p) in scores.iter().enumerate() {
+                    let vj = &v[j * h..(j + 1) * h][cols.clone()];
+                    oi.iter_mut().zip(vj).for_each(|(o, x)| *o += p * x);
+                }
+            }
+        }
+    }
+}
+
+/// HF `BertSelfOutput` (`attention.output`): `LN(dense(x) + residual)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BertSelfOutput {
+    /// `dense` `[H, H]`.
+    pub dense: Linear,
+    /// `LayerNorm`.
+    pub layer_norm: LayerNorm,
+}
+
+impl BertSelfOutput {
+    /// Loads `{prefix}.dense` and `{prefix}.LayerNorm`.
+    pub fn load(w: &Weights, prefix: &str, c: &Config, table: Option<[f32; 16]>) -> Result<Self> {
+        let h = c.hidden_size;
+        Ok(Self {
+            dense: Linear::load(w, &format!("{prefix}.dense"), h, h, table)?,
+            layer_norm: LayerNorm::load(w, &format!("{prefix}.LayerNorm"), c)?,
+        })
+    }
+
+    /// `x [rows, H]`, `residual [rows, H]` -> `[rows, H]`.
+    pub fn forward(&self, x: &[f32], residual: &[f32], rows: usize) -> Vec<f32> {
+        let mut y = self.dense.forward(x, rows);
+        self.layer_norm.forward(&mut y, Some(residual));
+        y
+    }
+}
+
+/// HF `BertAttention` (`attention.self` + `attention.output`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BertAttention {
+    /// `self`.
+    pub self_attention: BertSelfAttention,
+    /// `output`.
+    pub output: BertSelfOutput,
+}
+
+impl BertAttention {
+    /// Loads `{prefix}.self` and `{prefix}.output`.
+    pub fn load(w: &Weights, prefix: &str, c: &Config, table: Option<[f32; 16]>) -> Result<Self> {
+        Ok(Self {
+            self_attention: BertSelfAttention::load(w, &format!("{prefix}.self"), c, table)?,
+            output: BertSelfOutput::load(w, &format!("{prefix}.output"), c, table)?,
+        })
+    }
+
+    /// `hidden [rows, H]` -> `[rows, H]`.
+    pub fn forward(&self, hidden: &[f32], tokens: &TokenRows) -> Vec<f32> {
+        let context = self.self_attention.forward(hidden, tokens);
+        self.output.forward(&context, hidden, tokens.len())
+    }
+
+    /// The Linear layers, with their names relative to this module.
+    pub fn linears_mut(&mut self) -> [(&'static str, &mut Linear); 4] {
+        [
+            ("self.query", &mut self.self_attention.query),
+            ("self.key", &mut self.self_attention.key),
+            ("self.value", &mut self.self_attention.value),
+            ("output.dense", &mut self.output.dense),
+        ]
+    }
+
+    /// The tensors under their checkpoint names.
+    pub fn tensors(&self, prefix: &str, out: &mut Vec<OwnedTensor>) {
+        self.self_attention.query.tensors(&format!("{prefix}.self.query"), out);
+        self.self_attention.key.tensors(&format!("{prefix}.self.key"), out);
+        self.self_attention.value.tensors(&format!("{prefix}.self.value"), out);
+        self.output.dense.tensors(&format!("{prefix}.output.dense"), out);
+        self.output.layer_norm.tensors(&format!("{prefix}.output.LayerNorm"), out);
+    }
+}

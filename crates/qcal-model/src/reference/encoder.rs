@@ -1,0 +1,109 @@
+//! `BertEncoder`: `num_hidden_layers` post-LN transformer layers.
+
+use crate::config::{Activation, Config};
+use crate::error::Result;
+use crate::reference::attention::BertAttention;
+use crate::reference::linear::Linear;
+use crate::reference::ops::{activate, LayerNorm};
+use crate::reference::TokenRows;
+use crate::weights::{OwnedTensor, Weights};
+
+/// HF `BertIntermediate`: `act(dense(x))`, `[H] -> [I]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BertIntermediate {
+    /// `dense` `[I, H]`.
+    pub dense: Linear,
+    /// `hidden_act`.
+    pub act: Activation,
+}
+
+/// HF `BertOutput`: `LN(dense(x) + residual)`, `[I] -> [H]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BertOutput {
+    /// `dense` `[H, I]`.
+    pub dense: Linear,
+    /// `LayerNorm`.
+    pub layer_norm: LayerNorm,
+}
+
+/// HF `BertLayer` (`encoder.layer.N`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BertLayer {
+    /// `attention`.
+    pub attention: BertAttention,
+    /// `intermediate`.
+    pub intermediate: BertIntermediate,
+    /// `output`.
+    pub output: BertOutput,
+}
+
+impl BertLayer {
+    /// Loads `{prefix}.attention`, `{prefix}.intermediate`, `{prefix}.output`.
+    pub fn load(w: &Weights, prefix: &str, c: &Config, table: Option<[f32; 16]>) -> Result<Self> {
+        let (h, i) = (c.hidden_size, c.intermediate_size);
+        Ok(Self {
+            attention: BertAttention::load(w, &format!("{prefix}.attention"), c, table)?,
+            intermediate: BertIntermediate {
+                dense: Linear::load(w, &format!("{prefix}.intermediate.dense"), h, i, table)?,
+                act: c.hidden_act,
+            },
+            output: BertOutput {
+                dense: Linear::load(w, &format!("{prefix}.output.dense"), i, h, table)?,
+                layer_norm: LayerNorm::load(w, &format!("{prefix}.output.LayerNorm"), c)?,
+            },
+        })
+    }
+
+    /// `hidden [rows, H]` -> `[rows, H]`.
+    pub fn forward(&self, hidden: &[f32], tokens: &TokenRows) -> Vec<f32> {
+        let rows = tokens.len();
+        let attn = self.attention.forward(hidden, tokens);
+        let mut inter = self.intermediate.dense.forward(&attn, rows);
+        activate(&mut inter, self.intermediate.act);
+        let mut out = self.output.dense.forward(&inter, rows);
+        self.output.layer_norm.forward(&mut out, Some(&attn));
+        out
+    }
+
+    /// The six Linear layers, with names relative to this layer.
+    pub fn linears_mut(&mut self) -> Vec<(&'static str, &mut Linear)> {
+        let mut v: Vec<(&'static str, &mut Linear)> =
+            self.attention.linears_mut().into_iter().map(|(n, l)| (n, l)).collect();
+        v.push(("intermediate.dense", &mut self.intermediate.dense));
+        v.push(("output.dense", &mut self.output.dense));
+        v
+    }
+
+    /// The tensors under their checkpoint names.
+    pub fn tensors(&self, prefix: &str, out: &mut Vec<OwnedTensor>) {
+        self.attention.tensors(&format!("{prefix}.attention"), out);
+        self.intermediate.dense.tensors(&format!("{prefix}.intermediate.dense"), out);
+        self.output.dense.tensors(&format!("{prefix}.output.dense"), out);
+        self.output.layer_norm.tensors(&format!("{prefix}.output.LayerNorm"), out);
+    }
+}
+
+/// HF `BertEncoder` (`encoder.layer.*`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BertEncoder {
+    /// `layer.0 ..= layer.{L-1}`.
+    pub layer: Vec<BertLayer>,
+}
+
+impl BertEncoder {
+    /// Loads `encoder.layer.0..L`.
+    pub fn load(w: &Weights, c: &Config, table: Option<[f32; 16]>) -> Result<Self> {
+        let layer = (0..c.num_hidden_layers)
+            .map(|n| BertLayer::load(w, &format!("encoder.layer.{n}"), c, table))
+            .collect::<Result<_>>()?;
+        Ok(Self { layer })
+    }
+
+    /// `hidden [rows, H]` -> last hidden state `[rows, H]`.
+    pub fn forward(&self, mut hidden: Vec<f32>, tokens: &TokenRows) -> Vec<f32> {
+        for layer in &self.layer {
+            hidden = layer.forward(&hidden, tokens);
+        }
+        hidden
+    }
+}

@@ -1,0 +1,127 @@
+//! Element-wise and row-wise operations of the BERT forward, in f32.
+
+use crate::config::{Activation, Config};
+use crate::error::Result;
+use crate::par;
+use crate::weights::Weights;
+
+/// `nn.LayerNorm(hidden, eps)` with weight (`gamma`) and bias (`beta`), both `[hidden]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerNorm {
+    /// `weight` `[hidden]`.
+    pub weight: Vec<f32>,
+    /// `bias` `[hidden]`.
+    pub bias: Vec<f32>,
+    /// Added to the variance.
+    pub eps: f32,
+}
+
+impl LayerNorm {
+    /// Loads `{prefix}.weight` and `{prefix}.bias` (`[hidden_size]`).
+    pub fn load(weights: &Weights, prefix: &str, config: &Config) -> Result<Self> {
+        let h = [config.hidden_size];
+        Ok(Self {
+            weight: weights.f32(&format!("{prefix}.weight"), &h)?,
+            bias: weights.f32(&format!("{prefix}.bias"), &h)?,
+            eps: config.layer_norm_eps as f32,
+        })
+    }
+
+    /// Normalises every row of `x [rows, hidden]` in place, after adding `residual` (same
+    /// shape) when given: `LN(x + residual)`.
+    pub fn forward(&self, x: &mut [f32], residual: Option<&[f32]>) {
+        let h = self.weight.len();
+        par::rows_mut(x, h, |r, row| {
+            if let Some(res) = residual {
+                row.iter_mut().zip(&res[r * h..(r + 1) * h]).for_each(|(v, s)| *v += s);
+            }
+            let mean = row.iter().sum::<f32>() / h as f32;
+            let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / h as f32;
+            let inv = 1.0 / (var + self.eps).sqrt();
+            for ((v, g), b) in row.iter_mut().zip(&self.weight).zip(&self.bias) {
+                *v = (*v - mean) * inv * g + b;
+            }
+        });
+    }
+
+    /// The tensors, named `{prefix}.weight` / `{prefix}.bias`.
+    pub fn tensors(&self, prefix: &str, out: &mut Vec<crate::weights::OwnedTensor>) {
+        use crate::weights::OwnedTensor;
+        let h = vec![self.weight.len()];
+        out.push(OwnedTensor::f32(&format!("{prefix}.weight"), h.clone(), &self.weight));
+        out.push(OwnedTensor::f32(&format!("{prefix}.bias"), h, &self.bias));
+    }
+}
+
+/// Applies the feed-forward activation in place.
+pub fn activate(x: &mut [f32], act: Activation) {
+    let width = 1024.min(x.len()).max(1);
+    par::rows_mut(x, width, |_, chunk| {
+        for v in chunk.iter_mut() {
+            *v = match act {
+                Activation::Gelu => gelu_erf(*v),
+                Activation::GeluTanh => gelu_tanh(*v),
+                Activation::Relu => v.max(0.0),
+            };
+        }
+    });
+    // A tail shorter than `width` is not a whole row: handle it here.
+    let tail = x.len() % width;
+    let start = x.len() - tail;
+    for v in &mut x[start..] {
+        *v = match act {
+            Activation::Gelu => gelu_erf(*v),
+            Activation::GeluTanh => gelu_tanh(*v),
+            Activation::Relu => v.max(0.0),
+        };
+    }
+}
+
+/// Exact GELU: `x/2 * (1 + erf(x / sqrt 2))`.
+#[inline]
+pub fn gelu_erf(x: f32) -> f32 {
+    0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2))
+}
+
+/// GELU, tanh approximation (`gelu_new`).
+#[inline]
+pub fn gelu_tanh(x: f32) -> f32 {
+    let c = (2.0 / std::f32::consts::PI).sqrt();
+    0.5 * x * (1.0 + libm::tanhf(c * (x + 0.044_715 * x * x * x)))
+}
+
+/// Softmax of one row in place (max-subtracted).
+pub fn softmax_in_place(row: &mut [f32]) {
+    let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let mut sum = 0.0;
+    for v in row.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    if sum > 0.0 {
+        row.iter_mut().for_each(|v| *v /= sum);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gelu_and_softmax_values() {
+        assert!((gelu_erf(1.0) - 0.841_344_7).abs() < 1e-6);
+        assert!((gelu_erf(-3.0) + 0.004_049_7).abs() < 1e-6);
+        let mut r = [1.0, 2.0, 3.0];
+        softmax_in_place(&mut r);
+        assert!((r.iter().sum::<f32>() - 1.0).abs() < 1e-6 && r[2] > r[1]);
+    }
+
+    #[test]
+    fn layer_norm_normalises() {
+        let ln = LayerNorm { weight: vec![1.0; 4], bias: vec![0.0; 4], eps: 1e-12 };
+        let mut x = vec![1.0, 2.0, 3.0, 4.0, 0.0, 0.0, 0.0, 1.0];
+        ln.forward(&mut x, Some(&[0.0; 8]));
+        assert!(x[..4].iter().sum::<f32>().abs() < 1e-5);
+        assert!((x[..4].iter().map(|v| v * v).sum::<f32>() / 4.0 - 1.0).abs() < 1e-4);
+    }
+}
