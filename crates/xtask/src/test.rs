@@ -84,7 +84,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let clippy = ["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"];
     let ok = layer("clippy", &mut cargo(&clippy, &skip_log))?;
     tally.add_check("clippy", ok.0);
-    let native = ["test", "--workspace", "--exclude", "qcal-gpu", "--exclude", "xtask"];
+    let native = ["test", "--workspace", "--exclude", "qcal-gpu"];
     let (ok, lines) = layer("native tests", &mut cargo(&native, &skip_log))?;
     tally.add("native tests", ok, &lines);
     let (ok, lines) = layer("native GPU tests (lavapipe)", &mut cargo(&["test", "-p", "qcal-gpu"], &skip_log))?;
