@@ -3,7 +3,8 @@
 //! every grid point, the best (ties: the first, i.e. the smallest strengths) is refitted on
 //! all rows by the caller.
 
-use super::fit::{FitConfig, fit_dirichlet_fixed};
+use super::engine::block_on;
+use super::fit::{FitConfig, fit_dirichlet_fixed_async};
 use crate::data::ProbData;
 use crate::error::{CalibError, Result};
 use crate::metrics::nll;
@@ -11,6 +12,11 @@ use crate::rng::SplitMix64;
 
 /// The `(lambda, mu)` of the grid with the lowest mean held-out NLL.
 pub fn select_odir(d: &ProbData, cfg: &FitConfig) -> Result<(f64, f64)> {
+    block_on(select_odir_async(d, cfg))
+}
+
+/// [`select_odir`] as a future.
+pub async fn select_odir_async(d: &ProbData, cfg: &FitConfig) -> Result<(f64, f64)> {
     let grid = &cfg.dirichlet.grid;
     let folds = cfg.dirichlet.folds.max(2);
     if grid.is_empty() {
@@ -34,7 +40,7 @@ pub fn select_odir(d: &ProbData, cfg: &FitConfig) -> Result<(f64, f64)> {
                 if sub.require_two_classes().is_err() || te.is_empty() {
                     continue;
                 }
-                let cal = fit_dirichlet_fixed(&sub, lambda, mu, cfg, &mut |_, _| {})?;
+                let cal = fit_dirichlet_fixed_async(&sub, lambda, mu, cfg, &mut |_, _| {}).await?;
                 let test = d.subset(&te);
                 let mut q = test.clone();
                 q.probs = crate::calibrators::Calibrator::Dirichlet(cal)

@@ -1,9 +1,10 @@
 //! `Config -> fit -> Fitted` for every calibrator: builds the objective, runs the shared burn
 //! loop ([`super::minimize`]) from the identity, and returns a plain [`Calibrator`].
 
+pub use super::config::{DirichletConfig, FitConfig, FuzzyConfig, Method};
 use super::device::{TrainBackend, autodiff_device};
 use super::engine::{Batch, Objective, Optimizer, TrainConfig, block_on, minimize};
-use super::objectives::{FuzzyObjective, LinearKind, LinearObjective, LossWeights};
+use super::objectives::{FuzzyObjective, LinearKind, LinearObjective};
 use super::softmax_regression::holdout_split;
 use crate::calibrators::{
     Calibrator, Combine, DIRICHLET_CLIP, FuzzyGated, LOG_CLIP, Labelwise, LogLinear, Temperature,
@@ -11,143 +12,20 @@ use crate::calibrators::{
 };
 use crate::data::ProbData;
 use crate::error::{CalibError, Result};
-use serde::{Deserialize, Serialize};
 
-/// A calibration method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Method {
-    /// Temperature scaling (exact 1-D solver).
-    Temperature,
-    /// Vector scaling.
-    Vector,
-    /// Matrix scaling.
-    Matrix,
-    /// Dirichlet calibration with ODIR.
-    Dirichlet,
-    /// Plain log-space affine map with the fuzzy objective.
-    Affine,
-    /// Fuzzy-gated calibrator.
-    Fuzzy,
-    /// One calibrator ([`FitConfig::labelwise_inner`]) per predicted label.
-    Labelwise,
-    /// Class-prior bias correction.
-    Prior,
-}
-
-impl Method {
-    /// Every method, in the order of the CLI help.
-    pub const ALL: [Method; 8] = [
-        Self::Temperature,
-        Self::Vector,
-        Self::Matrix,
-        Self::Dirichlet,
-        Self::Affine,
-        Self::Fuzzy,
-        Self::Labelwise,
-        Self::Prior,
-    ];
-}
-
-impl std::str::FromStr for Method {
-    type Err = CalibError;
-    fn from_str(s: &str) -> Result<Self> {
-        serde_json::from_value(serde_json::Value::String(s.to_ascii_lowercase()))
-            .map_err(|_| CalibError::Config(format!("unknown method `{s}`")))
-    }
-}
-
-/// Dirichlet settings: fixed strengths, or cross-validation over a grid.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DirichletConfig {
-    /// Fixed `(lambda, mu)`; `None` (default) selects them by cross-validation.
-    pub fixed: Option<(f64, f64)>,
-    /// Grid of lambda and of mu values (default 1e-4, 1e-3, 1e-2, 1e-1, 1).
-    pub grid: Vec<f64>,
-    /// Folds of the cross-validation (default 3).
-    pub folds: usize,
-}
-
-impl Default for DirichletConfig {
-    fn default() -> Self {
-        Self {
-            fixed: None,
-            grid: vec![1e-4, 1e-3, 1e-2, 1e-1, 1.0],
-            folds: 3,
-        }
-    }
-}
-
-/// Fuzzy-gated / affine settings.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct FuzzyConfig {
-    /// Membership functions R (default 5).
-    pub regions: usize,
-    /// Combination mode (default mixed logits).
-    pub combine: Combine,
-    /// Loss term weights (default all 1).
-    pub weights: LossWeights,
-    /// Adam learning rate (default 0.02).
-    pub lr: f64,
-    /// Adam steps (default 300).
-    pub steps: usize,
-    /// Std of simulated INT4 noise added to `log p` while training (default 0 = off); see
-    /// [`estimate_noise_std`].
-    pub noise_std: f64,
-}
-
-impl Default for FuzzyConfig {
-    fn default() -> Self {
-        Self {
-            regions: 5,
-            combine: Combine::MixedLogits,
-            weights: LossWeights::default(),
-            lr: 0.02,
-            steps: 300,
-            noise_std: 0.0,
-        }
-    }
-}
-
-/// Settings of [`fit`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FitConfig {
-    /// Backend (default CPU).
-    pub backend: TrainBackend,
-    /// Seed of held-out splits, CV folds and noise (default 0).
-    pub seed: u64,
-    /// Fraction held out for early stopping by vector, matrix, affine and fuzzy (default 0.2;
-    /// Dirichlet and prior fit every row, as the references do).
-    pub holdout: f64,
-    /// Maximum L-BFGS steps (default 500).
-    pub max_steps: usize,
-    /// Dirichlet settings.
-    pub dirichlet: DirichletConfig,
-    /// Fuzzy and affine settings.
-    pub fuzzy: FuzzyConfig,
-    /// Inner method of label-wise calibration (default temperature).
-    pub labelwise_inner: Method,
-    /// Prior correction by the EM prior-shift fixed point instead of NLL (default false).
-    pub prior_em: bool,
-}
-
-impl Default for FitConfig {
-    fn default() -> Self {
-        Self {
-            backend: TrainBackend::Cpu,
-            seed: 0,
-            holdout: 0.2,
-            max_steps: 500,
-            dirichlet: DirichletConfig::default(),
-            fuzzy: FuzzyConfig::default(),
-            labelwise_inner: Method::Temperature,
-            prior_em: false,
-        }
-    }
-}
-
-/// Fits `method` on `d`; `progress(step, loss)` reports training.
+/// Fits `method` on `d`; `progress(step, loss)` reports training. Natively blocking; see
+/// [`fit_async`] for the browser.
 pub fn fit(
+    method: Method,
+    d: &ProbData,
+    cfg: &FitConfig,
+    progress: &mut dyn FnMut(usize, f64),
+) -> Result<Calibrator> {
+    block_on(fit_async(method, d, cfg, progress))
+}
+
+/// [`fit`] as a future: the form that can await WebGPU readbacks in a browser.
+pub async fn fit_async(
     method: Method,
     d: &ProbData,
     cfg: &FitConfig,
@@ -158,27 +36,31 @@ pub fn fit(
     Ok(match method {
         Method::Temperature => Calibrator::Temperature(Temperature::fit(d)?),
         Method::Vector => {
-            let th = fit_linear(d, LinearKind::Vector, LOG_CLIP, cfg.holdout, cfg, progress)?;
+            let th =
+                fit_linear(d, LinearKind::Vector, LOG_CLIP, cfg.holdout, cfg, progress).await?;
             let mut l = LogLinear::identity(k, LOG_CLIP);
             (0..k).for_each(|i| l.weight[i * k + i] = th[i]);
             l.bias = th[k..].to_vec();
             Calibrator::Vector(l)
         }
         Method::Matrix => {
-            let th = fit_linear(d, LinearKind::Matrix, LOG_CLIP, cfg.holdout, cfg, progress)?;
+            let th =
+                fit_linear(d, LinearKind::Matrix, LOG_CLIP, cfg.holdout, cfg, progress).await?;
             Calibrator::Matrix(raw_to_loglinear(&th, k, false, LOG_CLIP))
         }
-        Method::Dirichlet => Calibrator::Dirichlet(fit_dirichlet(d, cfg, progress)?),
+        Method::Dirichlet => Calibrator::Dirichlet(fit_dirichlet(d, cfg, progress).await?),
         Method::Prior if cfg.prior_em => Calibrator::Prior(fit_prior_em(d)?),
         Method::Prior => {
-            let th = fit_linear(d, LinearKind::Prior, LOG_CLIP, 0.0, cfg, progress)?;
+            let th = fit_linear(d, LinearKind::Prior, LOG_CLIP, 0.0, cfg, progress).await?;
             let mut l = LogLinear::identity(k, LOG_CLIP);
             l.bias = th;
             Calibrator::Prior(l)
         }
-        Method::Affine => fit_fuzzy(d, 0, cfg, progress)?,
-        Method::Fuzzy => fit_fuzzy(d, cfg.fuzzy.regions, cfg, progress)?,
-        Method::Labelwise => Calibrator::Labelwise(fit_labelwise(d, cfg, progress)?),
+        Method::Affine => fit_fuzzy(d, 0, cfg, progress).await?,
+        Method::Fuzzy => fit_fuzzy(d, cfg.fuzzy.regions, cfg, progress).await?,
+        Method::Labelwise => {
+            Calibrator::Labelwise(Box::pin(fit_labelwise(d, cfg, progress)).await?)
+        }
     })
 }
 
@@ -193,7 +75,8 @@ fn batch(d: &ProbData, idx: &[usize], clip: f64, device: &burn::tensor::Device) 
 }
 
 /// Trains `obj` from `theta0` with a held-out split of `holdout`.
-fn train(
+#[allow(clippy::too_many_arguments)]
+async fn train(
     obj: &dyn Objective,
     d: &ProbData,
     theta0: Vec<f64>,
@@ -207,16 +90,8 @@ fn train(
     let (tr, ho) = holdout_split(d.n, holdout, tc.seed);
     let train = batch(d, &tr, clip, &device);
     let held = (!ho.is_empty()).then(|| batch(d, &ho, clip, &device));
-    Ok(block_on(minimize(
-        obj,
-        &device,
-        theta0,
-        &train,
-        held.as_ref(),
-        tc,
-        progress,
-    ))?
-    .theta)
+    let res = minimize(obj, &device, theta0, &train, held.as_ref(), tc, progress).await?;
+    Ok(res.theta)
 }
 
 /// The identity of a K x (K+1) raw `[W | b]`.
@@ -227,7 +102,7 @@ fn identity_raw(k: usize) -> Vec<f64> {
 }
 
 /// Fits a log-linear map by NLL with L-BFGS; returns theta.
-fn fit_linear(
+async fn fit_linear(
     d: &ProbData,
     kind: LinearKind,
     clip: f64,
@@ -248,7 +123,7 @@ fn fit_linear(
         seed: cfg.seed,
         ..TrainConfig::default()
     };
-    train(&obj, d, theta0, clip, holdout, &tc, cfg.backend, progress)
+    train(&obj, d, theta0, clip, holdout, &tc, cfg.backend, progress).await
 }
 
 /// `[W | b]` (K x (K+1)) to a [`LogLinear`], optionally subtracting the last row (ref_row).
@@ -277,24 +152,35 @@ pub fn fit_dirichlet_fixed(
     cfg: &FitConfig,
     progress: &mut dyn FnMut(usize, f64),
 ) -> Result<LogLinear> {
+    block_on(fit_dirichlet_fixed_async(d, lambda, mu, cfg, progress))
+}
+
+/// [`fit_dirichlet_fixed`] as a future.
+pub async fn fit_dirichlet_fixed_async(
+    d: &ProbData,
+    lambda: f64,
+    mu: f64,
+    cfg: &FitConfig,
+    progress: &mut dyn FnMut(usize, f64),
+) -> Result<LogLinear> {
     let kind = LinearKind::Dirichlet { lambda, mu };
-    let th = fit_linear(d, kind, DIRICHLET_CLIP, 0.0, cfg, progress)?;
+    let th = fit_linear(d, kind, DIRICHLET_CLIP, 0.0, cfg, progress).await?;
     Ok(raw_to_loglinear(&th, d.k, true, DIRICHLET_CLIP))
 }
 
-fn fit_dirichlet(
+async fn fit_dirichlet(
     d: &ProbData,
     cfg: &FitConfig,
     progress: &mut dyn FnMut(usize, f64),
 ) -> Result<LogLinear> {
     let (lambda, mu) = match cfg.dirichlet.fixed {
         Some(f) => f,
-        None => super::cv::select_odir(d, cfg)?,
+        None => super::cv::select_odir_async(d, cfg).await?,
     };
-    fit_dirichlet_fixed(d, lambda, mu, cfg, progress)
+    fit_dirichlet_fixed_async(d, lambda, mu, cfg, progress).await
 }
 
-fn fit_fuzzy(
+async fn fit_fuzzy(
     d: &ProbData,
     regions: usize,
     cfg: &FitConfig,
@@ -334,7 +220,8 @@ fn fit_fuzzy(
         &tc,
         cfg.backend,
         progress,
-    )?;
+    )
+    .await?;
     Ok(theta_to_fuzzy(&th, k, regions, fc.combine))
 }
 
@@ -360,7 +247,7 @@ pub(crate) fn theta_to_fuzzy(th: &[f64], k: usize, r: usize, combine: Combine) -
 /// Rows per predicted label below which label-wise calibration keeps the identity.
 pub const LABELWISE_MIN_ROWS: usize = 20;
 
-fn fit_labelwise(
+async fn fit_labelwise(
     d: &ProbData,
     cfg: &FitConfig,
     progress: &mut dyn FnMut(usize, f64),
@@ -375,7 +262,7 @@ fn fit_labelwise(
         let idx: Vec<usize> = (0..d.n).filter(|&i| d.argmax(i) == j).collect();
         let sub = d.subset(&idx);
         let cal = if idx.len() >= LABELWISE_MIN_ROWS && sub.require_two_classes().is_ok() {
-            fit(cfg.labelwise_inner, &sub, cfg, progress)?
+            Box::pin(fit_async(cfg.labelwise_inner, &sub, cfg, progress)).await?
         } else {
             Calibrator::Temperature(Temperature { temperature: 1.0 })
         };

@@ -1,6 +1,7 @@
 //! Training with burn autodiff (feature `train`): one loop for every calibrator, on burn's CPU
 //! backend (`flex`) or on wgpu, chosen by [`TrainBackend`].
 
+mod config;
 mod cv;
 mod device;
 mod engine;
@@ -9,7 +10,7 @@ mod objectives;
 mod optim;
 mod softmax_regression;
 
-pub use cv::select_odir;
+pub use cv::{select_odir, select_odir_async};
 pub use device::{TrainBackend, autodiff_device, autodiff_of};
 pub use engine::{
     Batch, Objective, Optimizer, TrainConfig, TrainResult, block_on, minimize, value,
@@ -17,11 +18,12 @@ pub use engine::{
 };
 pub use fit::{
     DirichletConfig, FitConfig, FuzzyConfig, LABELWISE_MIN_ROWS, Method, estimate_noise_std, fit,
-    fit_dirichlet_fixed,
+    fit_async, fit_dirichlet_fixed, fit_dirichlet_fixed_async,
 };
 pub use objectives::{
     FuzzyObjective, LinearKind, LinearObjective, LossWeights, SOFT_BINS, SOFT_SIGMA, SoftTerms,
 };
 pub use softmax_regression::{
-    LinearMap, SoftmaxRegressionConfig, fit_softmax_regression, holdout_split,
+    LinearMap, SoftmaxRegressionConfig, fit_softmax_regression, fit_softmax_regression_async,
+    holdout_split,
 };

@@ -264,6 +264,29 @@ impl FuzzyObjective {
     }
 }
 
+impl FuzzyObjective {
+    /// Calibrated probabilities (N x K, row-major) of features `x = log(clip(p))` under
+    /// `theta`, computed by the training graph (natively; blocks on the readback).
+    pub fn predict(
+        &self,
+        device: &Device,
+        theta: &[f64],
+        x: &[f32],
+    ) -> crate::error::Result<Vec<f64>> {
+        let n = x.len() / self.k.max(1);
+        let th: Vec<f32> = theta.iter().map(|&v| v as f32).collect();
+        let th = Tensor::<1>::from_data(TensorData::new(th, [theta.len()]), device);
+        let xt = constant(device, x.to_vec(), [n, self.k]);
+        let (q, _) = self.forward(th, xt);
+        let data = super::engine::block_on(q.into_data_async())
+            .map_err(|e| crate::error::CalibError::Train(format!("{e:?}")))?;
+        let v: Vec<f32> = data
+            .to_vec()
+            .map_err(|e| crate::error::CalibError::Train(format!("{e:?}")))?;
+        Ok(v.into_iter().map(f64::from).collect())
+    }
+}
+
 impl Objective for FuzzyObjective {
     fn n_params(&self) -> usize {
         let kk = self.k * self.k + self.k;

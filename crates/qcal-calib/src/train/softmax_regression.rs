@@ -123,6 +123,19 @@ pub fn fit_softmax_regression(
     cfg: &SoftmaxRegressionConfig,
     progress: &mut dyn FnMut(usize, f64),
 ) -> Result<LinearMap> {
+    block_on(fit_softmax_regression_async(x, n, d, y, k, cfg, progress))
+}
+
+/// [`fit_softmax_regression`] as a future (for the browser).
+pub async fn fit_softmax_regression_async(
+    x: &[f32],
+    n: usize,
+    d: usize,
+    y: &[usize],
+    k: usize,
+    cfg: &SoftmaxRegressionConfig,
+    progress: &mut dyn FnMut(usize, f64),
+) -> Result<LinearMap> {
     if n == 0 || d == 0 || k < 2 {
         return Err(CalibError::Empty(format!(
             "softmax regression needs n, d > 0 and k >= 2 (n={n}, d={d}, k={k})"
@@ -192,15 +205,7 @@ pub fn fit_softmax_regression(
     };
     let obj = SoftmaxLoss { d, k, l2: cfg.l2 };
     let theta0 = vec![0.0; obj.n_params()];
-    let res = block_on(minimize(
-        &obj,
-        &device,
-        theta0,
-        &train,
-        held.as_ref(),
-        &tc,
-        progress,
-    ))?;
+    let res = minimize(&obj, &device, theta0, &train, held.as_ref(), &tc, progress).await?;
     Ok(fold_scaler(&res.theta, &mean, &std, k, d))
 }
 
