@@ -8,12 +8,16 @@
 
 #![warn(missing_docs)]
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod bench;
 mod buffer;
 pub mod context;
 pub mod error;
 pub mod kernels;
+pub mod model;
 #[doc(hidden)]
 pub mod testing;
 
 pub use context::GpuContext;
 pub use error::{GpuError, Result};
+pub use model::GpuClassifier;
