@@ -53,11 +53,7 @@ pub async fn matmul_gflops(
 
 /// Mean seconds per call of `record` over `reps` calls in one submission,
 /// after a warm-up submission.
-pub fn time_reps(
-    ctx: &GpuContext,
-    reps: usize,
-    record: &Recorder<'_>,
-) -> Result<f64> {
+pub fn time_reps(ctx: &GpuContext, reps: usize, record: &Recorder<'_>) -> Result<f64> {
     let mut warm = ctx.encoder("bench warm-up");
     record(&mut warm)?;
     ctx.submit(warm);

@@ -64,7 +64,10 @@ impl GpuContext {
         let last_error = Arc::new(Mutex::new(None));
         let sink = Arc::clone(&last_error);
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
-            if let Ok(mut slot) = sink.lock() {
+            // Keep the first error: later ones are usually its consequences.
+            if let Ok(mut slot) = sink.lock()
+                && slot.is_none()
+            {
                 *slot = Some(e.to_string());
             }
         }));
@@ -139,8 +142,8 @@ impl GpuContext {
         )
     }
 
-    /// Takes the last error that wgpu reported outside an error scope, if
-    /// any (validation errors, out of memory, device lost).
+    /// Takes the first error that wgpu reported outside an error scope since
+    /// the last call, if any (validation errors, out of memory, device lost).
     pub fn take_uncaptured_error(&self) -> Option<String> {
         self.last_error.lock().ok().and_then(|mut e| e.take())
     }

@@ -21,7 +21,7 @@ const WG: u32 = 64u;
 // Longest sequence and widest head supported (checked on the host).
 const MAX_SEQ: u32 = 512u;
 const MAX_HEAD_DIM: u32 = 256u;
-const MASKED: f32 = -3.40282347e38;
+const MASKED: f32 = -0x1.fffffep+127f;
 
 var<workgroup> scores: array<f32, 512>;
 var<workgroup> q: array<f32, 256>;
