@@ -14,14 +14,21 @@ pub const QUANTIZED_FILE: &str = "model.qcal-int4.safetensors";
 /// The weights file of a Hugging Face checkpoint folder.
 pub const HF_FILE: &str = "model.safetensors";
 /// Tokenizer files copied along when a checkpoint is written.
-pub const TOKENIZER_FILES: [&str; 4] =
-    ["tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"];
+pub const TOKENIZER_FILES: [&str; 4] = [
+    "tokenizer.json",
+    "vocab.txt",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+];
 
 /// Reads and validates `dir/config.json`.
 pub fn read_config(dir: &Path) -> Result<Config> {
     let path = dir.join("config.json");
     if !path.is_file() {
-        return Err(Error::MissingFile(format!("{} has no config.json", dir.display())));
+        return Err(Error::MissingFile(format!(
+            "{} has no config.json",
+            dir.display()
+        )));
     }
     let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
     Config::from_json(&bytes)
@@ -37,7 +44,9 @@ pub fn weights_file(dir: &Path) -> Result<PathBuf> {
     }
     let bin = dir.join("pytorch_model.bin");
     if bin.is_file() {
-        return Err(Error::PytorchBin { path: bin.display().to_string() });
+        return Err(Error::PytorchBin {
+            path: bin.display().to_string(),
+        });
     }
     if dir.join("model.safetensors.index.json").is_file() {
         return Err(Error::MissingFile(format!(
@@ -75,8 +84,16 @@ impl ModelDir {
         let weights = Weights::from_file(&file)?;
         let model = BertForSequenceClassification::load(&weights, &config)?;
         let tokenizer = BertTokenizer::from_dir(dir, max_len)?;
-        let weights_bytes = std::fs::metadata(&file).map(|m| m.len()).unwrap_or_default();
-        Ok(Self { dir: dir.to_path_buf(), config, tokenizer, model, weights_bytes })
+        let weights_bytes = std::fs::metadata(&file)
+            .map(|m| m.len())
+            .unwrap_or_default();
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            config,
+            tokenizer,
+            model,
+            weights_bytes,
+        })
     }
 
     /// Label names in id order.
@@ -97,7 +114,11 @@ impl ModelDir {
     /// source `config.json` and tokenizer files. Returns the weights file's size in bytes.
     pub fn save(&self, out: &Path) -> Result<u64> {
         std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-        let name = if self.model.quant.is_some() { QUANTIZED_FILE } else { HF_FILE };
+        let name = if self.model.quant.is_some() {
+            QUANTIZED_FILE
+        } else {
+            HF_FILE
+        };
         let bytes = self.model.to_safetensors()?;
         let path = out.join(name);
         std::fs::write(&path, &bytes).map_err(|e| Error::io(&path, e))?;

@@ -107,7 +107,9 @@ impl Config {
         if let Some(t) = &self.model_type
             && t != "bert"
         {
-            return bad(format!("model_type `{t}` is not supported; qcal runs BERT (`bert`)"));
+            return bad(format!(
+                "model_type `{t}` is not supported; qcal runs BERT (`bert`)"
+            ));
         }
         if self.position_embedding_type != "absolute" {
             return bad(format!(
@@ -136,7 +138,10 @@ impl Config {
             ));
         }
         if !(self.layer_norm_eps.is_finite() && self.layer_norm_eps >= 0.0) {
-            return bad(format!("layer_norm_eps = {} is not a finite eps", self.layer_norm_eps));
+            return bad(format!(
+                "layer_norm_eps = {} is not a finite eps",
+                self.layer_norm_eps
+            ));
         }
         self.pooling()?;
         self.label_names()?;
@@ -174,7 +179,9 @@ impl Config {
         }
         let names: Vec<String> = names.into_iter().flatten().collect();
         if names.len() != map.len() || names.is_empty() {
-            return Err(Error::Config("id2label must map 0..K-1, each id once".into()));
+            return Err(Error::Config(
+                "id2label must map 0..K-1, each id once".into(),
+            ));
         }
         if let Some(k) = self.num_labels
             && k != names.len()
@@ -212,7 +219,10 @@ mod tests {
         assert_eq!(c.hidden_act, Activation::Gelu);
         assert_eq!(c.layer_norm_eps, 1e-12);
         assert_eq!(c.pooling().expect("pooling"), Pooling::Pooler);
-        assert_eq!(c.label_names().expect("labels"), ["positive", "negative", "neutral"]);
+        assert_eq!(
+            c.label_names().expect("labels"),
+            ["positive", "negative", "neutral"]
+        );
     }
 
     #[test]

@@ -32,10 +32,7 @@ impl Dataset {
     /// columns ignored). `label_names` gives the allowed labels in id order.
     pub fn from_csv(bytes: &[u8], label_names: &[&str]) -> Result<Self> {
         let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(bytes);
-        let headers = reader
-            .headers()
-            .map_err(|e| csv_error(1, &e))?
-            .clone();
+        let headers = reader.headers().map_err(|e| csv_error(1, &e))?.clone();
         let column = |name: &str| {
             headers.iter().position(|h| h.trim() == name).ok_or_else(|| Error::Csv {
                 line: 1,
@@ -51,22 +48,26 @@ impl Dataset {
             let record = record.map_err(|e| csv_error(e.position().map_or(0, |p| p.line()), &e))?;
             let line = record.position().map_or(0, |p| p.line());
             let label_text = record.get(label_col).unwrap_or_default().trim();
-            let label = label_names.iter().position(|n| *n == label_text).ok_or_else(|| {
-                Error::Csv {
+            let label = label_names
+                .iter()
+                .position(|n| *n == label_text)
+                .ok_or_else(|| Error::Csv {
                     line,
                     message: format!(
                         "unknown label `{label_text}`; expected one of {}",
                         label_names.join(", ")
                     ),
-                }
-            })?;
+                })?;
             let text = record.get(text_col).unwrap_or_default().to_string();
             examples.push(Example { text, label });
         }
         if examples.is_empty() {
             return Err(Error::EmptyData);
         }
-        Ok(Self { examples, label_names: label_names.iter().map(|s| s.to_string()).collect() })
+        Ok(Self {
+            examples,
+            label_names: label_names.iter().map(|s| s.to_string()).collect(),
+        })
     }
 
     /// Number of rows.
@@ -100,7 +101,10 @@ impl Dataset {
 }
 
 fn csv_error(line: u64, e: &csv::Error) -> Error {
-    Error::Csv { line, message: e.to_string() }
+    Error::Csv {
+        line,
+        message: e.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -127,7 +131,11 @@ mod tests {
     #[test]
     fn missing_column_and_empty_data_are_errors() {
         let err = Dataset::from_csv(b"sentence,label\na,positive\n", &LABEL_NAMES);
-        assert!(err.expect_err("no text column").to_string().contains("`text`"));
+        assert!(
+            err.expect_err("no text column")
+                .to_string()
+                .contains("`text`")
+        );
         let err = Dataset::from_csv(b"text,label\n", &LABEL_NAMES);
         assert!(matches!(err, Err(Error::EmptyData)));
     }

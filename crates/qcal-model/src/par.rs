@@ -58,8 +58,11 @@ pub fn rows_mut(data: &mut [f32], width: usize, f: impl Fn(usize, &mut [f32]) + 
     }
     let rows = data.len() / width;
     let per = rows.div_ceil(threads() * 4).max(16);
-    let chunks: Vec<(usize, &mut [f32])> =
-        data.chunks_mut(per * width).enumerate().map(|(i, c)| (i * per, c)).collect();
+    let chunks: Vec<(usize, &mut [f32])> = data
+        .chunks_mut(per * width)
+        .enumerate()
+        .map(|(i, c)| (i * per, c))
+        .collect();
     for_each(chunks, |(r0, chunk)| {
         for (i, row) in chunk.chunks_exact_mut(width).enumerate() {
             f(r0 + i, row);

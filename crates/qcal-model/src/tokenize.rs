@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tokenizers::{PaddingParams, Tokenizer, TruncationParams};
 
 use crate::error::{Error, Result};
@@ -100,7 +100,11 @@ impl BertTokenizer {
 
     /// From `vocab.txt` (one token per line, id = line number) and an optional
     /// `tokenizer_config.json` (defaults: lower-case, `[UNK]`/`[CLS]`/`[SEP]`/`[PAD]`/`[MASK]`).
-    pub fn from_vocab(vocab_txt: &[u8], config_json: Option<&[u8]>, max_len: usize) -> Result<Self> {
+    pub fn from_vocab(
+        vocab_txt: &[u8],
+        config_json: Option<&[u8]>,
+        max_len: usize,
+    ) -> Result<Self> {
         let cfg: TokenizerConfig = serde_json::from_slice(config_json.unwrap_or(b"{}"))
             .map_err(|e| Error::Tokenizer(format!("tokenizer_config.json: {e}")))?;
         let text = std::str::from_utf8(vocab_txt)
@@ -110,15 +114,27 @@ impl BertTokenizer {
             vocab.insert(line.trim_end().to_string(), json!(i));
         }
         let id = |t: &str| {
-            vocab.get(t).cloned().ok_or_else(|| {
-                Error::Tokenizer(format!("special token `{t}` is not in vocab.txt"))
-            })
+            vocab
+                .get(t)
+                .cloned()
+                .ok_or_else(|| Error::Tokenizer(format!("special token `{t}` is not in vocab.txt")))
         };
-        let specials = [&cfg.pad_token, &cfg.unk_token, &cfg.cls_token, &cfg.sep_token];
+        let specials = [
+            &cfg.pad_token,
+            &cfg.unk_token,
+            &cfg.cls_token,
+            &cfg.sep_token,
+        ];
         let mut added = Vec::new();
-        for t in specials.into_iter().chain(vocab.contains_key(&cfg.mask_token).then_some(&cfg.mask_token)) {
-            added.push(json!({"id": id(t)?, "content": t, "special": true, "single_word": false,
-                "lstrip": false, "rstrip": false, "normalized": false}));
+        for t in specials.into_iter().chain(
+            vocab
+                .contains_key(&cfg.mask_token)
+                .then_some(&cfg.mask_token),
+        ) {
+            added.push(
+                json!({"id": id(t)?, "content": t, "special": true, "single_word": false,
+                "lstrip": false, "rstrip": false, "normalized": false}),
+            );
         }
         let (cls_id, sep_id) = (id(&cfg.cls_token)?, id(&cfg.sep_token)?);
         let spec: Value = json!({
@@ -153,7 +169,10 @@ impl BertTokenizer {
                 dir.display()
             )));
         }
-        let cfg = dir.join("tokenizer_config.json").is_file().then(|| read("tokenizer_config.json"));
+        let cfg = dir
+            .join("tokenizer_config.json")
+            .is_file()
+            .then(|| read("tokenizer_config.json"));
         let cfg = cfg.transpose()?;
         Self::from_vocab(&read("vocab.txt")?, cfg.as_deref(), max_len)
     }
@@ -162,11 +181,18 @@ impl BertTokenizer {
         if max_len < 3 {
             return Err(Error::Tokenizer(format!("max_len {max_len} is below 3")));
         }
-        let trunc = TruncationParams { max_length: max_len, ..Default::default() };
+        let trunc = TruncationParams {
+            max_length: max_len,
+            ..Default::default()
+        };
         inner.with_truncation(Some(trunc)).map_err(tok_err)?;
         let pad_id = inner.token_to_id("[PAD]").unwrap_or(0);
         let pad_token = inner.id_to_token(pad_id).unwrap_or_else(|| "[PAD]".into());
-        inner.with_padding(Some(PaddingParams { pad_id, pad_token, ..Default::default() }));
+        inner.with_padding(Some(PaddingParams {
+            pad_id,
+            pad_token,
+            ..Default::default()
+        }));
         Ok(Self { inner, max_len })
     }
 
@@ -182,7 +208,10 @@ impl BertTokenizer {
 
     /// Tokenizes a batch of sentences; empty input gives an empty batch (T = 0).
     pub fn encode_batch(&self, texts: &[&str]) -> Result<Encoded> {
-        let encodings = self.inner.encode_batch(texts.to_vec(), true).map_err(tok_err)?;
+        let encodings = self
+            .inner
+            .encode_batch(texts.to_vec(), true)
+            .map_err(tok_err)?;
         let seq_len = encodings.first().map_or(0, |e| e.get_ids().len());
         let mut out = Encoded {
             batch: texts.len(),
@@ -212,7 +241,9 @@ mod tests {
     #[test]
     fn vocab_path_truncates_and_pads() {
         let t = BertTokenizer::from_vocab(VOCAB.as_bytes(), None, 4).expect("tokenizer");
-        let e = t.encode_batch(&["Hello worlds, hello", "", "zzz"]).expect("encode");
+        let e = t
+            .encode_batch(&["Hello worlds, hello", "", "zzz"])
+            .expect("encode");
         assert_eq!(e.seq_len, 4);
         assert_eq!(&e.input_ids[0..4], &[2, 5, 6, 3]);
         assert_eq!(&e.input_ids[4..8], &[2, 3, 0, 0]);

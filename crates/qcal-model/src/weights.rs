@@ -9,8 +9,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use safetensors::tensor::{Dtype, TensorInfo};
 use safetensors::SafeTensors;
+use safetensors::tensor::{Dtype, TensorInfo};
 
 use crate::error::{Error, Result};
 
@@ -29,9 +29,18 @@ impl Weights {
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Self> {
         let (header_len, meta) = SafeTensors::read_metadata(&bytes)
             .map_err(|e| Error::Safetensors(format!("{e} (truncated or corrupt file?)")))?;
-        let infos = meta.tensors().into_iter().map(|(k, v)| (k, v.clone())).collect();
+        let infos = meta
+            .tensors()
+            .into_iter()
+            .map(|(k, v)| (k, v.clone()))
+            .collect();
         let metadata = meta.metadata().clone().unwrap_or_default();
-        Ok(Self { bytes, data_start: 8 + header_len, infos, metadata })
+        Ok(Self {
+            bytes,
+            data_start: 8 + header_len,
+            infos,
+            metadata,
+        })
     }
 
     /// Reads and parses a safetensors file.
@@ -69,7 +78,9 @@ impl Weights {
 
     /// Shape of `name`, if present.
     pub fn shape(&self, name: &str) -> Option<Vec<usize>> {
-        self.resolve(name).and_then(|n| self.infos.get(&n)).map(|i| i.shape.clone())
+        self.resolve(name)
+            .and_then(|n| self.infos.get(&n))
+            .map(|i| i.shape.clone())
     }
 
     fn raw(&self, name: &str, shape: &[usize]) -> Result<(String, Dtype, &[u8])> {
@@ -83,10 +94,15 @@ impl Weights {
             });
         }
         let (s, e) = info.data_offsets;
-        let range = self.data_start.checked_add(s).zip(self.data_start.checked_add(e));
-        let data = range.and_then(|(s, e)| self.bytes.get(s..e)).ok_or_else(|| {
-            Error::Safetensors(format!("tensor `{stored}` lies outside the file"))
-        })?;
+        let range = self
+            .data_start
+            .checked_add(s)
+            .zip(self.data_start.checked_add(e));
+        let data = range
+            .and_then(|(s, e)| self.bytes.get(s..e))
+            .ok_or_else(|| {
+                Error::Safetensors(format!("tensor `{stored}` lies outside the file"))
+            })?;
         Ok((stored, info.dtype, data))
     }
 
@@ -100,7 +116,10 @@ impl Weights {
         } else {
             format!("; similar names in the file: {}", near.join(", "))
         };
-        Error::MissingTensor { name: name.to_string(), hint }
+        Error::MissingTensor {
+            name: name.to_string(),
+            hint,
+        }
     }
 
     /// Reads a floating tensor (f32, f16 or bf16) of exactly `shape` as f32, row-major.
@@ -132,7 +151,10 @@ impl Weights {
         for name in names {
             let info = &self.infos[name];
             let (s, e) = info.data_offsets;
-            let data = self.bytes.get(self.data_start + s..self.data_start + e).unwrap_or_default();
+            let data = self
+                .bytes
+                .get(self.data_start + s..self.data_start + e)
+                .unwrap_or_default();
             out.push(OwnedTensor {
                 name: name.clone(),
                 dtype: info.dtype,
@@ -149,7 +171,10 @@ impl Weights {
         if dtype != Dtype::U32 {
             return Err(dtype_error(stored, dtype, "U32"));
         }
-        Ok(data.chunks_exact(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+        Ok(data
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect())
     }
 
     /// Reads an `I8` tensor of exactly `shape`.
@@ -163,7 +188,11 @@ impl Weights {
 }
 
 fn dtype_error(name: String, dtype: Dtype, expected: &str) -> Error {
-    Error::Dtype { name, dtype: format!("{dtype:?}"), expected: expected.to_string() }
+    Error::Dtype {
+        name,
+        dtype: format!("{dtype:?}"),
+        expected: expected.to_string(),
+    }
 }
 
 /// One tensor to write with [`serialize`]: a name, a dtype, a shape and little-endian bytes.
@@ -183,19 +212,34 @@ impl OwnedTensor {
     /// An f32 tensor.
     pub fn f32(name: &str, shape: Vec<usize>, values: &[f32]) -> Self {
         let data = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        Self { name: name.to_string(), dtype: Dtype::F32, shape, data }
+        Self {
+            name: name.to_string(),
+            dtype: Dtype::F32,
+            shape,
+            data,
+        }
     }
 
     /// A u32 tensor.
     pub fn u32(name: &str, shape: Vec<usize>, values: &[u32]) -> Self {
         let data = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        Self { name: name.to_string(), dtype: Dtype::U32, shape, data }
+        Self {
+            name: name.to_string(),
+            dtype: Dtype::U32,
+            shape,
+            data,
+        }
     }
 
     /// An i8 tensor.
     pub fn i8(name: &str, shape: Vec<usize>, values: &[i8]) -> Self {
         let data = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        Self { name: name.to_string(), dtype: Dtype::I8, shape, data }
+        Self {
+            name: name.to_string(),
+            dtype: Dtype::I8,
+            shape,
+            data,
+        }
     }
 }
 
@@ -226,7 +270,10 @@ mod tests {
     #[test]
     fn prefix_dtype_and_shape() {
         let w = Weights::from_bytes(file()).expect("parse");
-        assert_eq!(w.f32("a.weight", &[2, 2]).expect("f32"), [1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(
+            w.f32("a.weight", &[2, 2]).expect("f32"),
+            [1.0, 2.0, 3.0, 4.0]
+        );
         assert_eq!(w.u32("q", &[2]).expect("u32"), [7, 8]);
         assert!(matches!(w.f32("a.weight", &[4]), Err(Error::Shape { .. })));
         assert!(matches!(w.f32("q", &[2]), Err(Error::Dtype { .. })));
@@ -238,7 +285,10 @@ mod tests {
     fn truncated_and_lying_headers_fail() {
         let bytes = file();
         for cut in [0, 7, 8, 20, bytes.len() - 1] {
-            assert!(Weights::from_bytes(bytes[..cut].to_vec()).is_err(), "cut {cut}");
+            assert!(
+                Weights::from_bytes(bytes[..cut].to_vec()).is_err(),
+                "cut {cut}"
+            );
         }
         let mut lying = bytes.clone();
         lying[0] = lying[0].wrapping_add(8);
@@ -250,8 +300,18 @@ mod tests {
         let h = half::f16::from_f32(1.5).to_le_bytes();
         let b = half::bf16::from_f32(-2.0).to_le_bytes();
         let t = [
-            OwnedTensor { name: "h".into(), dtype: Dtype::F16, shape: vec![1], data: h.to_vec() },
-            OwnedTensor { name: "b".into(), dtype: Dtype::BF16, shape: vec![1], data: b.to_vec() },
+            OwnedTensor {
+                name: "h".into(),
+                dtype: Dtype::F16,
+                shape: vec![1],
+                data: h.to_vec(),
+            },
+            OwnedTensor {
+                name: "b".into(),
+                dtype: Dtype::BF16,
+                shape: vec![1],
+                data: b.to_vec(),
+            },
         ];
         let w = Weights::from_bytes(serialize(&t, HashMap::new()).expect("ser")).expect("parse");
         assert_eq!(w.f32("h", &[1]).expect("h"), [1.5]);

@@ -10,7 +10,7 @@
 use crate::error::Result;
 use crate::quant::{QuantOptions, TABLE_TENSOR};
 use crate::reference::model::BertForSequenceClassification;
-use crate::weights::{serialize, OwnedTensor};
+use crate::weights::{OwnedTensor, serialize};
 
 impl BertForSequenceClassification {
     /// Quantizes the model in place per `opts`: every encoder Linear and `pooler.dense`, the
@@ -27,7 +27,9 @@ impl BertForSequenceClassification {
         if let Some(p) = &mut self.bert.pooler {
             p.dense.quantize(opts.format, opts.clip_search)?;
         }
-        self.bert.embeddings.quantize(opts.embeddings, opts.format)?;
+        self.bert
+            .embeddings
+            .quantize(opts.embeddings, opts.format)?;
         if opts.quantize_classifier {
             self.classifier.quantize(opts.format, opts.clip_search)?;
         }
@@ -41,10 +43,16 @@ impl BertForSequenceClassification {
         let mut tensors = self.tensors();
         let metadata = match &self.quant {
             Some(opts) => {
-                tensors.push(OwnedTensor::f32(TABLE_TENSOR, vec![16], &opts.format.table()));
+                tensors.push(OwnedTensor::f32(
+                    TABLE_TENSOR,
+                    vec![16],
+                    &opts.format.table(),
+                ));
                 opts.to_metadata()
             }
-            None => [("format".to_string(), "pt".to_string())].into_iter().collect(),
+            None => [("format".to_string(), "pt".to_string())]
+                .into_iter()
+                .collect(),
         };
         serialize(&tensors, metadata)
     }

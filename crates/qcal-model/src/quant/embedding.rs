@@ -8,9 +8,9 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::error::{Error, Result};
-use crate::quant::linear::{GROUP_SIZE, QuantizedLinear};
 use crate::quant::QuantFormat;
-use crate::reference::linear::{load_int4, push_int4, PACKED_SUFFIX, SCALES_SUFFIX};
+use crate::quant::linear::{GROUP_SIZE, QuantizedLinear};
+use crate::reference::linear::{PACKED_SUFFIX, SCALES_SUFFIX, load_int4, push_int4};
 use crate::weights::{OwnedTensor, Weights};
 
 /// Precision of the word and position embeddings in a quantized checkpoint.
@@ -42,7 +42,9 @@ impl FromStr for EmbeddingPrecision {
             "f32" | "fp32" => Ok(Self::F32),
             "int8" => Ok(Self::Int8),
             "int4" => Ok(Self::Int4),
-            _ => Err(Error::Quant(format!("embedding precision `{s}` is not f32, int8 or int4"))),
+            _ => Err(Error::Quant(format!(
+                "embedding precision `{s}` is not f32, int8 or int4"
+            ))),
         }
     }
 }
@@ -88,15 +90,24 @@ impl EmbeddingTable {
     ) -> Result<Self> {
         if weights.contains(&format!("{prefix}.{INT8_SUFFIX}")) {
             if cols % GROUP_SIZE != 0 {
-                return Err(Error::Quant(format!("`{prefix}`: {cols} columns, not a multiple of 64")));
+                return Err(Error::Quant(format!(
+                    "`{prefix}`: {cols} columns, not a multiple of 64"
+                )));
             }
             let codes = weights.i8(&format!("{prefix}.{INT8_SUFFIX}"), &[rows, cols])?;
             let scales = weights.f32(&format!("{prefix}.{SCALES_SUFFIX}"), &[rows, cols / 64])?;
-            return Ok(Self::Int8 { rows, cols, codes, scales });
+            return Ok(Self::Int8 {
+                rows,
+                cols,
+                codes,
+                scales,
+            });
         }
         if weights.contains(&format!("{prefix}.{PACKED_SUFFIX}")) {
             let table = table.ok_or_else(|| {
-                Error::Quant(format!("`{prefix}` is 4-bit but the file has no 4-bit table"))
+                Error::Quant(format!(
+                    "`{prefix}` is 4-bit but the file has no 4-bit table"
+                ))
             })?;
             return Ok(Self::Int4(load_int4(weights, prefix, rows, cols, table)?));
         }
@@ -116,7 +127,12 @@ impl EmbeddingTable {
     pub fn row(&self, r: usize, dst: &mut [f32]) {
         match self {
             Self::F32 { cols, data, .. } => dst.copy_from_slice(&data[r * cols..(r + 1) * cols]),
-            Self::Int8 { cols, codes, scales, .. } => {
+            Self::Int8 {
+                cols,
+                codes,
+                scales,
+                ..
+            } => {
                 let codes = &codes[r * cols..(r + 1) * cols];
                 let scales = &scales[r * cols / GROUP_SIZE..];
                 for (i, (d, &c)) in dst.iter_mut().zip(codes).enumerate() {
@@ -129,7 +145,9 @@ impl EmbeddingTable {
 
     /// Re-encodes an f32 table at `precision` (4-bit uses `format`); others are kept.
     pub fn quantize(&mut self, precision: EmbeddingPrecision, format: QuantFormat) -> Result<()> {
-        let Self::F32 { rows, cols, data } = self else { return Ok(()) };
+        let Self::F32 { rows, cols, data } = self else {
+            return Ok(());
+        };
         let (rows, cols) = (*rows, *cols);
         match precision {
             EmbeddingPrecision::F32 => {}
@@ -138,17 +156,28 @@ impl EmbeddingTable {
             }
             EmbeddingPrecision::Int8 => {
                 if cols % GROUP_SIZE != 0 {
-                    return Err(Error::Quant(format!("{cols} columns, not a multiple of 64")));
+                    return Err(Error::Quant(format!(
+                        "{cols} columns, not a multiple of 64"
+                    )));
                 }
                 let mut codes = Vec::with_capacity(data.len());
                 let mut scales = Vec::with_capacity(data.len() / GROUP_SIZE);
                 for g in data.chunks_exact(GROUP_SIZE) {
                     let absmax = g.iter().fold(0.0f32, |m, w| m.max(w.abs()));
-                    let scale = if absmax > 0.0 && absmax.is_finite() { absmax / 127.0 } else { 0.0 };
+                    let scale = if absmax > 0.0 && absmax.is_finite() {
+                        absmax / 127.0
+                    } else {
+                        0.0
+                    };
                     scales.push(scale);
                     codes.extend(g.iter().map(|&w| int8_code(w, scale)));
                 }
-                *self = Self::Int8 { rows, cols, codes, scales };
+                *self = Self::Int8 {
+                    rows,
+                    cols,
+                    codes,
+                    scales,
+                };
             }
         }
         Ok(())
@@ -158,13 +187,26 @@ impl EmbeddingTable {
     pub fn tensors(&self, prefix: &str, out: &mut Vec<OwnedTensor>) {
         match self {
             Self::F32 { rows, cols, data } => {
-                out.push(OwnedTensor::f32(&format!("{prefix}.weight"), vec![*rows, *cols], data));
+                out.push(OwnedTensor::f32(
+                    &format!("{prefix}.weight"),
+                    vec![*rows, *cols],
+                    data,
+                ));
             }
-            Self::Int8 { rows, cols, codes, scales } => {
+            Self::Int8 {
+                rows,
+                cols,
+                codes,
+                scales,
+            } => {
                 let name = format!("{prefix}.{INT8_SUFFIX}");
                 out.push(OwnedTensor::i8(&name, vec![*rows, *cols], codes));
                 let name = format!("{prefix}.{SCALES_SUFFIX}");
-                out.push(OwnedTensor::f32(&name, vec![*rows, *cols / GROUP_SIZE], scales));
+                out.push(OwnedTensor::f32(
+                    &name,
+                    vec![*rows, *cols / GROUP_SIZE],
+                    scales,
+                ));
             }
             Self::Int4(q) => push_int4(q, prefix, out),
         }
@@ -187,12 +229,27 @@ mod tests {
     fn int8_and_int4_rows_are_close() {
         let data: Vec<f32> = (0..3 * 128).map(|i| ((i as f32) * 0.1).sin()).collect();
         for p in [EmbeddingPrecision::Int8, EmbeddingPrecision::Int4] {
-            let mut t = EmbeddingTable::F32 { rows: 3, cols: 128, data: data.clone() };
+            let mut t = EmbeddingTable::F32 {
+                rows: 3,
+                cols: 128,
+                data: data.clone(),
+            };
             t.quantize(p, QuantFormat::Nf4).expect("quantize");
             let mut row = vec![0.0; 128];
             t.row(2, &mut row);
-            let err = row.iter().zip(&data[256..]).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
-            assert!(err < if p == EmbeddingPrecision::Int8 { 0.005 } else { 0.2 }, "{p}: {err}");
+            let err = row
+                .iter()
+                .zip(&data[256..])
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
+            assert!(
+                err < if p == EmbeddingPrecision::Int8 {
+                    0.005
+                } else {
+                    0.2
+                },
+                "{p}: {err}"
+            );
         }
     }
 }

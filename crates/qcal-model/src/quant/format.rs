@@ -71,8 +71,9 @@ pub const SYM_TABLE: [f32; 16] = [
 
 /// FP4 rounding pivots (bitsandbytes `dQuantizeFP4`), f32 literals.
 #[allow(clippy::excessive_precision)]
-pub const FP4_PIVOTS: [f32; 7] =
-    [0.00260417, 0.0859375, 0.20833333, 0.29166667, 0.4166667, 0.583333, 0.8333333];
+pub const FP4_PIVOTS: [f32; 7] = [
+    0.00260417, 0.0859375, 0.20833333, 0.29166667, 0.4166667, 0.583333, 0.8333333,
+];
 
 /// FP4 magnitude code for r = 0..7 pivots exceeded.
 pub const FP4_MAG: [u8; 8] = [0b000, 0b001, 0b110, 0b111, 0b100, 0b101, 0b010, 0b011];
@@ -165,7 +166,9 @@ impl FromStr for QuantFormat {
             "sym" => Ok(Self::Sym),
             "nf4" => Ok(Self::Nf4),
             "fp4" => Ok(Self::Fp4),
-            _ => Err(Error::Quant(format!("unknown 4-bit format `{s}` (sym, nf4 or fp4)"))),
+            _ => Err(Error::Quant(format!(
+                "unknown 4-bit format `{s}` (sym, nf4 or fp4)"
+            ))),
         }
     }
 }
@@ -191,7 +194,10 @@ mod tests {
         assert_eq!(QuantFormat::Fp4.index(-0.0, 1.0), 0);
         assert_eq!(QuantFormat::Fp4.index(-1e-9, 1.0), 8);
         assert_eq!(QuantFormat::Nf4.index(1.0, 1.0), 15);
-        assert_eq!("int4-nf4".parse::<QuantFormat>().expect("nf4"), QuantFormat::Nf4);
+        assert_eq!(
+            "int4-nf4".parse::<QuantFormat>().expect("nf4"),
+            QuantFormat::Nf4
+        );
         assert!("int8".parse::<QuantFormat>().is_err());
     }
 }

@@ -70,7 +70,10 @@ impl QuantizedLinear {
             )));
         }
         if w.len() != out * inp {
-            return Err(Error::Quant(format!("{} values for a [{out}, {inp}] matrix", w.len())));
+            return Err(Error::Quant(format!(
+                "{} values for a [{out}, {inp}] matrix",
+                w.len()
+            )));
         }
         let rows: Vec<&[f32]> = w.chunks_exact(inp).collect();
         let per_row = par::map(rows, |row| quantize_row(row, format, clip_search));
@@ -80,7 +83,13 @@ impl QuantizedLinear {
             packed.extend(p);
             scales.extend(s);
         }
-        Ok(Self { out_features: out, in_features: inp, packed, scales, table: format.table() })
+        Ok(Self {
+            out_features: out,
+            in_features: inp,
+            packed,
+            scales,
+            table: format.table(),
+        })
     }
 
     /// Checks that the array sizes agree with the shape.
@@ -97,7 +106,12 @@ impl QuantizedLinear {
                 self.scales.len()
             )));
         }
-        if self.table.iter().chain(&self.scales).any(|v| !v.is_finite()) {
+        if self
+            .table
+            .iter()
+            .chain(&self.scales)
+            .any(|v| !v.is_finite())
+        {
             return Err(Error::Quant("non-finite table entry or scale".into()));
         }
         Ok(())
@@ -161,7 +175,10 @@ fn quantize_row(row: &[f32], format: QuantFormat, clip_search: bool) -> (Vec<u32
         let scale = quantize_group(group, format, clip_search, &mut idx);
         scales.push(scale);
         for codes in idx.chunks_exact(CODES_PER_WORD) {
-            let word = codes.iter().enumerate().fold(0u32, |w, (j, &c)| w | (u32::from(c) << (4 * j)));
+            let word = codes
+                .iter()
+                .enumerate()
+                .fold(0u32, |w, (j, &c)| w | (u32::from(c) << (4 * j)));
             words.push(word);
         }
     }
@@ -215,7 +232,9 @@ mod tests {
 
     #[test]
     fn pack_layout_and_roundtrip() {
-        let w: Vec<f32> = (0..2 * 128).map(|i| ((i * 37 % 17) as f32 - 8.0) / 8.0).collect();
+        let w: Vec<f32> = (0..2 * 128)
+            .map(|i| ((i * 37 % 17) as f32 - 8.0) / 8.0)
+            .collect();
         for f in QuantFormat::ALL {
             let q = QuantizedLinear::quantize(&w, 2, 128, f, false).expect("quantize");
             q.validate().expect("valid");
@@ -224,17 +243,27 @@ mod tests {
             assert_eq!((q.packed[0] & 0xF) as u8, idx[0]);
             assert_eq!((q.packed[0] >> 28) as u8, idx[7]);
             let d = q.dequantize();
-            let err: f32 = w.iter().zip(&d).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+            let err: f32 = w
+                .iter()
+                .zip(&d)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
             assert!(err < 0.2, "{f}: {err}");
         }
     }
 
     #[test]
     fn clip_search_never_worse() {
-        let w: Vec<f32> = (0..256).map(|i| ((i as f32) * 0.37).sin().powi(3)).collect();
+        let w: Vec<f32> = (0..256)
+            .map(|i| ((i as f32) * 0.37).sin().powi(3))
+            .collect();
         for f in QuantFormat::ALL {
-            let a = QuantizedLinear::quantize(&w, 2, 128, f, false).expect("q").dequantize();
-            let b = QuantizedLinear::quantize(&w, 2, 128, f, true).expect("q").dequantize();
+            let a = QuantizedLinear::quantize(&w, 2, 128, f, false)
+                .expect("q")
+                .dequantize();
+            let b = QuantizedLinear::quantize(&w, 2, 128, f, true)
+                .expect("q")
+                .dequantize();
             let e = |d: &[f32]| w.iter().zip(d).map(|(x, y)| (x - y).powi(2)).sum::<f32>();
             assert!(e(&b) <= e(&a) + 1e-6, "{f}");
         }

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 pub use embedding::{EmbeddingPrecision, EmbeddingTable};
 pub use format::QuantFormat;
-pub use linear::{Int4Group, QuantizedLinear, GROUP_SIZE};
+pub use linear::{GROUP_SIZE, Int4Group, QuantizedLinear};
 
 use crate::error::{Error, Result};
 
@@ -75,7 +75,15 @@ impl QuantOptions {
             ("group_size", GROUP_SIZE.to_string()),
             ("embeddings", self.embeddings.to_string()),
             ("clip_search", self.clip_search.to_string()),
-            ("classifier", if self.quantize_classifier { "int4" } else { "f32" }.to_string()),
+            (
+                "classifier",
+                if self.quantize_classifier {
+                    "int4"
+                } else {
+                    "f32"
+                }
+                .to_string(),
+            ),
         ];
         kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
     }

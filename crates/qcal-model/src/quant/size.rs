@@ -3,7 +3,7 @@
 //! hand, such as BERT-base (FinBERT).
 
 use crate::config::Config;
-use crate::quant::{EmbeddingPrecision, QuantOptions, GROUP_SIZE};
+use crate::quant::{EmbeddingPrecision, GROUP_SIZE, QuantOptions};
 
 /// Bytes of a `[rows, cols]` weight at 4 bits: codes + one f32 scale per group.
 fn int4(rows: usize, cols: usize) -> usize {
@@ -12,7 +12,12 @@ fn int4(rows: usize, cols: usize) -> usize {
 
 /// Bytes of a Linear `[out, inp]` weight + f32 bias.
 fn linear(out: usize, inp: usize, quantized: bool) -> usize {
-    4 * out + if quantized { int4(out, inp) } else { 4 * out * inp }
+    4 * out
+        + if quantized {
+            int4(out, inp)
+        } else {
+            4 * out * inp
+        }
 }
 
 fn embedding(rows: usize, cols: usize, p: EmbeddingPrecision) -> usize {

@@ -4,9 +4,9 @@
 use crate::config::Config;
 use crate::error::Result;
 use crate::par;
-use crate::reference::linear::Linear;
-use crate::reference::ops::{softmax_in_place, LayerNorm};
 use crate::reference::TokenRows;
+use crate::reference::linear::Linear;
+use crate::reference::ops::{LayerNorm, softmax_in_place};
 use crate::weights::{OwnedTensor, Weights};
 
 /// HF `BertSelfAttention` (`attention.self.{query,key,value}`).
@@ -27,7 +27,12 @@ impl BertSelfAttention {
     pub fn load(w: &Weights, prefix: &str, c: &Config, table: Option<[f32; 16]>) -> Result<Self> {
         let h = c.hidden_size;
         let lin = |n: &str| Linear::load(w, &format!("{prefix}.{n}"), h, h, table);
-        Ok(Self { query: lin("query")?, key: lin("key")?, value: lin("value")?, num_heads: c.num_attention_heads })
+        Ok(Self {
+            query: lin("query")?,
+            key: lin("key")?,
+            value: lin("value")?,
+            num_heads: c.num_attention_heads,
+        })
     }
 
     /// `hidden [rows, H]` -> context `[rows, H]`: per sequence and head,
@@ -42,9 +47,15 @@ impl BertSelfAttention {
             self.value.forward(hidden, rows),
         );
         let mut context = vec![0.0f32; rows * h];
-        let lengths: Vec<usize> = tokens.offsets.windows(2).map(|w| (w[1] - w[0]) * h).collect();
-        let chunks: Vec<(usize, &mut [f32])> =
-            par::split_lengths(&mut context, &lengths).into_iter().enumerate().collect();
+        let lengths: Vec<usize> = tokens
+            .offsets
+            .windows(2)
+            .map(|w| (w[1] - w[0]) * h)
+            .collect();
+        let chunks: Vec<(usize, &mut [f32])> = par::split_lengths(&mut context, &lengths)
+            .into_iter()
+            .enumerate()
+            .collect();
         par::for_each(chunks, |(b, out)| {
             let (s, e) = (tokens.offsets[b], tokens.offsets[b + 1]);
             let r = s * h..e * h;
@@ -142,10 +153,20 @@ impl BertAttention {
 
     /// The tensors under their checkpoint names.
     pub fn tensors(&self, prefix: &str, out: &mut Vec<OwnedTensor>) {
-        self.self_attention.query.tensors(&format!("{prefix}.self.query"), out);
-        self.self_attention.key.tensors(&format!("{prefix}.self.key"), out);
-        self.self_attention.value.tensors(&format!("{prefix}.self.value"), out);
-        self.output.dense.tensors(&format!("{prefix}.output.dense"), out);
-        self.output.layer_norm.tensors(&format!("{prefix}.output.LayerNorm"), out);
+        self.self_attention
+            .query
+            .tensors(&format!("{prefix}.self.query"), out);
+        self.self_attention
+            .key
+            .tensors(&format!("{prefix}.self.key"), out);
+        self.self_attention
+            .value
+            .tensors(&format!("{prefix}.self.value"), out);
+        self.output
+            .dense
+            .tensors(&format!("{prefix}.output.dense"), out);
+        self.output
+            .layer_norm
+            .tensors(&format!("{prefix}.output.LayerNorm"), out);
     }
 }

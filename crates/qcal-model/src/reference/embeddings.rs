@@ -3,8 +3,8 @@
 use crate::config::Config;
 use crate::error::Result;
 use crate::quant::{EmbeddingPrecision, EmbeddingTable, QuantFormat};
-use crate::reference::ops::LayerNorm;
 use crate::reference::TokenRows;
+use crate::reference::ops::LayerNorm;
 use crate::weights::{OwnedTensor, Weights};
 
 /// HF `BertEmbeddings` (`embeddings.*`).
@@ -59,8 +59,11 @@ impl BertEmbeddings {
         for (r, row) in out.chunks_exact_mut(h).enumerate() {
             self.word_embeddings.row(tokens.ids[r] as usize, row);
             let t = tokens.types[r] as usize;
-            row.iter_mut().zip(&self.token_type_embeddings[t * h..(t + 1) * h]).for_each(|(v, e)| *v += e);
-            self.position_embeddings.row(tokens.positions[r] as usize, &mut pos);
+            row.iter_mut()
+                .zip(&self.token_type_embeddings[t * h..(t + 1) * h])
+                .for_each(|(v, e)| *v += e);
+            self.position_embeddings
+                .row(tokens.positions[r] as usize, &mut pos);
             row.iter_mut().zip(&pos).for_each(|(v, e)| *v += e);
         }
         self.layer_norm.forward(&mut out, None);
@@ -75,9 +78,14 @@ impl BertEmbeddings {
 
     /// The tensors under their checkpoint names.
     pub fn tensors(&self, out: &mut Vec<OwnedTensor>) {
-        self.word_embeddings.tensors("embeddings.word_embeddings", out);
-        self.position_embeddings.tensors("embeddings.position_embeddings", out);
-        let shape = vec![self.token_type_embeddings.len() / self.hidden.max(1), self.hidden];
+        self.word_embeddings
+            .tensors("embeddings.word_embeddings", out);
+        self.position_embeddings
+            .tensors("embeddings.position_embeddings", out);
+        let shape = vec![
+            self.token_type_embeddings.len() / self.hidden.max(1),
+            self.hidden,
+        ];
         out.push(OwnedTensor::f32(
             "embeddings.token_type_embeddings.weight",
             shape,

@@ -2,10 +2,10 @@
 
 use crate::config::{Activation, Config};
 use crate::error::Result;
+use crate::reference::TokenRows;
 use crate::reference::attention::BertAttention;
 use crate::reference::linear::Linear;
-use crate::reference::ops::{activate, LayerNorm};
-use crate::reference::TokenRows;
+use crate::reference::ops::{LayerNorm, activate};
 use crate::weights::{OwnedTensor, Weights};
 
 /// HF `BertIntermediate`: `act(dense(x))`, `[H] -> [I]`.
@@ -67,8 +67,12 @@ impl BertLayer {
 
     /// The six Linear layers, with names relative to this layer.
     pub fn linears_mut(&mut self) -> Vec<(&'static str, &mut Linear)> {
-        let mut v: Vec<(&'static str, &mut Linear)> =
-            self.attention.linears_mut().into_iter().map(|(n, l)| (n, l)).collect();
+        let mut v: Vec<(&'static str, &mut Linear)> = self
+            .attention
+            .linears_mut()
+            .into_iter()
+            .map(|(n, l)| (n, l))
+            .collect();
         v.push(("intermediate.dense", &mut self.intermediate.dense));
         v.push(("output.dense", &mut self.output.dense));
         v
@@ -77,9 +81,15 @@ impl BertLayer {
     /// The tensors under their checkpoint names.
     pub fn tensors(&self, prefix: &str, out: &mut Vec<OwnedTensor>) {
         self.attention.tensors(&format!("{prefix}.attention"), out);
-        self.intermediate.dense.tensors(&format!("{prefix}.intermediate.dense"), out);
-        self.output.dense.tensors(&format!("{prefix}.output.dense"), out);
-        self.output.layer_norm.tensors(&format!("{prefix}.output.LayerNorm"), out);
+        self.intermediate
+            .dense
+            .tensors(&format!("{prefix}.intermediate.dense"), out);
+        self.output
+            .dense
+            .tensors(&format!("{prefix}.output.dense"), out);
+        self.output
+            .layer_norm
+            .tensors(&format!("{prefix}.output.LayerNorm"), out);
     }
 }
 

@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::quant::{QuantFormat, QuantizedLinear};
-use crate::reference::matmul::{matmul, PackedF32, PanelSource};
+use crate::reference::matmul::{PackedF32, PanelSource, matmul};
 use crate::weights::{OwnedTensor, Weights};
 
 /// The weight of a [`Linear`].
@@ -60,7 +60,12 @@ impl Linear {
             }
         };
         let bias = weights.f32(&format!("{prefix}.bias"), &[out_features])?;
-        Ok(Self { weight, bias, in_features, out_features })
+        Ok(Self {
+            weight,
+            bias,
+            in_features,
+            out_features,
+        })
     }
 
     /// `x [rows, in] -> [rows, out]`.
@@ -102,11 +107,19 @@ impl Linear {
         let (o, i) = (self.out_features, self.in_features);
         match &self.weight {
             LinearWeight::F32(w) => {
-                out.push(OwnedTensor::f32(&format!("{prefix}.weight"), vec![o, i], &w.to_row_major()));
+                out.push(OwnedTensor::f32(
+                    &format!("{prefix}.weight"),
+                    vec![o, i],
+                    &w.to_row_major(),
+                ));
             }
             LinearWeight::Int4(q) => push_int4(q, prefix, out),
         }
-        out.push(OwnedTensor::f32(&format!("{prefix}.bias"), vec![o], &self.bias));
+        out.push(OwnedTensor::f32(
+            &format!("{prefix}.bias"),
+            vec![o],
+            &self.bias,
+        ));
     }
 }
 
@@ -119,11 +132,19 @@ pub fn load_int4(
     table: [f32; 16],
 ) -> Result<QuantizedLinear> {
     if inp % 64 != 0 {
-        return Err(Error::Quant(format!("`{prefix}`: in_features {inp} is not a multiple of 64")));
+        return Err(Error::Quant(format!(
+            "`{prefix}`: in_features {inp} is not a multiple of 64"
+        )));
     }
     let packed = weights.u32(&format!("{prefix}.{PACKED_SUFFIX}"), &[out, inp / 8])?;
     let scales = weights.f32(&format!("{prefix}.{SCALES_SUFFIX}"), &[out, inp / 64])?;
-    let q = QuantizedLinear { out_features: out, in_features: inp, packed, scales, table };
+    let q = QuantizedLinear {
+        out_features: out,
+        in_features: inp,
+        packed,
+        scales,
+        table,
+    };
     q.validate()?;
     Ok(q)
 }
@@ -131,6 +152,14 @@ pub fn load_int4(
 /// Appends the packed codes and scales of `q` under `{prefix}.weight_packed/_scales`.
 pub fn push_int4(q: &QuantizedLinear, prefix: &str, out: &mut Vec<OwnedTensor>) {
     let (o, i) = (q.out_features, q.in_features);
-    out.push(OwnedTensor::u32(&format!("{prefix}.{PACKED_SUFFIX}"), vec![o, i / 8], &q.packed));
-    out.push(OwnedTensor::f32(&format!("{prefix}.{SCALES_SUFFIX}"), vec![o, i / 64], &q.scales));
+    out.push(OwnedTensor::u32(
+        &format!("{prefix}.{PACKED_SUFFIX}"),
+        vec![o, i / 8],
+        &q.packed,
+    ));
+    out.push(OwnedTensor::f32(
+        &format!("{prefix}.{SCALES_SUFFIX}"),
+        vec![o, i / 64],
+        &q.scales,
+    ));
 }

@@ -90,7 +90,11 @@ impl PanelSource for QuantizedLinear {
         for jj in 0..NR {
             let j = j0 + jj;
             if j >= self.out_features {
-                buf[..kc * NR].iter_mut().skip(jj).step_by(NR).for_each(|v| *v = 0.0);
+                buf[..kc * NR]
+                    .iter_mut()
+                    .skip(jj)
+                    .step_by(NR)
+                    .for_each(|v| *v = 0.0);
                 continue;
             }
             // k0 and kc are multiples of 8 (KC is, and in_features is a multiple of 64).
@@ -115,9 +119,14 @@ pub fn matmul(x: &[f32], m: usize, w: &dyn PanelSource, bias: Option<&[f32]>) ->
     if m == 0 || n == 0 {
         return y;
     }
-    let mc = (m.div_ceil(par::threads() * 2)).next_multiple_of(MR).clamp(MR, MC);
-    let blocks: Vec<(usize, &mut [f32])> =
-        y.chunks_mut(mc * n).enumerate().map(|(b, c)| (b * mc, c)).collect();
+    let mc = (m.div_ceil(par::threads() * 2))
+        .next_multiple_of(MR)
+        .clamp(MR, MC);
+    let blocks: Vec<(usize, &mut [f32])> = y
+        .chunks_mut(mc * n)
+        .enumerate()
+        .map(|(b, c)| (b * mc, c))
+        .collect();
     par::for_each(blocks, |(i0, c)| {
         let rows = c.len() / n;
         block(&x[i0 * k..(i0 + rows) * k], rows, k, w, c);
@@ -146,7 +155,11 @@ fn block(a: &[f32], rows: usize, k: usize, w: &dyn PanelSource, c: &mut [f32]) {
                 i += MR;
             }
             for r in i..rows {
-                kernel_1(&a[r * k + k0..r * k + k0 + kc], panel, &mut c[r * n + j0..r * n + j0 + nr]);
+                kernel_1(
+                    &a[r * k + k0..r * k + k0 + kc],
+                    panel,
+                    &mut c[r * n + j0..r * n + j0 + nr],
+                );
             }
         }
     }
@@ -212,7 +225,9 @@ mod tests {
     }
 
     fn data(len: usize, seed: u32) -> Vec<f32> {
-        (0..len).map(|i| (((i as u32).wrapping_mul(2654435761) ^ seed) % 1000) as f32 / 500.0 - 1.0).collect()
+        (0..len)
+            .map(|i| (((i as u32).wrapping_mul(2654435761) ^ seed) % 1000) as f32 / 500.0 - 1.0)
+            .collect()
     }
 
     #[test]
@@ -223,7 +238,11 @@ mod tests {
             assert_eq!(p.to_row_major(), w);
             let y = matmul(&x, m, &p, None);
             let r = naive(&x, m, &w, n, k);
-            let err = y.iter().zip(&r).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+            let err = y
+                .iter()
+                .zip(&r)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
             assert!(err < 1e-3, "{m}x{n}x{k}: {err}");
         }
     }
@@ -236,7 +255,11 @@ mod tests {
         let y = matmul(&x, m, &q, Some(&vec![0.5; n]));
         let mut r = naive(&x, m, &q.dequantize(), n, k);
         r.iter_mut().for_each(|v| *v += 0.5);
-        let err = y.iter().zip(&r).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        let err = y
+            .iter()
+            .zip(&r)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
         assert!(err < 1e-3, "{err}");
     }
 }

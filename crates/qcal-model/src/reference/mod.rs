@@ -36,10 +36,18 @@ impl TokenRows {
     pub fn from_encoded(enc: &Encoded, config: &Config) -> Result<Self> {
         let (b, t) = (enc.batch, enc.seq_len);
         let n = b * t;
-        if enc.input_ids.len() != n || enc.attention_mask.len() != n || enc.token_type_ids.len() != n {
-            return Err(Error::Input(format!("arrays are not all [batch {b}, seq_len {t}]")));
+        if enc.input_ids.len() != n
+            || enc.attention_mask.len() != n
+            || enc.token_type_ids.len() != n
+        {
+            return Err(Error::Input(format!(
+                "arrays are not all [batch {b}, seq_len {t}]"
+            )));
         }
-        let mut rows = Self { offsets: vec![0], ..Self::default() };
+        let mut rows = Self {
+            offsets: vec![0],
+            ..Self::default()
+        };
         for s in 0..b {
             for p in 0..t {
                 let i = s * t + p;
@@ -48,8 +56,18 @@ impl TokenRows {
                 }
                 let (id, ty) = (enc.input_ids[i], enc.token_type_ids[i]);
                 check(id as usize, config.vocab_size, "token id", "vocab_size")?;
-                check(ty as usize, config.type_vocab_size, "token type", "type_vocab_size")?;
-                check(p, config.max_position_embeddings, "position", "max_position_embeddings")?;
+                check(
+                    ty as usize,
+                    config.type_vocab_size,
+                    "token type",
+                    "type_vocab_size",
+                )?;
+                check(
+                    p,
+                    config.max_position_embeddings,
+                    "position",
+                    "max_position_embeddings",
+                )?;
                 rows.ids.push(id);
                 rows.positions.push(p as u32);
                 rows.types.push(ty);
@@ -80,7 +98,9 @@ impl TokenRows {
 
 fn check(v: usize, limit: usize, what: &str, field: &str) -> Result<()> {
     if v >= limit {
-        return Err(Error::Input(format!("{what} {v} is out of range: config.json {field} = {limit}")));
+        return Err(Error::Input(format!(
+            "{what} {v} is out of range: config.json {field} = {limit}"
+        )));
     }
     Ok(())
 }

@@ -3,10 +3,10 @@
 use crate::config::{Config, Pooling};
 use crate::error::{Error, Result};
 use crate::quant::{QuantOptions, TABLE_TENSOR};
+use crate::reference::TokenRows;
 use crate::reference::embeddings::BertEmbeddings;
 use crate::reference::encoder::BertEncoder;
 use crate::reference::linear::Linear;
-use crate::reference::TokenRows;
 use crate::tokenize::Encoded;
 use crate::weights::{OwnedTensor, Weights};
 
@@ -44,9 +44,14 @@ impl BertModel {
         let table = int4_table(weights)?;
         let h = config.hidden_size;
         let has_pooler = weights.contains("pooler.dense.weight")
-            || weights.contains(&format!("pooler.dense.{}", crate::reference::linear::PACKED_SUFFIX));
+            || weights.contains(&format!(
+                "pooler.dense.{}",
+                crate::reference::linear::PACKED_SUFFIX
+            ));
         let pooler = if has_pooler {
-            Some(BertPooler { dense: Linear::load(weights, "pooler.dense", h, h, table)? })
+            Some(BertPooler {
+                dense: Linear::load(weights, "pooler.dense", h, h, table)?,
+            })
         } else {
             None
         };
@@ -60,7 +65,8 @@ impl BertModel {
 
     /// Last hidden state `[rows, H]` of the real tokens.
     pub fn last_hidden_state(&self, tokens: &TokenRows) -> Vec<f32> {
-        self.encoder.forward(self.embeddings.forward(tokens), tokens)
+        self.encoder
+            .forward(self.embeddings.forward(tokens), tokens)
     }
 
     /// Pooled features `[batch, H]` per `pooling` (the pooler needs `pooler.*` weights).
@@ -79,7 +85,9 @@ impl BertModel {
                 dst.iter_mut().for_each(|d| *d /= n);
             } else {
                 if tokens.positions[r0] != 0 {
-                    return Err(Error::Input(format!("sequence {s}: position 0 ([CLS]) is masked")));
+                    return Err(Error::Input(format!(
+                        "sequence {s}: position 0 ([CLS]) is masked"
+                    )));
                 }
                 dst.copy_from_slice(&hs[r0 * h..(r0 + 1) * h]);
             }
@@ -117,7 +125,9 @@ pub fn int4_table(weights: &Weights) -> Result<Option<[f32; 16]>> {
     let mut table = [0.0f32; 16];
     table.copy_from_slice(&t);
     if table.iter().any(|v| !v.is_finite()) {
-        return Err(Error::Quant(format!("`{TABLE_TENSOR}` has non-finite entries")));
+        return Err(Error::Quant(format!(
+            "`{TABLE_TENSOR}` has non-finite entries"
+        )));
     }
     Ok(Some(table))
 }
@@ -152,7 +162,13 @@ impl BertForSequenceClassification {
                 hint: "; config.json has no `classifier_pooling`, so the HF pooler is used".into(),
             });
         }
-        Ok(Self { config: config.clone(), bert, classifier, pooling, quant })
+        Ok(Self {
+            config: config.clone(),
+            bert,
+            classifier,
+            pooling,
+            quant,
+        })
     }
 
     /// Token ids `[B, T]` (+ mask and types) -> logits `[B, K]`, row-major.

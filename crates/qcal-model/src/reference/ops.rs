@@ -33,7 +33,9 @@ impl LayerNorm {
         let h = self.weight.len();
         par::rows_mut(x, h, |r, row| {
             if let Some(res) = residual {
-                row.iter_mut().zip(&res[r * h..(r + 1) * h]).for_each(|(v, s)| *v += s);
+                row.iter_mut()
+                    .zip(&res[r * h..(r + 1) * h])
+                    .for_each(|(v, s)| *v += s);
             }
             let mean = row.iter().sum::<f32>() / h as f32;
             let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / h as f32;
@@ -48,7 +50,11 @@ impl LayerNorm {
     pub fn tensors(&self, prefix: &str, out: &mut Vec<crate::weights::OwnedTensor>) {
         use crate::weights::OwnedTensor;
         let h = vec![self.weight.len()];
-        out.push(OwnedTensor::f32(&format!("{prefix}.weight"), h.clone(), &self.weight));
+        out.push(OwnedTensor::f32(
+            &format!("{prefix}.weight"),
+            h.clone(),
+            &self.weight,
+        ));
         out.push(OwnedTensor::f32(&format!("{prefix}.bias"), h, &self.bias));
     }
 }
@@ -118,7 +124,11 @@ mod tests {
 
     #[test]
     fn layer_norm_normalises() {
-        let ln = LayerNorm { weight: vec![1.0; 4], bias: vec![0.0; 4], eps: 1e-12 };
+        let ln = LayerNorm {
+            weight: vec![1.0; 4],
+            bias: vec![0.0; 4],
+            eps: 1e-12,
+        };
         let mut x = vec![1.0, 2.0, 3.0, 4.0, 0.0, 0.0, 0.0, 1.0];
         ln.forward(&mut x, Some(&[0.0; 8]));
         assert!(x[..4].iter().sum::<f32>().abs() < 1e-5);
