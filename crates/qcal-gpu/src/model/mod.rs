@@ -98,6 +98,13 @@ impl GpuClassifier {
         Ok(out)
     }
 
+    /// [`GpuContext::new`] then [`GpuClassifier::new`]: the one call a
+    /// caller with a CPU fallback needs (any error means "use the CPU").
+    pub async fn with_default_adapter(model: &BertForSequenceClassification) -> Result<Self> {
+        let ctx = GpuContext::new().await?;
+        Self::new(&ctx, model).await
+    }
+
     /// Number of classes K.
     pub fn num_labels(&self) -> usize {
         self.shape.labels
