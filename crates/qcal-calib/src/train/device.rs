@@ -37,7 +37,7 @@ pub fn autodiff_device(backend: TrainBackend) -> Result<Device> {
                 let init = std::panic::catch_unwind(|| Device::wgpu_options().init());
                 match init {
                     Ok(Ok(d)) => Ok(d),
-                    Ok(Err(e)) => Err(format!("no wgpu adapter: {e}")),
+                    Ok(Err(e)) => Err(format!("no wgpu adapter: {e:?}")),
                     Err(_) => Err("no wgpu adapter: wgpu initialisation panicked".to_string()),
                 }
             });
