@@ -166,7 +166,7 @@ fn block(a: &[f32], rows: usize, k: usize, w: &dyn PanelSource, c: &mut [f32]) {
 }
 
 /// 4 rows x NR columns over `kc` inputs, accumulated into `c`.
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
 #[inline]
 fn kernel_4(
     a: &[f32],
@@ -202,8 +202,8 @@ fn kernel_4(
 fn kernel_1(a: &[f32], panel: &[f32], c: &mut [f32]) {
     let mut acc = [0.0f32; NR];
     for (b, &x) in panel.chunks_exact(NR).zip(a) {
-        for j in 0..NR {
-            acc[j] += x * b[j];
+        for (acc_j, &b_j) in acc.iter_mut().zip(b) {
+            *acc_j += x * b_j;
         }
     }
     c.iter_mut().zip(&acc).for_each(|(d, v)| *d += v);

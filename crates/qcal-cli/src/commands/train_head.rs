@@ -1,0 +1,223 @@
+//! `qcal train-head`: fit a linear classifier on frozen, pooled encoder features and write a
+//! complete Hugging Face checkpoint folder (plus the head alone, `head.safetensors`).
+//!
+//! Features are the encoder's pooled outputs at FP32. The head is multinomial logistic
+//! regression trained with burn by `qcal_calib::train::fit_softmax_regression` (the calibrators'
+//! training code), seeded. Near-constant feature dimensions (train std < `--min-std`, three of
+//! them for MiniLM's mean-pooled embedding) are dropped, their constant contribution folded
+//! into the bias, so no weight is amplified by a tiny standard deviation (DESIGN.md section 8).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use qcal_calib::train::{SoftmaxRegressionConfig, fit_softmax_regression};
+use qcal_model::checkpoint::{self, TOKENIZER_FILES};
+use qcal_model::weights::{OwnedTensor, serialize};
+use qcal_model::{BertModel, BertTokenizer, LABEL_NAMES, Pooling, TokenRows, Weights};
+use serde_json::{Value, json};
+
+use super::predict::{argmax, progress_bar, read_data};
+
+/// Arguments of `qcal train-head`.
+#[derive(Debug, clap::Args)]
+pub struct TrainHeadArgs {
+    /// The encoder's folder (Hugging Face layout, e.g. MiniLM-L6).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Training CSV (`text,label`; labels positive / negative / neutral).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Optional labelled CSV to report accuracy on (e.g. the test split).
+    #[arg(long)]
+    pub eval: Option<PathBuf>,
+    /// mean, cls or pooler.
+    #[arg(long, default_value = "mean")]
+    pub pooling: String,
+    /// Output folder: a complete checkpoint + `head.safetensors`.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Seed of the trainer's held-out split.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// L2 penalty on standardised weights.
+    #[arg(long, default_value_t = 1e-4)]
+    pub l2: f64,
+    /// Maximum optimiser steps.
+    #[arg(long, default_value_t = 300)]
+    pub steps: usize,
+    /// Dimensions with a train standard deviation below this are dropped.
+    #[arg(long, default_value_t = 1e-3)]
+    pub min_std: f64,
+    /// Sentences per forward pass.
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    /// Maximum tokens per sentence.
+    #[arg(long, default_value_t = 64)]
+    pub max_len: usize,
+}
+
+fn parse_pooling(s: &str) -> anyhow::Result<Pooling> {
+    Ok(match s {
+        "mean" => Pooling::Mean,
+        "cls" => Pooling::Cls,
+        "pooler" => Pooling::Pooler,
+        other => bail!("--pooling {other}: expected mean, cls or pooler"),
+    })
+}
+
+/// Pooled FP32 features `[texts.len(), H]`.
+fn features(
+    bert: &BertModel,
+    tok: &BertTokenizer,
+    config: &qcal_model::Config,
+    texts: &[&str],
+    pooling: Pooling,
+    batch: usize,
+) -> anyhow::Result<Vec<f32>> {
+    let bar = progress_bar(texts.len(), "features");
+    let mut out = Vec::with_capacity(texts.len() * config.hidden_size);
+    for chunk in texts.chunks(batch.max(1)) {
+        let enc = tok.encode_batch(chunk)?;
+        let rows = TokenRows::from_encoded(&enc, config)?;
+        out.extend(bert.pooled(&rows, pooling)?);
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish();
+    Ok(out)
+}
+
+fn accuracy(x: &[f32], d: usize, labels: &[usize], w: &[f32], b: &[f32]) -> f64 {
+    let k = b.len();
+    let hits = x
+        .chunks_exact(d)
+        .zip(labels)
+        .filter(|(row, y)| {
+            let logits: Vec<f32> = (0..k)
+                .map(|c| {
+                    b[c] + w[c * d..(c + 1) * d]
+                        .iter()
+                        .zip(*row)
+                        .map(|(a, v)| a * v)
+                        .sum::<f32>()
+                })
+                .collect();
+            argmax(&logits) == **y
+        })
+        .count();
+    hits as f64 / labels.len().max(1) as f64
+}
+
+/// Runs `qcal train-head`.
+pub fn run(args: TrainHeadArgs) -> anyhow::Result<()> {
+    let pooling = parse_pooling(&args.pooling)?;
+    let config = checkpoint::read_config(&args.model)?;
+    let weights = Weights::from_file(&checkpoint::weights_file(&args.model)?)?;
+    let bert = BertModel::load(&weights, &config)?;
+    let tok = BertTokenizer::from_dir(&args.model, args.max_len)?;
+    let names: Vec<String> = LABEL_NAMES.iter().map(|s| s.to_string()).collect();
+    let data = read_data(&args.data, &names)?;
+    let (n, d, k) = (data.len(), config.hidden_size, names.len());
+    let start = Instant::now();
+    let x = features(&bert, &tok, &config, &data.texts(), pooling, args.batch)?;
+    eprintln!(
+        "features of {n} sentences in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+    let cfg = SoftmaxRegressionConfig {
+        l2: args.l2,
+        steps: args.steps,
+        seed: args.seed,
+        min_std: args.min_std,
+        ..SoftmaxRegressionConfig::default()
+    };
+    let y = data.labels();
+    let mut last = (0, f64::NAN);
+    let head = fit_softmax_regression(&x, n, d, &y, k, &cfg, &mut |s, l| last = (s, l))?;
+    let train_acc = accuracy(&x, d, &y, &head.weight, &head.bias);
+    eprintln!(
+        "trained: {} steps, loss {:.4}, train accuracy {train_acc:.4}",
+        last.0, last.1
+    );
+    if let Some(eval) = &args.eval {
+        let e = read_data(eval, &names)?;
+        let xe = features(&bert, &tok, &config, &e.texts(), pooling, args.batch)?;
+        let acc = accuracy(&xe, d, &e.labels(), &head.weight, &head.bias);
+        eprintln!("accuracy on {}: {acc:.4}", eval.display());
+    }
+    let classifier = [
+        OwnedTensor::f32("classifier.weight", vec![k, d], &head.weight),
+        OwnedTensor::f32("classifier.bias", vec![k], &head.bias),
+    ];
+    write_checkpoint(&args, &weights, &classifier, &names, pooling)
+}
+
+fn write_checkpoint(
+    args: &TrainHeadArgs,
+    weights: &Weights,
+    classifier: &[OwnedTensor],
+    names: &[String],
+    pooling: Pooling,
+) -> anyhow::Result<()> {
+    let out = &args.out;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let meta = || {
+        [("format".to_string(), "pt".to_string())]
+            .into_iter()
+            .collect()
+    };
+    let mut all: Vec<OwnedTensor> = weights
+        .raw_tensors()
+        .into_iter()
+        .filter(|t| !t.name.ends_with("classifier.weight") && !t.name.ends_with("classifier.bias"))
+        .collect();
+    all.extend(classifier.iter().cloned());
+    write(&out.join("model.safetensors"), &serialize(&all, meta())?)?;
+    write(
+        &out.join("head.safetensors"),
+        &serialize(classifier, meta())?,
+    )?;
+    let src = std::fs::read(args.model.join("config.json"))?;
+    let mut cfg: Value = serde_json::from_slice(&src)?;
+    let obj = cfg
+        .as_object_mut()
+        .context("config.json is not an object")?;
+    let id2label: serde_json::Map<String, Value> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (i.to_string(), json!(n)))
+        .collect();
+    let label2id: serde_json::Map<String, Value> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.clone(), json!(i)))
+        .collect();
+    obj.insert(
+        "architectures".into(),
+        json!(["BertForSequenceClassification"]),
+    );
+    obj.insert("id2label".into(), Value::Object(id2label));
+    obj.insert("label2id".into(), Value::Object(label2id));
+    match pooling {
+        Pooling::Mean => obj.insert("classifier_pooling".into(), json!("mean")),
+        Pooling::Cls => obj.insert("classifier_pooling".into(), json!("cls")),
+        Pooling::Pooler => obj.remove("classifier_pooling"),
+    };
+    write(&out.join("config.json"), &serde_json::to_vec_pretty(&cfg)?)?;
+    for f in TOKENIZER_FILES {
+        let src = args.model.join(f);
+        if src.is_file() {
+            std::fs::copy(&src, out.join(f))
+                .with_context(|| format!("cannot copy {}", src.display()))?;
+        }
+    }
+    eprintln!(
+        "wrote {} (complete checkpoint + head.safetensors)",
+        out.display()
+    );
+    Ok(())
+}
+
+fn write(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+}
