@@ -54,12 +54,21 @@ fn corrupt_truncated_and_lying_files_are_errors() {
 
 #[test]
 fn config_disagreeing_with_weights_names_the_tensor() {
-    let dir = tiny_copy("hidden", |c, _| *c = c.replace("\"intermediate_size\": 128", "\"intermediate_size\": 256"));
+    let dir = tiny_copy("hidden", |c, _| {
+        *c = c.replace("\"intermediate_size\": 128", "\"intermediate_size\": 256")
+    });
     let err = load_err(&dir);
-    assert!(err.contains("intermediate.dense") && err.contains("[256, 64]"), "{err}");
-    let dir = tiny_copy("labels", |c, _| *c = c.replace("\"2\": \"neutral\"", "\"2\": \"neutral\", \"3\": \"x\""));
+    assert!(
+        err.contains("intermediate.dense") && err.contains("[256, 64]"),
+        "{err}"
+    );
+    let dir = tiny_copy("labels", |c, _| {
+        *c = c.replace("\"2\": \"neutral\"", "\"2\": \"neutral\", \"3\": \"x\"")
+    });
     assert!(load_err(&dir).contains("classifier.weight"));
-    let dir = tiny_copy("layers", |c, _| *c = c.replace("\"num_hidden_layers\": 2", "\"num_hidden_layers\": 3"));
+    let dir = tiny_copy("layers", |c, _| {
+        *c = c.replace("\"num_hidden_layers\": 2", "\"num_hidden_layers\": 3")
+    });
     assert!(load_err(&dir).contains("encoder.layer.2"));
 }
 
@@ -75,7 +84,10 @@ fn wrong_dtype_is_an_error() {
         w[8..8 + n].copy_from_slice(fixed.as_bytes());
     });
     let err = load_err(&dir);
-    assert!(err.contains("pooler.dense.bias") && err.contains("I32"), "{err}");
+    assert!(
+        err.contains("pooler.dense.bias") && err.contains("I32"),
+        "{err}"
+    );
 }
 
 #[test]

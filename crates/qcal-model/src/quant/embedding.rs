@@ -89,7 +89,7 @@ impl EmbeddingTable {
         table: Option<[f32; 16]>,
     ) -> Result<Self> {
         if weights.contains(&format!("{prefix}.{INT8_SUFFIX}")) {
-            if cols % GROUP_SIZE != 0 {
+            if !cols.is_multiple_of(GROUP_SIZE) {
                 return Err(Error::Quant(format!(
                     "`{prefix}`: {cols} columns, not a multiple of 64"
                 )));
@@ -155,7 +155,7 @@ impl EmbeddingTable {
                 *self = Self::Int4(QuantizedLinear::quantize(data, rows, cols, format, false)?);
             }
             EmbeddingPrecision::Int8 => {
-                if cols % GROUP_SIZE != 0 {
+                if !cols.is_multiple_of(GROUP_SIZE) {
                     return Err(Error::Quant(format!(
                         "{cols} columns, not a multiple of 64"
                     )));

@@ -64,7 +64,7 @@ impl QuantizedLinear {
         format: QuantFormat,
         clip_search: bool,
     ) -> Result<Self> {
-        if inp == 0 || inp % GROUP_SIZE != 0 {
+        if inp == 0 || !inp.is_multiple_of(GROUP_SIZE) {
             return Err(Error::Quant(format!(
                 "in_features {inp} is not a positive multiple of {GROUP_SIZE}"
             )));
@@ -96,7 +96,7 @@ impl QuantizedLinear {
     pub fn validate(&self) -> Result<()> {
         let (o, i) = (self.out_features, self.in_features);
         let ok = i > 0
-            && i % GROUP_SIZE == 0
+            && i.is_multiple_of(GROUP_SIZE)
             && self.packed.len() == o * i / CODES_PER_WORD
             && self.scales.len() == o * i / GROUP_SIZE;
         if !ok {

@@ -67,12 +67,8 @@ impl BertLayer {
 
     /// The six Linear layers, with names relative to this layer.
     pub fn linears_mut(&mut self) -> Vec<(&'static str, &mut Linear)> {
-        let mut v: Vec<(&'static str, &mut Linear)> = self
-            .attention
-            .linears_mut()
-            .into_iter()
-            .map(|(n, l)| (n, l))
-            .collect();
+        let mut v: Vec<(&'static str, &mut Linear)> =
+            self.attention.linears_mut().into_iter().collect();
         v.push(("intermediate.dense", &mut self.intermediate.dense));
         v.push(("output.dense", &mut self.output.dense));
         v

@@ -131,7 +131,7 @@ pub fn load_int4(
     inp: usize,
     table: [f32; 16],
 ) -> Result<QuantizedLinear> {
-    if inp % 64 != 0 {
+    if !inp.is_multiple_of(64) {
         return Err(Error::Quant(format!(
             "`{prefix}`: in_features {inp} is not a multiple of 64"
         )));
