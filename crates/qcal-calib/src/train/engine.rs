@@ -114,7 +114,7 @@ fn train_err(e: impl std::fmt::Debug) -> CalibError {
 
 async fn read(t: Tensor<1>) -> Result<Vec<f32>> {
     let data = t.into_data_async().await.map_err(train_err)?;
-    data.to_vec::<f32>().map_err(train_err)
+    data.try_to_vec::<f32>().map_err(train_err)
 }
 
 /// Loss and gradient of `obj` at `theta` on `batch` (device computation, host values).

@@ -281,7 +281,7 @@ impl FuzzyObjective {
         let data = super::engine::block_on(q.into_data_async())
             .map_err(|e| crate::error::CalibError::Train(format!("{e:?}")))?;
         let v: Vec<f32> = data
-            .to_vec()
+            .try_to_vec()
             .map_err(|e| crate::error::CalibError::Train(format!("{e:?}")))?;
         Ok(v.into_iter().map(f64::from).collect())
     }
