@@ -12,7 +12,10 @@ use std::path::{Path, PathBuf};
 
 /// The workspace root (the folder holding the top-level `Cargo.toml`).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 /// `tests/fixtures/<rel>`: golden numbers committed with the scripts that made them.
@@ -35,7 +38,10 @@ pub fn default_model_or_skip(test: &str) -> Option<PathBuf> {
     if dir.join("model.safetensors").is_file() {
         Some(dir)
     } else {
-        skip(test, &format!("{} is missing: run `cargo xtask setup`", dir.display()));
+        skip(
+            test,
+            &format!("{} is missing: run `cargo xtask setup`", dir.display()),
+        );
         None
     }
 }
@@ -45,7 +51,10 @@ pub fn skip(test: &str, reason: &str) {
     eprintln!("SKIPPED {test}: {reason}");
     if let Some(path) = std::env::var_os("QCAL_SKIP_LOG") {
         let line = format!("{test}\t{reason}\n");
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(path);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path);
         if let Ok(mut f) = file {
             let _ = f.write_all(line.as_bytes());
         }

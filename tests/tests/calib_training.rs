@@ -226,7 +226,8 @@ fn softmax_regression_learns_and_folds_the_scaler() {
         "accuracy {}",
         correct as f64 / n as f64
     );
-    let e = fit_softmax_regression(&x, n, dim, &[5usize; 1500], k, &cfg, &mut |_, _| {}).unwrap_err();
+    let e =
+        fit_softmax_regression(&x, n, dim, &[5usize; 1500], k, &cfg, &mut |_, _| {}).unwrap_err();
     assert!(matches!(e, CalibError::LabelOutOfRange { row: 0, .. }));
 }
 

@@ -20,13 +20,28 @@ fn by_id(id: &str) -> Result<Element, JsValue> {
 pub fn render_data_summary(splits: &[Split]) -> Result<(), JsValue> {
     let doc = document()?;
     let table = doc.create_element("table")?;
-    table.set_attribute("aria-label", "Embedded data set: rows and class counts per split")?;
-    let labels = splits.first().map(|s| s.data.label_names.clone()).unwrap_or_default();
-    let head: String = labels.iter().map(|l| format!("<th scope=\"col\">{l}</th>")).collect();
-    let mut html = format!("<thead><tr><th scope=\"col\">split</th><th scope=\"col\">rows</th>{head}</tr></thead><tbody>");
+    table.set_attribute(
+        "aria-label",
+        "Embedded data set: rows and class counts per split",
+    )?;
+    let labels = splits
+        .first()
+        .map(|s| s.data.label_names.clone())
+        .unwrap_or_default();
+    let head: String = labels
+        .iter()
+        .map(|l| format!("<th scope=\"col\">{l}</th>"))
+        .collect();
+    let mut html = format!(
+        "<thead><tr><th scope=\"col\">split</th><th scope=\"col\">rows</th>{head}</tr></thead><tbody>"
+    );
     for s in splits {
-        let cells: String =
-            s.data.class_counts().iter().map(|c| format!("<td>{c}</td>")).collect();
+        let cells: String = s
+            .data
+            .class_counts()
+            .iter()
+            .map(|c| format!("<td>{c}</td>"))
+            .collect();
         html.push_str(&format!(
             "<tr><th scope=\"row\">{}</th><td>{}</td>{cells}</tr>",
             s.name,
@@ -68,6 +83,8 @@ pub fn install_panic_notice() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         previous(info);
-        show_error(&format!("qcal crashed: {info}. Reload the page to start again."));
+        show_error(&format!(
+            "qcal crashed: {info}. Reload the page to start again."
+        ));
     }));
 }

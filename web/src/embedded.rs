@@ -5,7 +5,10 @@ use qcal_model::{Dataset, LABEL_NAMES};
 
 /// The three splits as CSV text, in the order train, val, test.
 pub const SPLITS: [(&str, &str); 3] = [
-    ("train", include_str!("../../www/assets/data/twfin_train.csv")),
+    (
+        "train",
+        include_str!("../../www/assets/data/twfin_train.csv"),
+    ),
     ("val", include_str!("../../www/assets/data/twfin_val.csv")),
     ("test", include_str!("../../www/assets/data/twfin_test.csv")),
 ];
@@ -22,7 +25,12 @@ pub struct Split {
 pub fn load_splits() -> qcal_model::Result<Vec<Split>> {
     SPLITS
         .iter()
-        .map(|(name, csv)| Ok(Split { name, data: Dataset::from_csv(csv.as_bytes(), &LABEL_NAMES)? }))
+        .map(|(name, csv)| {
+            Ok(Split {
+                name,
+                data: Dataset::from_csv(csv.as_bytes(), &LABEL_NAMES)?,
+            })
+        })
         .collect()
 }
 
@@ -56,8 +64,10 @@ mod tests {
     #[test]
     fn embedded_splits_have_the_documented_counts() {
         let splits = load_splits().expect("embedded CSVs parse");
-        let counts: Vec<(usize, Vec<usize>)> =
-            splits.iter().map(|s| (s.data.len(), s.data.class_counts())).collect();
+        let counts: Vec<(usize, Vec<usize>)> = splits
+            .iter()
+            .map(|s| (s.data.len(), s.data.class_counts()))
+            .collect();
         assert_eq!(counts[0], (7154, vec![1438, 1073, 4643]));
         assert_eq!(counts[1], (2385, vec![480, 357, 1548]));
         assert_eq!(counts[2], (2385, vec![479, 358, 1548]));

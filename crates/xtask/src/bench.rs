@@ -7,7 +7,12 @@ use std::process::Command;
 pub fn run(args: &[String]) -> Result<(), String> {
     let root = crate::root();
     stage("release build of qcal", || {
-        run_inherit(Command::new("cargo").current_dir(&root).args(["build", "--release", "-p", "qcal-cli"]))
+        run_inherit(Command::new("cargo").current_dir(&root).args([
+            "build",
+            "--release",
+            "-p",
+            "qcal-cli",
+        ]))
     })?;
     crate::assets::ensure(None)?;
     let qcal = root.join("target").join("release").join("qcal");

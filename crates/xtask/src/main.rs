@@ -55,7 +55,10 @@ pub fn root() -> PathBuf {
 
 /// The value after `--name` in `args`, if any.
 pub fn flag_value(args: &[String], name: &str) -> Option<String> {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
 }
 
 fn setup_cmd(args: &[String]) -> Result<(), String> {
@@ -67,10 +70,15 @@ fn setup_cmd(args: &[String]) -> Result<(), String> {
 
 fn serve_cmd(args: &[String]) -> Result<(), String> {
     let port = flag_value(args, "--port").unwrap_or_else(|| "8080".into());
-    tools::ensure(&[tools::Tool::WasmTarget, tools::Tool::WasmBindgen, tools::Tool::Trunk])?;
+    tools::ensure(&[
+        tools::Tool::WasmTarget,
+        tools::Tool::WasmBindgen,
+        tools::Tool::Trunk,
+    ])?;
     assets::ensure(None)?;
     println!("==> serving the app at http://127.0.0.1:{port}/ (Ctrl-C stops)");
     let mut cmd = std::process::Command::new(tools::cargo_bin("trunk"));
-    cmd.current_dir(root()).args(["serve", "--offline", "--port", &port]);
+    cmd.current_dir(root())
+        .args(["serve", "--offline", "--port", &port]);
     proc::run_inherit(&mut cmd)
 }

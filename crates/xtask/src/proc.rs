@@ -19,7 +19,9 @@ pub fn stage<T>(name: &str, f: impl FnOnce() -> Result<T, String>) -> Result<T, 
 
 /// Runs a command with inherited stdio; an error names the command and its exit status.
 pub fn run_inherit(cmd: &mut Command) -> Result<(), String> {
-    let status = cmd.status().map_err(|e| format!("cannot start {}: {e}", show(cmd)))?;
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot start {}: {e}", show(cmd)))?;
     if status.success() {
         Ok(())
     } else {
@@ -61,12 +63,16 @@ pub fn run_capture(cmd: &mut Command) -> Result<(bool, Vec<String>), String> {
 /// Output of a command (stdout), or None when it cannot run or fails.
 pub fn output(program: &str, args: &[&str]) -> Option<String> {
     let out = Command::new(program).args(args).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// The command line, for messages.
 pub fn show(cmd: &Command) -> String {
-    let args: Vec<String> =
-        cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+    let args: Vec<String> = cmd
+        .get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     format!("{} {}", cmd.get_program().to_string_lossy(), args.join(" "))
 }

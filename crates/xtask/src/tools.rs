@@ -33,8 +33,13 @@ pub const ALL: [Tool; 6] = [
 ];
 
 /// What `cargo xtask test` needs.
-pub const FOR_TESTS: [Tool; 5] =
-    [Tool::SystemPackages, Tool::WasmTarget, Tool::WasmBindgen, Tool::WasmPack, Tool::NodeModules];
+pub const FOR_TESTS: [Tool; 5] = [
+    Tool::SystemPackages,
+    Tool::WasmTarget,
+    Tool::WasmBindgen,
+    Tool::WasmPack,
+    Tool::NodeModules,
+];
 
 const TRUNK_VERSION: &str = "0.21.14";
 const WASM_PACK_VERSION: &str = "0.15.1";
@@ -61,7 +66,9 @@ pub fn ensure(tools: &[Tool]) -> Result<(), String> {
             Tool::Trunk => stage(&format!("trunk {TRUNK_VERSION}"), || {
                 cargo_tool("trunk", "trunk", TRUNK_VERSION, true)
             })?,
-            Tool::SystemPackages => stage("Debian packages (Chromium, ChromeDriver, lavapipe)", apt)?,
+            Tool::SystemPackages => {
+                stage("Debian packages (Chromium, ChromeDriver, lavapipe)", apt)?
+            }
             Tool::NodeModules => stage("playwright-core for the page test", node_modules)?,
         }
     }
@@ -70,9 +77,11 @@ pub fn ensure(tools: &[Tool]) -> Result<(), String> {
 
 /// `$CARGO_HOME/bin/<name>` (default `~/.cargo/bin/<name>`).
 pub fn cargo_bin(name: &str) -> PathBuf {
-    let home = std::env::var_os("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo")
-    });
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo")
+        });
     home.join("bin").join(name)
 }
 
@@ -80,7 +89,10 @@ fn wasm_target() -> Result<(), String> {
     let installed = output("rustup", &["target", "list", "--installed"]).ok_or(
         "rustup is not available: install Rust with rustup (https://rustup.rs), then run again",
     )?;
-    if installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+    if installed
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
         println!("    already installed");
         return Ok(());
     }
@@ -93,10 +105,12 @@ pub fn wasm_bindgen_version() -> Result<String, String> {
         .map_err(|e| format!("cannot read Cargo.lock: {e}"))?;
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
-        if line.trim() == "name = \"wasm-bindgen\"" {
-            if let Some(v) = lines.next().and_then(|l| l.trim().strip_prefix("version = ")) {
-                return Ok(v.trim_matches('"').to_string());
-            }
+        if line.trim() == "name = \"wasm-bindgen\""
+            && let Some(v) = lines
+                .next()
+                .and_then(|l| l.trim().strip_prefix("version = "))
+        {
+            return Ok(v.trim_matches('"').to_string());
         }
     }
     Err("Cargo.lock has no wasm-bindgen entry".into())
@@ -131,7 +145,10 @@ fn cargo_tool(bin: &str, package: &str, version: &str, locked: bool) -> Result<(
         cmd.arg("--locked");
     }
     // A separate target dir keeps the workspace's build lock free.
-    cmd.env("CARGO_TARGET_DIR", crate::root().join("target").join("xtask-install"));
+    cmd.env(
+        "CARGO_TARGET_DIR",
+        crate::root().join("target").join("xtask-install"),
+    );
     run_inherit(&mut cmd).map_err(|e| {
         format!("{e}\n  installing {package} needs the crates.io registry; check the network and run again")
     })
@@ -149,8 +166,14 @@ fn apt() -> Result<(), String> {
         return Ok(());
     }
     let command = format!("apt-get install -y {}", missing.join(" "));
-    if output("id", &["-u"]).map(|s| s.trim().to_string()).as_deref() != Some("0") {
-        return Err(format!("missing Debian packages; run as root:\n  apt-get update && {command}"));
+    if output("id", &["-u"])
+        .map(|s| s.trim().to_string())
+        .as_deref()
+        != Some("0")
+    {
+        return Err(format!(
+            "missing Debian packages; run as root:\n  apt-get update && {command}"
+        ));
     }
     println!("    {command}");
     run_inherit(Command::new("apt-get").arg("update").arg("-q"))?;
@@ -164,12 +187,21 @@ fn apt() -> Result<(), String> {
 
 fn node_modules() -> Result<(), String> {
     let dir = crate::root().join("tests").join("e2e");
-    if dir.join("node_modules").join("playwright-core").join("package.json").is_file() {
+    if dir
+        .join("node_modules")
+        .join("playwright-core")
+        .join("package.json")
+        .is_file()
+    {
         println!("    already installed");
         return Ok(());
     }
     if output("npm", &["--version"]).is_none() {
         return Err("npm is missing: install Node.js 18+ (`apt-get install -y nodejs npm`)".into());
     }
-    run_inherit(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir))
+    run_inherit(
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir),
+    )
 }

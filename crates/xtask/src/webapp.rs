@@ -26,7 +26,14 @@ pub fn build_dist() -> Result<PathBuf, String> {
     let bindgen = crate::tools::cargo_bin("wasm-bindgen");
     run_inherit(
         Command::new(bindgen)
-            .args(["--target", "web", "--no-typescript", "--out-name", "qcal_web", "--out-dir"])
+            .args([
+                "--target",
+                "web",
+                "--no-typescript",
+                "--out-name",
+                "qcal_web",
+                "--out-dir",
+            ])
             .arg(&dist)
             .arg(&wasm),
     )?;
@@ -49,7 +56,10 @@ fn without_trunk(index: &str) -> String {
             if !line.contains("data-trunk") {
                 Some(line.to_string())
             } else if line.contains("rel=\"rust\"") {
-                Some("  <script type=\"module\">import init from './qcal_web.js'; init();</script>".into())
+                Some(
+                    "  <script type=\"module\">import init from './qcal_web.js'; init();</script>"
+                        .into(),
+                )
             } else if line.contains("rel=\"css\"") {
                 Some(line.replace("data-trunk rel=\"css\"", "rel=\"stylesheet\""))
             } else {

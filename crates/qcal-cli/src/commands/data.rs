@@ -29,7 +29,10 @@ pub fn run(args: DataArgs) -> anyhow::Result<()> {
             .zip(&counts)
             .map(|(n, c)| (n.clone(), serde_json::json!(c)))
             .collect();
-        println!("{}", serde_json::json!({ "rows": data.len(), "classes": classes }));
+        println!(
+            "{}",
+            serde_json::json!({ "rows": data.len(), "classes": classes })
+        );
     } else {
         println!("{}: {} rows", args.data.display(), data.len());
         for (name, count) in data.label_names.iter().zip(&counts) {
