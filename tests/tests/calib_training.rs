@@ -157,13 +157,9 @@ fn prior_correction_matches_label_priors() {
         .unwrap()
         .apply_data(&d);
     let pi = qcal_calib::calibrators::label_priors(&d);
-    for k in 0..3 {
+    for (k, &prior) in pi.iter().enumerate().take(3) {
         let mean: f64 = (0..d.n).map(|i| q.row(i)[k]).sum::<f64>() / d.n as f64;
-        assert!(
-            (mean - pi[k]).abs() < 1e-9,
-            "class {k}: {mean} vs {}",
-            pi[k]
-        );
+        assert!((mean - prior).abs() < 1e-9, "class {k}: {mean} vs {prior}");
     }
 }
 

@@ -33,7 +33,7 @@ pub fn check_probs(probs: &mut [f64], k: usize, renormalize: bool) -> Result<()>
     if probs.is_empty() {
         return Err(CalibError::Empty("`probs` has no rows".into()));
     }
-    if probs.len() % k != 0 {
+    if !probs.len().is_multiple_of(k) {
         return Err(CalibError::Shape(format!(
             "{} values is not a multiple of K = {k}",
             probs.len()

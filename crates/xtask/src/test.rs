@@ -99,7 +99,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     // One invocation for the whole workspace: the GPU tests (qcal-gpu, and burn's wgpu backend in
     // qcal-calib) run on Mesa lavapipe through the Vulkan variables set in `cargo()`. Splitting
     // it by package would change feature unification and rebuild wgpu and burn a second time.
-    let native = ["test", "--workspace"];
+    let native = ["test", "--workspace", "--no-fail-fast"];
     let (ok, lines) = layer(
         "native tests, GPU tests on lavapipe",
         &mut cargo(&native, &skip_log),
@@ -108,6 +108,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if browser {
         let wasm = [
             "test",
+            "--no-fail-fast",
             "--release",
             "--target",
             "wasm32-unknown-unknown",

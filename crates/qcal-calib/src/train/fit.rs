@@ -144,7 +144,8 @@ pub(crate) fn raw_to_loglinear(raw: &[f64], k: usize, ref_row: bool, clip: f64) 
 }
 
 /// Dirichlet-ODIR with fixed `(lambda, mu)` on every row of `d` (dirichletcal's
-/// `FullDirichletCalibrator(reg_lambda, reg_mu)`).
+/// `FullDirichletCalibrator(reg_lambda, reg_mu)`): burn's L-BFGS in f32, then Newton steps in
+/// f64 on the host to the exact convex minimiser.
 pub fn fit_dirichlet_fixed(
     d: &ProbData,
     lambda: f64,
@@ -165,7 +166,8 @@ pub async fn fit_dirichlet_fixed_async(
 ) -> Result<LogLinear> {
     let kind = LinearKind::Dirichlet { lambda, mu };
     let th = fit_linear(d, kind, DIRICHLET_CLIP, 0.0, cfg, progress).await?;
-    Ok(raw_to_loglinear(&th, d.k, true, DIRICHLET_CLIP))
+    let burn_fit = raw_to_loglinear(&th, d.k, true, DIRICHLET_CLIP);
+    Ok(super::newton::refine_dirichlet(d, burn_fit, lambda, mu))
 }
 
 async fn fit_dirichlet(

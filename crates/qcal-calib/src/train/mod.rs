@@ -6,6 +6,7 @@ mod cv;
 mod device;
 mod engine;
 mod fit;
+mod newton;
 mod objectives;
 mod optim;
 mod softmax_regression;
@@ -20,6 +21,7 @@ pub use fit::{
     DirichletConfig, FitConfig, FuzzyConfig, LABELWISE_MIN_ROWS, Method, estimate_noise_std, fit,
     fit_async, fit_dirichlet_fixed, fit_dirichlet_fixed_async,
 };
+pub use newton::{MAX_NEWTON_CLASSES, refine_dirichlet};
 pub use objectives::{
     FuzzyObjective, LinearKind, LinearObjective, LossWeights, SOFT_BINS, SOFT_SIGMA, SoftTerms,
 };

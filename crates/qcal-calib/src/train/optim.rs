@@ -80,10 +80,14 @@ impl OptimState {
         self.t += 1;
         let (b1, b2) = (0.9f64, 0.999f64);
         let (c1, c2) = (1.0 - b1.powi(self.t), 1.0 - b2.powi(self.t));
-        for i in 0..self.theta.len() {
-            self.m[i] = b1 * self.m[i] + (1.0 - b1) * g[i];
-            self.v[i] = b2 * self.v[i] + (1.0 - b2) * g[i] * g[i];
-            self.theta[i] -= lr * (self.m[i] / c1) / ((self.v[i] / c2).sqrt() + 1e-8);
+        let params = self
+            .theta
+            .iter_mut()
+            .zip(self.m.iter_mut().zip(self.v.iter_mut()));
+        for ((theta, (m, v)), gi) in params.zip(&g) {
+            *m = b1 * *m + (1.0 - b1) * gi;
+            *v = b2 * *v + (1.0 - b2) * gi * gi;
+            *theta -= lr * (*m / c1) / ((*v / c2).sqrt() + 1e-8);
         }
         self.f = f;
         Ok(false)

@@ -28,6 +28,9 @@ pub struct MetricsArgs {
     pub seed: u64,
 }
 
+/// A named scalar metric of a data set, for bootstrap intervals.
+type NamedMetric<'a> = (&'static str, &'a dyn Fn(&ProbData) -> f64);
+
 /// Reads and validates a labelled outputs file.
 pub fn load(path: &PathBuf, renormalize: bool) -> anyhow::Result<ProbData> {
     let out = Outputs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -43,7 +46,7 @@ pub fn run(args: MetricsArgs) -> anyhow::Result<()> {
     let mut value = serde_json::to_value(m)?;
     if let Some(resamples) = args.bootstrap {
         let bins = args.bins;
-        let named: [(&str, &dyn Fn(&ProbData) -> f64); 4] = [
+        let named: [NamedMetric; 4] = [
             ("accuracy", &metrics::accuracy),
             ("nll", &metrics::nll),
             ("ece", &move |d: &ProbData| metrics::ece(d, bins)),
