@@ -11,6 +11,7 @@ use qcal_model::{EmbeddingPrecision, Encoded, ModelDir, QuantFormat, QuantOption
 use serde_json::json;
 
 use super::predict::{argmax, load_model, progress_bar, read_data, run_batches};
+use super::runner::{Device, Runner};
 
 /// Arguments of `qcal bench model`.
 #[derive(Debug, clap::Args)]
@@ -122,7 +123,8 @@ pub fn run(args: BenchModelArgs) -> anyhow::Result<()> {
         let label = v.map_or_else(|| "fp32".to_string(), |o| o.label());
         let sents_per_s = throughput(&m, &args)?;
         let bar = progress_bar(texts.len(), &label);
-        let logits = run_batches(&m, &texts, args.batch, &bar)?;
+        let mut runner = Runner::new(m, Device::Cpu);
+        let logits = run_batches(&mut runner, &texts, args.batch, &bar)?;
         bar.finish_and_clear();
         let out = Outputs::from_logits(
             logits.clone(),
@@ -150,7 +152,7 @@ pub fn run(args: BenchModelArgs) -> anyhow::Result<()> {
         };
         rows.push(Row {
             label,
-            bytes: m.model.to_safetensors()?.len(),
+            bytes: runner.model.model.to_safetensors()?.len(),
             sents_per_s,
             accuracy: qcal_calib::metrics::accuracy(&pd),
             ece: qcal_calib::metrics::ece(&pd, 15),

@@ -8,6 +8,7 @@ mod data;
 mod metrics;
 mod predict;
 mod quantize;
+mod runner;
 mod train_head;
 
 use clap::Subcommand;

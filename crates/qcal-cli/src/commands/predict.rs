@@ -8,6 +8,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use qcal_calib::Outputs;
 use qcal_model::{Dataset, ModelDir, QuantFormat, QuantOptions};
 
+use super::runner::{Device, Runner};
+
 /// Arguments of `qcal predict`.
 #[derive(Debug, clap::Args)]
 pub struct PredictArgs {
@@ -25,9 +27,10 @@ pub struct PredictArgs {
     /// default: the checkpoint's own precision.
     #[arg(long)]
     pub precision: Option<String>,
-    /// cpu (gpu: not yet available in the CLI).
+    /// cpu, or gpu (wgpu: Vulkan, Metal or DX12; falls back to the CPU with a warning when no
+    /// adapter is found, the model does not fit, or the device is lost).
     #[arg(long, default_value = "cpu")]
-    pub device: String,
+    pub device: Device,
     /// Sentences per forward pass.
     #[arg(long, default_value_t = 32)]
     pub batch: usize,
@@ -91,14 +94,14 @@ pub(crate) fn progress_bar(n: usize, what: &str) -> ProgressBar {
 
 /// Logits `[texts.len(), K]` in batches of `batch`, advancing `bar`.
 pub(crate) fn run_batches(
-    m: &ModelDir,
+    r: &mut Runner,
     texts: &[&str],
     batch: usize,
     bar: &ProgressBar,
 ) -> anyhow::Result<Vec<f32>> {
-    let mut logits = Vec::with_capacity(texts.len() * m.model.num_labels());
+    let mut logits = Vec::with_capacity(texts.len() * r.model.model.num_labels());
     for chunk in texts.chunks(batch.max(1)) {
-        logits.extend(m.logits(chunk)?);
+        logits.extend(r.logits(chunk)?);
         bar.inc(chunk.len() as u64);
     }
     Ok(logits)
@@ -113,13 +116,6 @@ pub(crate) fn read_data(path: &Path, label_names: &[String]) -> anyhow::Result<D
 
 /// Runs `qcal predict`.
 pub fn run(args: PredictArgs) -> anyhow::Result<()> {
-    if args.device != "cpu" {
-        bail!(
-            "--device {}: only `cpu` is available in the CLI for now (the GPU path is not wired \
-             in yet)",
-            args.device
-        );
-    }
     let m = load_model(
         args.model.as_deref(),
         args.precision.as_deref(),
@@ -128,13 +124,19 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
     let names = m.label_names()?;
     let data = read_data(&args.data, &names)?;
     let texts = data.texts();
-    let label = precision_label(&m);
-    let bar = progress_bar(texts.len(), &label);
+    let precision = precision_label(&m);
+    let k = m.model.num_labels();
+    let mut runner = Runner::new(m, args.device);
+    let bar = progress_bar(
+        texts.len(),
+        &format!("{precision} on {}", runner.device_label()),
+    );
     let start = Instant::now();
-    let logits = run_batches(&m, &texts, args.batch, &bar)?;
+    let logits = run_batches(&mut runner, &texts, args.batch, &bar)?;
     bar.finish();
     let secs = start.elapsed().as_secs_f64();
-    let (n, k) = (texts.len(), m.model.num_labels());
+    let n = texts.len();
+    let label = format!("{precision} ({})", runner.device_label());
     let labels: Vec<i64> = data.labels().iter().map(|&l| l as i64).collect();
     let outputs = Outputs::from_logits(logits, n, k, labels, names);
     outputs
