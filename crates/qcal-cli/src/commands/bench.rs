@@ -1,10 +1,8 @@
 //! `qcal bench`: benchmarks, one subcommand each (printed figures, not timed tests).
 
 use super::bench_calib;
+use super::bench_gpu;
 use super::bench_model;
-
-#[path = "bench_gpu.rs"]
-mod bench_gpu;
 
 /// `qcal bench` subcommands.
 #[derive(Debug, clap::Subcommand)]

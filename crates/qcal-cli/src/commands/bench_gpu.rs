@@ -33,6 +33,15 @@ pub struct BenchGpuArgs {
     /// Sequence length of the throughput figures.
     #[arg(long, default_value_t = 64)]
     seq: usize,
+    /// Labelled CSV for the GPU-vs-CPU agreement figures of `--model`.
+    #[arg(long, default_value = "www/assets/data/twfin_test.csv")]
+    data: PathBuf,
+    /// Use only the first N rows of `--data` for agreement (default: all).
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Skip the agreement figures.
+    #[arg(long)]
+    no_agreement: bool,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -53,9 +62,18 @@ async fn run_async(args: BenchGpuArgs) -> anyhow::Result<()> {
     }
     let matmuls = matmul_table(&ctx, &args).await?;
     let mut models = Vec::new();
+    let mut agreement = None;
     if let Some(dir) = &args.model {
         let m =
             ModelDir::load(dir, args.seq).with_context(|| format!("loading {}", dir.display()))?;
+        if !args.no_agreement {
+            let a = super::bench_gpu_agreement::figures(&ctx, &m, format, &args.data, args.limit)
+                .await?;
+            if !args.json {
+                super::bench_gpu_agreement::print(&a);
+            }
+            agreement = Some(a);
+        }
         models.push(model_figures(&ctx, &dir.display().to_string(), m.model, format, &args).await?);
     }
     if !args.no_bert_base {
@@ -68,6 +86,7 @@ async fn run_async(args: BenchGpuArgs) -> anyhow::Result<()> {
                     "device_type": format!("{:?}", info.device_type)},
         "matmul": matmuls,
         "models": models,
+        "agreement": agreement,
     });
     if args.json {
         println!("{}", serde_json::to_string_pretty(&out)?);

@@ -2,6 +2,8 @@
 
 mod bench;
 mod bench_calib;
+mod bench_gpu;
+mod bench_gpu_agreement;
 mod bench_model;
 mod calibrate;
 mod data;
