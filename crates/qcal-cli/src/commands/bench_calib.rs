@@ -42,7 +42,10 @@ fn python_timings(path: &PathBuf) -> serde_json::Value {
 
 fn ratio(py: &serde_json::Value, key: &str, rust_s: f64) -> String {
     match py.get(key).and_then(serde_json::Value::as_f64) {
-        Some(p) => format!("  (Python {:.1} ms, {:.1}x faster)", p * 1e3, p / rust_s),
+        Some(p) if p >= rust_s => {
+            format!("  (Python {:.1} ms, {:.1}x faster)", p * 1e3, p / rust_s)
+        }
+        Some(p) => format!("  (Python {:.1} ms, {:.1}x slower)", p * 1e3, rust_s / p),
         None => String::new(),
     }
 }
