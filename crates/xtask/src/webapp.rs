@@ -18,7 +18,11 @@ pub fn build_dist() -> Result<PathBuf, String> {
         "-p",
         "qcal-web",
     ]))?;
-    let wasm = root.join("target/wasm32-unknown-unknown/release/qcal_web.wasm");
+    // Cargo's output folder: `CARGO_TARGET_DIR` when set (relative to the workspace), else `target/`.
+    let cargo_target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(|d| root.join(d))
+        .unwrap_or_else(|| root.join("target"));
+    let wasm = cargo_target.join("wasm32-unknown-unknown/release/qcal_web.wasm");
     let dist = root.join("target").join("qcal-e2e").join("dist");
     if dist.exists() {
         std::fs::remove_dir_all(&dist).map_err(|e| format!("{}: {e}", dist.display()))?;
