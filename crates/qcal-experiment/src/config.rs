@@ -1,0 +1,146 @@
+//! Settings of an experiment ([`ExperimentConfig`]) and the names of its methods.
+
+use crate::error::{ExperimentError, Result};
+use qcal_calib::train::{FitConfig, Method};
+
+/// The seeds of the seed study.
+pub const DEFAULT_SEEDS: [u64; 3] = [42, 123, 456];
+
+/// Name of the row without a calibrator.
+pub const UNCALIBRATED: &str = "uncalibrated";
+
+/// Settings of [`crate::run`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExperimentConfig {
+    /// One stratified calibration/test split (and fit) per seed (default 42, 123, 456).
+    pub seeds: Vec<u64>,
+    /// Calibrators to fit (default every [`Method`]); the uncalibrated row is always reported.
+    pub methods: Vec<Method>,
+    /// Bins of ECE, MCE, classwise ECE and the reliability diagrams (default 15).
+    pub bins: usize,
+    /// Bootstrap resamples of every interval (default 1000; 0 gives point estimates only).
+    pub bootstrap: usize,
+    /// Level of the intervals (default 0.95).
+    pub level: f64,
+    /// Fraction of each class sent to the calibration half (default 0.5).
+    pub calibration_fraction: f64,
+    /// Fit settings of every calibrator; the seed is replaced by each run's seed (default
+    /// [`FitConfig::default`]).
+    pub fit: FitConfig,
+    /// Refit every calibrator on the INT4 calibration outputs, the oracle arm (default true).
+    pub oracle: bool,
+}
+
+impl Default for ExperimentConfig {
+    fn default() -> Self {
+        Self {
+            seeds: DEFAULT_SEEDS.to_vec(),
+            methods: Method::ALL.to_vec(),
+            bins: qcal_calib::metrics::DEFAULT_BINS,
+            bootstrap: 1000,
+            level: 0.95,
+            calibration_fraction: 0.5,
+            fit: FitConfig::default(),
+            oracle: true,
+        }
+    }
+}
+
+impl ExperimentConfig {
+    /// Checks the settings that do not depend on the data.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: &str| Err(ExperimentError::Config(m.to_string()));
+        if self.seeds.is_empty() {
+            return bad("at least one seed is needed");
+        }
+        let mut seen = self.seeds.clone();
+        seen.sort_unstable();
+        seen.dedup();
+        if seen.len() != self.seeds.len() {
+            return bad("the seeds must differ from each other");
+        }
+        if self.bins == 0 {
+            return bad("the number of bins must be at least 1");
+        }
+        if !(self.level > 0.0 && self.level < 1.0) {
+            return bad("the interval level must lie in (0, 1)");
+        }
+        if !(self.calibration_fraction > 0.0 && self.calibration_fraction < 1.0) {
+            return bad("the calibration fraction must lie in (0, 1)");
+        }
+        Ok(())
+    }
+}
+
+/// Parses `all` or a comma list of method names (`temperature,vector,...`), keeping order and
+/// dropping repeats.
+pub fn parse_methods(text: &str) -> Result<Vec<Method>> {
+    if text.trim().eq_ignore_ascii_case("all") {
+        return Ok(Method::ALL.to_vec());
+    }
+    let mut out = Vec::new();
+    for name in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let m: Method = name.parse().map_err(|_| {
+            ExperimentError::Config(format!(
+                "unknown method `{name}`; expected `all` or a comma list of {}",
+                Method::ALL.map(method_name).join(", ")
+            ))
+        })?;
+        if !out.contains(&m) {
+            out.push(m);
+        }
+    }
+    if out.is_empty() {
+        return Err(ExperimentError::Config("no method given".into()));
+    }
+    Ok(out)
+}
+
+/// The machine name of a method (as in the calibrator JSON), or [`UNCALIBRATED`].
+pub fn method_name(m: Method) -> &'static str {
+    match m {
+        Method::Temperature => "temperature",
+        Method::Vector => "vector",
+        Method::Matrix => "matrix",
+        Method::Dirichlet => "dirichlet",
+        Method::Affine => "affine",
+        Method::Fuzzy => "fuzzy",
+        Method::Labelwise => "labelwise",
+        Method::Prior => "prior",
+    }
+}
+
+/// The human name of a method row (`None`: uncalibrated), as in the seed study's table.
+pub fn method_title(m: Option<Method>) -> &'static str {
+    match m {
+        None => "uncalibrated",
+        Some(Method::Temperature) => "temperature scaling",
+        Some(Method::Vector) => "vector scaling",
+        Some(Method::Matrix) => "matrix scaling",
+        Some(Method::Dirichlet) => "Dirichlet (ODIR)",
+        Some(Method::Affine) => "plain affine",
+        Some(Method::Fuzzy) => "fuzzy-gated",
+        Some(Method::Labelwise) => "label-wise",
+        Some(Method::Prior) => "class-prior correction",
+    }
+}
+
+/// The human name of a method row given by its machine name (`uncalibrated` or a method).
+pub fn title_of(name: &str) -> &'static str {
+    method_title(name.parse::<Method>().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_parse() {
+        assert_eq!(parse_methods("all").map(|m| m.len()).ok(), Some(8));
+        let m = parse_methods("temperature, dirichlet,temperature").ok();
+        assert_eq!(m, Some(vec![Method::Temperature, Method::Dirichlet]));
+        let e = parse_methods("platt").map(|_| ()).unwrap_err().to_string();
+        assert!(e.contains("platt") && e.contains("fuzzy"), "{e}");
+        assert!(ExperimentConfig::default().validate().is_ok());
+    }
+}

@@ -1,0 +1,106 @@
+//! The fitting half of the protocol (DESIGN.md section 4): per seed, a stratified split; every
+//! calibrator fitted on the FP32 calibration outputs, and again on each INT4 arm's calibration
+//! outputs (the oracle).
+
+use crate::config::{ExperimentConfig, method_name};
+use crate::error::Result;
+use crate::inputs::Inputs;
+use crate::progress::Progress;
+use crate::split::{Split, stratified};
+use qcal_calib::train::{FitConfig, Method, fit};
+use qcal_calib::{Calibrator, ProbData};
+use std::time::Instant;
+
+/// One method's calibrators in one seed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fitted {
+    /// The method.
+    pub method: Method,
+    /// Fitted on the FP32 calibration outputs (applied to every precision).
+    pub fp32: Calibrator,
+    /// Refitted on each INT4 arm's calibration outputs (same order as [`Inputs::int4`]; empty
+    /// without the oracle arm).
+    pub oracle: Vec<Calibrator>,
+    /// Seconds spent fitting on FP32, then on each INT4 arm.
+    pub seconds: Vec<f64>,
+}
+
+/// The split and the calibrators of one seed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeedFit {
+    /// The seed.
+    pub seed: u64,
+    /// Its calibration/test split.
+    pub split: Split,
+    /// One entry per method, in the order of [`ExperimentConfig::methods`].
+    pub fitted: Vec<Fitted>,
+}
+
+/// Number of fits [`fit_seed`] runs per seed (for progress bars).
+pub fn fits_per_seed(inputs: &Inputs, cfg: &ExperimentConfig) -> u64 {
+    let arms = 1 + if cfg.oracle { inputs.int4.len() } else { 0 };
+    (cfg.methods.len() * arms) as u64
+}
+
+/// Splits the rows with `seed` and fits every method (FP32, then the oracle arms).
+pub fn fit_seed(
+    inputs: &Inputs,
+    cfg: &ExperimentConfig,
+    seed: u64,
+    progress: &dyn Progress,
+) -> Result<SeedFit> {
+    let d = &inputs.fp32;
+    let split = stratified(&d.labels, d.k, cfg.calibration_fraction, seed);
+    let fit_cfg = FitConfig {
+        seed,
+        ..cfg.fit.clone()
+    };
+    let fp32_cal = d.subset(&split.calibration);
+    let oracle_cal: Vec<ProbData> = if cfg.oracle {
+        inputs
+            .int4
+            .iter()
+            .map(|a| a.data.subset(&split.calibration))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut fitted = Vec::with_capacity(cfg.methods.len());
+    for &method in &cfg.methods {
+        let (fp32, s) = timed_fit(method, &fp32_cal, &fit_cfg, seed, "fp32", progress)?;
+        let mut seconds = vec![s];
+        let mut oracle = Vec::with_capacity(oracle_cal.len());
+        for (cal, arm) in oracle_cal.iter().zip(&inputs.int4) {
+            let (c, s) = timed_fit(method, cal, &fit_cfg, seed, &arm.precision, progress)?;
+            oracle.push(c);
+            seconds.push(s);
+        }
+        fitted.push(Fitted {
+            method,
+            fp32,
+            oracle,
+            seconds,
+        });
+    }
+    Ok(SeedFit {
+        seed,
+        split,
+        fitted,
+    })
+}
+
+/// Fits one calibrator and reports it as one progress step.
+fn timed_fit(
+    method: Method,
+    d: &ProbData,
+    cfg: &FitConfig,
+    seed: u64,
+    on: &str,
+    progress: &dyn Progress,
+) -> Result<(Calibrator, f64)> {
+    let start = Instant::now();
+    let cal = fit(method, d, cfg, &mut |_, _| {})?;
+    let secs = start.elapsed().as_secs_f64();
+    progress.step(&format!("seed {seed}: {} on {on}", method_name(method)));
+    Ok((cal, secs))
+}

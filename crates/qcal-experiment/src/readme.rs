@@ -1,0 +1,153 @@
+//! `README.md` of a report folder: setup, device, versions, timings, the short table beside the
+//! seed study's, a verdict per claim, and the figures.
+
+use crate::markdown::row_title;
+use crate::report::{Report, SummaryRow};
+use crate::write::About;
+use std::fmt::Write;
+
+/// The seed study's table (DESIGN.md section 1): method, ECE FP32, ECE INT4, acc INT4, delta.
+pub const SEED_STUDY: [(&str, &str, &str, &str, &str); 5] = [
+    ("uncalibrated", "0.254", "0.230", "57.2%", "-9.4%"),
+    ("temperature", "0.113", "0.118", "57.2%", "+4.5%"),
+    ("dirichlet", "0.068", "0.048", "64.5%", "-28.9%"),
+    ("affine", "0.193", "0.161", "59.6%", "-16.8%"),
+    ("fuzzy", "0.036 ± 0.002", "0.037 ± 0.002", "66.5%", "+5.0%"),
+];
+
+fn setup(out: &mut String, r: &Report, about: &About) {
+    let s = &r.setup;
+    let classes: Vec<String> = s
+        .label_names
+        .iter()
+        .zip(&s.class_counts)
+        .map(|(n, c)| format!("{n} {c}"))
+        .collect();
+    let _ = writeln!(out, "## Setup\n");
+    let _ = writeln!(out, "- command: `{}`", about.command);
+    if let Some(m) = &about.model {
+        let _ = writeln!(out, "- model: `{m}`");
+    }
+    if !about.data.is_empty() {
+        let _ = writeln!(out, "- data (evaluation pool): {}", about.data.join(", "));
+    }
+    let _ = writeln!(out, "- rows: {} ({})", s.rows, classes.join(", "));
+    for (p, src) in &about.sources {
+        let _ = writeln!(out, "- {p} outputs: {src}");
+    }
+    let _ = writeln!(
+        out,
+        "- protocol: per seed ({}) a stratified {:.0}/{:.0} calibration/test split; every \
+         calibrator ({}) fitted on the FP32 calibration outputs and applied unchanged to the FP32 \
+         and INT4 test outputs; oracle arm refitted on INT4: {}\n- metrics: ECE/MCE/classwise ECE \
+         with {} equal-width bins (netcal conventions), ACE, debiased ECE, smECE, Brier, NLL, \
+         accuracy; {:.0}% percentile bootstrap intervals with {} resamples (same rows for every \
+         arm: paired); McNemar (exact below 25 discordant pairs)\n",
+        s.seeds
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        100.0 * s.calibration_fraction,
+        100.0 * (1.0 - s.calibration_fraction),
+        s.methods[1..].join(", "),
+        if s.oracle { "yes" } else { "no" },
+        s.bins,
+        100.0 * s.level,
+        s.bootstrap
+    );
+}
+
+fn machine(out: &mut String, about: &About, timings: &[(String, f64)]) {
+    let _ = writeln!(
+        out,
+        "## Device, versions, timings\n\n- device: {}",
+        about.device
+    );
+    for (name, v) in &about.versions {
+        let _ = writeln!(out, "- {name}: {v}");
+    }
+    let _ = writeln!(out, "\n| stage | seconds |\n|---|---|");
+    for (name, s) in about.timings.iter().chain(timings) {
+        let _ = writeln!(out, "| {name} | {s:.1} |");
+    }
+    let _ = writeln!(out);
+}
+
+fn short_table(out: &mut String, r: &Report) {
+    for p in r.setup.precisions.iter().skip(1) {
+        let _ = writeln!(
+            out,
+            "## Results, FP32 -> {p} (full table with intervals: [transfer.md](transfer.md))\n\n\
+             | method | ECE FP32 | ECE INT4 | acc INT4 | transfer delta | seed study (ECE FP32 / \
+             ECE INT4 / acc INT4 / delta) |\n|---|---|---|---|---|---|"
+        );
+        for row in r.summary.iter().filter(|x| &x.precision == p) {
+            let _ = writeln!(out, "{}", short_row(row));
+        }
+        let _ = writeln!(out);
+    }
+}
+
+fn short_row(row: &SummaryRow) -> String {
+    let seed = SEED_STUDY
+        .iter()
+        .find(|s| s.0 == row.method)
+        .map_or("—".to_string(), |s| {
+            format!("{} / {} / {} / {}", s.1, s.2, s.3, s.4)
+        });
+    format!(
+        "| {} | {:.4} ± {:.4} | {:.4} ± {:.4} | {:.1}% | {} | {seed} |",
+        row_title(row),
+        row.fp32.ece.mean,
+        row.fp32.ece.std,
+        row.int4.ece.mean,
+        row.int4.ece.std,
+        100.0 * row.int4.accuracy.mean,
+        row.delta_pct.map_or("n/a".into(), |d| format!("{d:+.1}%"))
+    )
+}
+
+fn verdicts(out: &mut String, r: &Report) {
+    let _ = writeln!(out, "## The seed study's claims on this data\n");
+    for c in &r.claims {
+        let _ = writeln!(
+            out,
+            "- **{}** — {} (`{}`): {}",
+            c.verdict, c.claim, c.id, c.evidence
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nThresholds: a small ECE change is |ECE_INT4 - ECE_FP32| <= {} (mean over seeds); \
+         significant means McNemar p < {} in every seed; \"INT4 lowers ECE\" needs the paired \
+         interval of the difference below 0.\n",
+        crate::claims::SMALL_ECE_CHANGE,
+        crate::claims::SIGNIFICANT_P
+    );
+}
+
+/// The whole README; `timings` are the experiment's own stages, `figures` the image files.
+pub fn readme(r: &Report, about: &About, timings: &[(String, f64)], figures: &[String]) -> String {
+    let mut out = String::from(
+        "# qcal experiment: does calibration survive INT4 quantization?\n\n\
+         Files: `transfer.json` (every method x precision x seed x metric, schema \
+         `qcal-transfer` v1), `transfer.md` (the table), `calibrators/` (every fitted \
+         calibrator), `timings.json`, and the figures below.\n\n",
+    );
+    setup(&mut out, r, about);
+    machine(&mut out, about, timings);
+    short_table(&mut out, r);
+    verdicts(&mut out, r);
+    if !figures.is_empty() {
+        let _ = writeln!(
+            out,
+            "## Figures (first seed, {})\n",
+            r.setup.seeds.first().copied().unwrap_or(0)
+        );
+        for f in figures.iter().filter(|f| f.ends_with(".png")) {
+            let _ = writeln!(out, "![{f}]({f})\n");
+        }
+    }
+    out
+}
