@@ -7,6 +7,8 @@ mod bench_gpu_agreement;
 mod bench_model;
 mod calibrate;
 mod data;
+mod experiment;
+mod experiment_inputs;
 mod metrics;
 mod predict;
 mod quantize;
@@ -32,6 +34,8 @@ pub enum Command {
     Predict(predict::PredictArgs),
     /// Write a qcal INT4 checkpoint (sym, NF4 or FP4) from a Hugging Face checkpoint.
     Quantize(quantize::QuantizeArgs),
+    /// The FP32 -> INT4 calibration transfer experiment: a report folder (JSON, Markdown, figures).
+    Experiment(experiment::ExperimentArgs),
     /// Train a linear head on frozen pooled features; write a complete checkpoint.
     TrainHead(train_head::TrainHeadArgs),
 }
@@ -46,5 +50,6 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Predict(args) => predict::run(args),
         Command::Quantize(args) => quantize::run(args),
         Command::TrainHead(args) => train_head::run(args),
+        Command::Experiment(args) => experiment::run(args),
     }
 }
