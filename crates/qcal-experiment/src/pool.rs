@@ -64,9 +64,8 @@ fn data_error(file: &std::path::Path, e: &qcal_model::Error, names: &[String]) -
     let text = e.to_string();
     let hint = if text.contains("unknown label") {
         format!(
-            "; the model knows {}: map other names with --label-map, e.g. --label-map \
+            "; map other names to the model's labels with --label-map, e.g. --label-map \
              \"bullish={},bearish={}\"",
-            names.join(", "),
             names.first().map_or("", String::as_str),
             names.get(1).map_or("", String::as_str)
         )

@@ -131,11 +131,11 @@ fn from_model(
 ) -> anyhow::Result<(Inputs, About)> {
     let config = qcal_model::checkpoint::read_config(dir)
         .with_context(|| format!("cannot load the model in {}", dir.display()))?;
+    let (fp32, int4) = split_precisions(&args.precisions)?;
     let names = config.label_names()?;
     let map = parse_label_map(args.label_map.as_deref(), &names)?;
     let pool = read_pool(&args.data, &names, &map)?;
     check_pool(&pool.labels(), &names, cfg)?;
-    let (fp32, int4) = split_precisions(&args.precisions)?;
     let map_text: Vec<String> = map.iter().map(|(o, id)| format!("{o}={id}")).collect();
     let mut key = KeyBuilder::new().dir(dir)?;
     for f in &args.data {
