@@ -176,8 +176,8 @@ fn transfer(exp: &Experiment, p: &str) -> Option<Figure> {
     let seeds = exp.report.setup.seeds.len();
     (!bars.is_empty()).then(|| {
         Figure::Transfer(
-            format!("ECE transfer FP32 -> {p} ({seeds} seeds)"),
-            "(ECE_INT4 - ECE_FP32) / ECE_FP32 (%), 95% paired bootstrap".into(),
+            format!("ECE transfer delta FP32 -> {p}: mean of {seeds} seeds, 95% paired bootstrap"),
+            "(ECE_INT4 - ECE_FP32) / ECE_FP32 (%)".into(),
             bars,
         )
     })

@@ -68,9 +68,12 @@ fn machine(out: &mut String, about: &About, timings: &[(String, f64)]) {
         let _ = writeln!(out, "- {name}: {v}");
     }
     let _ = writeln!(out, "\n| stage | seconds |\n|---|---|");
+    let mut total = 0.0;
     for (name, s) in about.timings.iter().chain(timings) {
         let _ = writeln!(out, "| {name} | {s:.1} |");
+        total += s;
     }
+    let _ = writeln!(out, "| **total** | **{total:.1}** |");
     let _ = writeln!(out);
 }
 

@@ -194,6 +194,29 @@ fn split_precisions(list: &[String]) -> anyhow::Result<(String, Vec<String>)> {
     }
 }
 
+/// Runs `run` on the texts sorted by length (less padding per batch) and returns its `k` logits
+/// per text in the original order.
+fn by_length(
+    texts: &[&str],
+    k: usize,
+    run: impl FnOnce(&[&str]) -> anyhow::Result<Vec<f32>>,
+) -> anyhow::Result<Vec<f32>> {
+    let mut order: Vec<usize> = (0..texts.len()).collect();
+    order.sort_by_key(|&i| (texts[i].len(), i));
+    let sorted: Vec<&str> = order.iter().map(|&i| texts[i]).collect();
+    let got = run(&sorted)?;
+    anyhow::ensure!(
+        got.len() == texts.len() * k,
+        "the model returned {} logits",
+        got.len()
+    );
+    let mut logits = vec![0.0f32; got.len()];
+    for (pos, &i) in order.iter().enumerate() {
+        logits[i * k..(i + 1) * k].copy_from_slice(&got[pos * k..(pos + 1) * k]);
+    }
+    Ok(logits)
+}
+
 /// The outputs at one precision: from the cache, else by running the model (then cached).
 fn outputs_at(
     dir: &Path,
@@ -224,7 +247,7 @@ fn outputs_at(
     let device = runner.device_label();
     let texts = pool.texts();
     let bar = progress_bar(texts.len(), &format!("{precision} on {device}"));
-    let logits = run_batches(&mut runner, &texts, args.batch, &bar)?;
+    let logits = by_length(&texts, k, |t| run_batches(&mut runner, t, args.batch, &bar))?;
     bar.finish();
     let secs = start.elapsed().as_secs_f64();
     let labels: Vec<i64> = pool.labels().iter().map(|&l| l as i64).collect();
