@@ -3,24 +3,20 @@
 
 use crate::context::GpuContext;
 use crate::error::{GpuError, Result};
-use crate::kernels::matmul::check_len;
-use crate::kernels::{Binding, Kernel};
+use crate::kernels::pipeline::{Kernel, KernelSpec, check_len, submit_and_read, wgsl_module};
 
-/// The WGSL source.
-pub(crate) const SOURCE: &str = include_str!("attention.wgsl");
+/// Params, qkv, mask -> out.
+pub(crate) const SPEC: KernelSpec = KernelSpec {
+    label: "attention",
+    shader: wgsl_module!("reduce.wgsl", "attention.wgsl"),
+    inputs: 2,
+    workgroup: [64, 1, 1],
+};
 
 /// Longest sequence the kernel handles (`MAX_SEQ` in the WGSL).
 pub const MAX_SEQ: usize = 512;
 /// Widest head the kernel handles (`MAX_HEAD_DIM` in the WGSL).
 pub const MAX_HEAD_DIM: usize = 256;
-
-/// Params, qkv, mask, out.
-const BINDINGS: [Binding; 4] = [
-    Binding::Uniform,
-    Binding::Read,
-    Binding::Read,
-    Binding::ReadWrite,
-];
 
 /// Shape of an attention call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,8 +63,9 @@ pub struct Attention {
 impl Attention {
     /// Builds the pipeline.
     pub fn new(ctx: &GpuContext) -> Result<Self> {
-        let kernel = Kernel::new(ctx, "attention", SOURCE, &BINDINGS, &[], [64, 1, 1])?;
-        Ok(Self { kernel })
+        Ok(Self {
+            kernel: Kernel::new(ctx, &SPEC, &[])?,
+        })
     }
 
     /// Records the attention of `qkv [batch * seq, 3 * hidden]` (query |
@@ -83,10 +80,9 @@ impl Attention {
         mask: &wgpu::Buffer,
         out: &wgpu::Buffer,
     ) -> Result<()> {
-        let params = ctx.uniform("attention params", &dims.params()?);
-        let bg = self.kernel.bind(ctx, &[&params, qkv, mask, out]);
         let grid = [dims.seq as u32, dims.heads as u32, dims.batch as u32];
-        self.kernel.dispatch(ctx, encoder, &bg, grid)
+        self.kernel
+            .record(ctx, encoder, &dims.params()?, &[qkv, mask, out], grid)
     }
 
     /// Uploads, runs and reads back `[batch * seq, hidden]`.
@@ -103,9 +99,9 @@ impl Attention {
         let gq = ctx.storage_from("attention qkv", qkv)?;
         let gm = ctx.storage_from("attention mask", mask)?;
         let go = ctx.storage_zeroed("attention out", (rows * dims.hidden() * 4) as u64)?;
-        let mut encoder = ctx.encoder("attention");
-        self.encode(ctx, &mut encoder, dims, &gq, &gm, &go)?;
-        ctx.submit(encoder);
-        ctx.read_f32(&go, rows * dims.hidden()).await
+        submit_and_read(ctx, "attention", &go, rows * dims.hidden(), |enc| {
+            self.encode(ctx, enc, dims, &gq, &gm, &go)
+        })
+        .await
     }
 }

@@ -4,6 +4,7 @@
 // (query | key | value, head h at columns h * dh ..), mask_j = 0 for real
 // keys and the most negative f32 for padded ones (as Hugging Face BERT).
 // One workgroup of 64 invocations per (query i, head h, sequence b).
+// Composed after reduce.wgsl.
 
 struct Params {
     seq: u32,
@@ -25,25 +26,6 @@ const MASKED: f32 = -0x1.fffffep+127f;
 
 var<workgroup> scores: array<f32, 512>;
 var<workgroup> q: array<f32, 256>;
-var<workgroup> red: array<f32, 64>;
-
-fn workgroup_reduce(lid: u32, v: f32, is_max: bool) -> f32 {
-    red[lid] = v;
-    workgroupBarrier();
-    for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
-        if (lid < stride) {
-            if (is_max) {
-                red[lid] = max(red[lid], red[lid + stride]);
-            } else {
-                red[lid] = red[lid] + red[lid + stride];
-            }
-        }
-        workgroupBarrier();
-    }
-    let r = red[0];
-    workgroupBarrier();
-    return r;
-}
 
 @compute @workgroup_size(64, 1, 1)
 fn main(

@@ -2,19 +2,20 @@
 
 use crate::context::GpuContext;
 use crate::error::{GpuError, Result};
-use crate::kernels::matmul::check_len;
-use crate::kernels::{Binding, Kernel, groups};
-
-/// The WGSL source.
-pub(crate) const SOURCE: &str = include_str!("bias_gelu.wgsl");
+use crate::kernels::pipeline::{
+    Kernel, KernelSpec, check_len, row_grid, submit_and_read, wgsl_module,
+};
 
 /// Invocations per workgroup.
 const WG: u32 = 256;
-/// Workgroups per grid row.
-const ROW: u32 = 65535;
 
-/// Params, bias, x.
-const BINDINGS: [Binding; 3] = [Binding::Uniform, Binding::Read, Binding::ReadWrite];
+/// Params, bias -> x (in place).
+pub(crate) const SPEC: KernelSpec = KernelSpec {
+    label: "bias_gelu",
+    shader: wgsl_module!("gelu.wgsl", "bias_gelu.wgsl"),
+    inputs: 1,
+    workgroup: [WG, 1, 1],
+};
 
 /// `x[r, c] = gelu(x[r, c] + bias[c])` in place.
 #[derive(Debug)]
@@ -25,8 +26,9 @@ pub struct BiasGelu {
 impl BiasGelu {
     /// Builds the pipeline.
     pub fn new(ctx: &GpuContext) -> Result<Self> {
-        let kernel = Kernel::new(ctx, "bias_gelu", SOURCE, &BINDINGS, &[], [WG, 1, 1])?;
-        Ok(Self { kernel })
+        Ok(Self {
+            kernel: Kernel::new(ctx, &SPEC, &[])?,
+        })
     }
 
     /// Records the update of `x [rows, cols]`.
@@ -40,11 +42,9 @@ impl BiasGelu {
     ) -> Result<()> {
         let len = u32::try_from(rows * cols)
             .map_err(|_| GpuError::Shape(format!("{rows} x {cols} elements is too many")))?;
-        let params = ctx.uniform("bias_gelu params", &[len, cols as u32, 0, 0]);
-        let bg = self.kernel.bind(ctx, &[&params, bias, x]);
-        let n = groups(rows * cols, WG)?;
-        let grid = [n.min(ROW), n.div_ceil(ROW), 1];
-        self.kernel.dispatch(ctx, encoder, &bg, grid)
+        let params = [len, cols as u32, 0, 0];
+        let grid = row_grid(rows * cols, WG)?;
+        self.kernel.record(ctx, encoder, &params, &[bias, x], grid)
     }
 
     /// Uploads, applies and reads back.
@@ -59,9 +59,9 @@ impl BiasGelu {
         check_len("bias", bias.len(), cols)?;
         let gx = ctx.storage_from("bias_gelu x", x)?;
         let gb = ctx.storage_from("bias_gelu bias", bias)?;
-        let mut encoder = ctx.encoder("bias_gelu");
-        self.encode(ctx, &mut encoder, (rows, cols), &gb, &gx)?;
-        ctx.submit(encoder);
-        ctx.read_f32(&gx, rows * cols).await
+        submit_and_read(ctx, "bias_gelu", &gx, rows * cols, |enc| {
+            self.encode(ctx, enc, (rows, cols), &gb, &gx)
+        })
+        .await
     }
 }

@@ -4,25 +4,20 @@
 
 use crate::context::GpuContext;
 use crate::error::{GpuError, Result};
-use crate::kernels::matmul::check_len;
-use crate::kernels::{Binding, Kernel, row_grid};
+use crate::kernels::pipeline::{
+    Kernel, KernelSpec, check_len, row_grid, submit_and_read, wgsl_module,
+};
 
-/// The WGSL source.
-pub(crate) const SOURCE: &str = include_str!("embedding.wgsl");
+/// Params, tokens, word0, word1, word scales, small tables -> out.
+pub(crate) const SPEC: KernelSpec = KernelSpec {
+    label: "embedding",
+    shader: wgsl_module!("reduce.wgsl", "embedding.wgsl"),
+    inputs: 5,
+    workgroup: [64, 1, 1],
+};
 
 /// Widest hidden size (`MAX_COLS` in the WGSL).
 pub const MAX_COLS: usize = 1024;
-
-/// Params, tokens, word0, word1, word scales, small tables, out.
-const BINDINGS: [Binding; 7] = [
-    Binding::Uniform,
-    Binding::Read,
-    Binding::Read,
-    Binding::Read,
-    Binding::Read,
-    Binding::Read,
-    Binding::ReadWrite,
-];
 
 /// A word-embedding table `[vocab, cols]` in one of the stored precisions.
 #[derive(Clone, Copy, Debug)]
@@ -173,14 +168,7 @@ impl GpuEmbeddings {
             pad: 0,
             table,
         };
-        let kernel = Kernel::new(
-            ctx,
-            "embedding",
-            SOURCE,
-            &BINDINGS,
-            &[("WORD_FORMAT", format as f64)],
-            [64, 1, 1],
-        )?;
+        let kernel = Kernel::new(ctx, &SPEC, &[("WORD_FORMAT", format as f64)])?;
         Ok(Self {
             kernel,
             params,
@@ -221,13 +209,10 @@ impl GpuEmbeddings {
             rows: rows as u32,
             ..self.params
         };
-        let params = ctx.uniform("embedding params", &params);
         let [w0, w1] = &self.words;
-        let bg = self.kernel.bind(
-            ctx,
-            &[&params, tokens, w0, w1, &self.scales, &self.small, out],
-        );
-        self.kernel.dispatch(ctx, encoder, &bg, row_grid(rows, 1)?)
+        let buffers = [tokens, w0, w1, &self.scales, &self.small, out];
+        self.kernel
+            .record(ctx, encoder, &params, &buffers, row_grid(rows, 1)?)
     }
 
     /// Checks ids against the tables (out-of-range ids would read other rows).
@@ -251,9 +236,9 @@ impl GpuEmbeddings {
         let cols = self.params.cols as usize;
         let gt = ctx.storage_from("emb tokens", tokens)?;
         let go = ctx.storage_zeroed("emb out", (rows * cols * 4) as u64)?;
-        let mut encoder = ctx.encoder("embedding");
-        self.encode(ctx, &mut encoder, rows, &gt, &go)?;
-        ctx.submit(encoder);
-        ctx.read_f32(&go, rows * cols).await
+        submit_and_read(ctx, "embedding", &go, rows * cols, |enc| {
+            self.encode(ctx, enc, rows, &gt, &go)
+        })
+        .await
     }
 }

@@ -6,6 +6,7 @@
 // codes per word (bits 4j..4j+3), value = scale[row, col / 64] * table[idx].
 // small = [pos table | type table | gamma | beta], f32.
 // One workgroup of 64 invocations per token; two-pass LayerNorm.
+// Composed after reduce.wgsl.
 
 struct Params {
     rows: u32,
@@ -34,22 +35,7 @@ override WORD_FORMAT: u32 = 0u;
 const WG: u32 = 64u;
 const MAX_COLS: u32 = 1024u;
 
-var<workgroup> red: array<f32, 64>;
 var<workgroup> row_values: array<f32, 1024>;
-
-fn workgroup_sum(lid: u32, v: f32) -> f32 {
-    red[lid] = v;
-    workgroupBarrier();
-    for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
-        if (lid < stride) {
-            red[lid] = red[lid] + red[lid + stride];
-        }
-        workgroupBarrier();
-    }
-    let total = red[0];
-    workgroupBarrier();
-    return total;
-}
 
 fn word_u32(row: u32, index_in_row: u32, words_per_row: u32) -> u32 {
     if (row < p.chunk_rows) {

@@ -2,21 +2,17 @@
 
 use crate::context::GpuContext;
 use crate::error::Result;
-use crate::kernels::matmul::check_len;
-use crate::kernels::{Binding, Kernel, row_grid};
+use crate::kernels::pipeline::{
+    Kernel, KernelSpec, check_len, row_grid, submit_and_read, wgsl_module,
+};
 
-/// The WGSL source.
-pub(crate) const SOURCE: &str = include_str!("layer_norm.wgsl");
-
-/// Params, x, residual, gamma, beta, y.
-const BINDINGS: [Binding; 6] = [
-    Binding::Uniform,
-    Binding::Read,
-    Binding::Read,
-    Binding::Read,
-    Binding::Read,
-    Binding::ReadWrite,
-];
+/// Params, x, residual, gamma, beta -> y.
+pub(crate) const SPEC: KernelSpec = KernelSpec {
+    label: "layer_norm",
+    shader: wgsl_module!("reduce.wgsl", "layer_norm.wgsl"),
+    inputs: 4,
+    workgroup: [64, 1, 1],
+};
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
@@ -49,9 +45,8 @@ impl LayerNorm {
     /// Builds the pipeline, with or without the residual input.
     pub fn new(ctx: &GpuContext, has_residual: bool) -> Result<Self> {
         let constants = [("HAS_RESIDUAL", if has_residual { 1.0 } else { 0.0 })];
-        let kernel = Kernel::new(ctx, "layer_norm", SOURCE, &BINDINGS, &constants, [64, 1, 1])?;
         Ok(Self {
-            kernel,
+            kernel: Kernel::new(ctx, &SPEC, &constants)?,
             has_residual,
         })
     }
@@ -70,20 +65,15 @@ impl LayerNorm {
         beta: &wgpu::Buffer,
         y: &wgpu::Buffer,
     ) -> Result<()> {
-        let params = ctx.uniform(
-            "layer_norm params",
-            &Params {
-                rows: dims.rows as u32,
-                cols: dims.cols as u32,
-                eps: dims.eps,
-                pad: 0,
-            },
-        );
-        let bg = self
-            .kernel
-            .bind(ctx, &[&params, x, residual, gamma, beta, y]);
+        let params = Params {
+            rows: dims.rows as u32,
+            cols: dims.cols as u32,
+            eps: dims.eps,
+            pad: 0,
+        };
+        let buffers = [x, residual, gamma, beta, y];
         self.kernel
-            .dispatch(ctx, encoder, &bg, row_grid(dims.rows, 1)?)
+            .record(ctx, encoder, &params, &buffers, row_grid(dims.rows, 1)?)
     }
 
     /// Uploads, normalises and reads back.
@@ -111,9 +101,9 @@ impl LayerNorm {
         let gg = ctx.storage_from("ln gamma", gamma)?;
         let gb = ctx.storage_from("ln beta", beta)?;
         let gy = ctx.storage_zeroed("ln y", (len * 4) as u64)?;
-        let mut encoder = ctx.encoder("layer_norm");
-        self.encode(ctx, &mut encoder, dims, &gx, &gr, &gg, &gb, &gy)?;
-        ctx.submit(encoder);
-        ctx.read_f32(&gy, len).await
+        submit_and_read(ctx, "layer_norm", &gy, len, |enc| {
+            self.encode(ctx, enc, dims, &gx, &gr, &gg, &gb, &gy)
+        })
+        .await
     }
 }

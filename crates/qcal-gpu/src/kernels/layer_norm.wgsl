@@ -1,6 +1,7 @@
 // Residual + LayerNorm over rows: y[r] = LN(x[r] (+ res[r])) * gamma + beta,
 // LN(v) = (v - mean) / sqrt(var + eps), var the biased variance (as PyTorch).
 // One workgroup of 64 invocations per row; two-pass mean and variance.
+// Composed after reduce.wgsl.
 
 struct Params {
     rows: u32,
@@ -20,28 +21,11 @@ override HAS_RESIDUAL: bool = true;
 
 const WG: u32 = 64u;
 
-var<workgroup> red: array<f32, 64>;
-
 fn value(i: u32) -> f32 {
     if (HAS_RESIDUAL) {
         return x[i] + res[i];
     }
     return x[i];
-}
-
-// Sum of `v` over the workgroup (every invocation gets the result).
-fn workgroup_sum(lid: u32, v: f32) -> f32 {
-    red[lid] = v;
-    workgroupBarrier();
-    for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
-        if (lid < stride) {
-            red[lid] = red[lid] + red[lid + stride];
-        }
-        workgroupBarrier();
-    }
-    let total = red[0];
-    workgroupBarrier();
-    return total;
 }
 
 @compute @workgroup_size(64, 1, 1)

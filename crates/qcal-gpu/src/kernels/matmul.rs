@@ -2,22 +2,25 @@
 
 use crate::context::GpuContext;
 use crate::error::{GpuError, Result};
-use crate::kernels::{Binding, Kernel, groups};
+use crate::kernels::pipeline::{
+    Kernel, KernelSpec, check_len, groups, submit_and_read, upload_bias, wgsl_module,
+};
 
-/// The WGSL source.
-pub(crate) const SOURCE: &str = include_str!("matmul.wgsl");
+/// Params, A, B, bias -> C.
+pub(crate) const SPEC: KernelSpec = KernelSpec {
+    label: "matmul",
+    shader: wgsl_module!(
+        "gelu.wgsl",
+        "epilogue.wgsl",
+        "tile_common.wgsl",
+        "matmul.wgsl"
+    ),
+    inputs: 3,
+    workgroup: [16, 16, 1],
+};
 
-/// Rows and columns of C per workgroup (see `matmul.wgsl`).
-const TILE: u32 = 64;
-
-/// Params, A, B, bias, C.
-const BINDINGS: [Binding; 5] = [
-    Binding::Uniform,
-    Binding::Read,
-    Binding::Read,
-    Binding::Read,
-    Binding::ReadWrite,
-];
+/// Rows and columns of C per workgroup (see `tile_common.wgsl`).
+pub(crate) const TILE: u32 = 64;
 
 /// Activation applied after the bias.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,7 +39,7 @@ pub enum Activation {
 
 impl Activation {
     /// The value of the WGSL `ACT` override.
-    pub(crate) fn code(self) -> f64 {
+    fn code(self) -> f64 {
         match self {
             Activation::None => 0.0,
             Activation::Gelu => 1.0,
@@ -45,6 +48,14 @@ impl Activation {
             Activation::GeluTanh => 4.0,
         }
     }
+}
+
+/// The `HAS_BIAS` and `ACT` overrides of `epilogue.wgsl`.
+pub(crate) fn epilogue_constants(has_bias: bool, act: Activation) -> [(&'static str, f64); 2] {
+    [
+        ("HAS_BIAS", if has_bias { 1.0 } else { 0.0 }),
+        ("ACT", act.code()),
+    ]
 }
 
 /// Shape of `C[m, n] = A[m, k] B[n, k]^T`.
@@ -99,11 +110,7 @@ pub struct Matmul {
 impl Matmul {
     /// Builds the pipeline, specialised for bias and activation.
     pub fn new(ctx: &GpuContext, has_bias: bool, act: Activation) -> Result<Self> {
-        let constants = [
-            ("HAS_BIAS", if has_bias { 1.0 } else { 0.0 }),
-            ("ACT", act.code()),
-        ];
-        let kernel = Kernel::new(ctx, "matmul", SOURCE, &BINDINGS, &constants, [16, 16, 1])?;
+        let kernel = Kernel::new(ctx, &SPEC, &epilogue_constants(has_bias, act))?;
         let dummy = ctx.storage_zeroed("matmul no bias", 4)?;
         Ok(Self {
             kernel,
@@ -130,11 +137,10 @@ impl Matmul {
                 "matmul: bias given iff built with bias".into(),
             ));
         }
-        let params = ctx.uniform("matmul params", &dims.params()?);
         let bias = bias.unwrap_or(&self.dummy);
-        let bg = self.kernel.bind(ctx, &[&params, a, b, bias, c]);
         let grid = [groups(dims.n, TILE)?, groups(dims.m, TILE)?, 1];
-        self.kernel.dispatch(ctx, encoder, &bg, grid)
+        self.kernel
+            .record(ctx, encoder, &dims.params()?, &[a, b, bias, c], grid)
     }
 
     /// Uploads, multiplies and reads back (tests and one-off use).
@@ -150,28 +156,11 @@ impl Matmul {
         check_len("B", b.len(), dims.n * dims.k)?;
         let ga = ctx.storage_from("matmul A", a)?;
         let gb = ctx.storage_from("matmul B", b)?;
-        let gbias = match bias {
-            Some(v) => {
-                check_len("bias", v.len(), dims.n)?;
-                Some(ctx.storage_from("matmul bias", v)?)
-            }
-            None => None,
-        };
+        let gbias = upload_bias(ctx, "matmul bias", bias, dims.n)?;
         let gc = ctx.storage_zeroed("matmul C", (dims.m * dims.n * 4) as u64)?;
-        let mut encoder = ctx.encoder("matmul");
-        self.encode(ctx, &mut encoder, dims, &ga, &gb, gbias.as_ref(), &gc)?;
-        ctx.submit(encoder);
-        ctx.read_f32(&gc, dims.m * dims.n).await
-    }
-}
-
-/// Fails unless a slice has the expected length.
-pub(crate) fn check_len(what: &str, got: usize, want: usize) -> Result<()> {
-    if got == want {
-        Ok(())
-    } else {
-        Err(GpuError::Shape(format!(
-            "{what}: {got} elements, expected {want}"
-        )))
+        submit_and_read(ctx, "matmul", &gc, dims.m * dims.n, |enc| {
+            self.encode(ctx, enc, dims, &ga, &gb, gbias.as_ref(), &gc)
+        })
+        .await
     }
 }

@@ -1,8 +1,6 @@
 // Tiled f32 matmul: C[M, N] = A[M, K] * B[N, K]^T (+ bias[N]) (then GELU).
 // B is row-major [N, K] like a PyTorch Linear weight [out, in].
-// A workgroup of 16x16 invocations computes a 64x64 tile of C; each
-// invocation a 4x4 block. K is walked in slices of 16 staged in workgroup
-// memory; out-of-range elements load as zero, so any M, N, K works.
+// Composed after gelu.wgsl, epilogue.wgsl and tile_common.wgsl (the tiling).
 
 struct Params {
     m: u32,
@@ -11,73 +9,27 @@ struct Params {
     _pad: u32,
 }
 
-// Add bias[N] to every row.
-override HAS_BIAS: bool = false;
-// Epilogue activation: 0 = none, 1 = exact (erf) GELU, 2 = tanh, 3 = ReLU,
-// 4 = tanh-approximated GELU.
-override ACT: u32 = 0u;
-
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
 
-const TM: u32 = 64u;
-const TN: u32 = 64u;
-const TK: u32 = 16u;
-
-// Slices stored k-major: tile_a[kk * TM + row], tile_b[kk * TN + col].
-var<workgroup> tile_a: array<f32, 1024>;
-var<workgroup> tile_b: array<f32, 1024>;
-
-// erf(x), Abramowitz-Stegun 7.1.26 (absolute error < 1.5e-7).
-fn erf_approx(x: f32) -> f32 {
-    let s = sign(x);
-    let ax = abs(x);
-    let t = 1.0 / (1.0 + 0.3275911 * ax);
-    let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741
-        + t * (-1.453152027 + t * 1.061405429))));
-    return s * (1.0 - poly * exp(-ax * ax));
-}
-
-fn epilogue(v: f32, col: u32) -> f32 {
-    var r = v;
-    if (HAS_BIAS) {
-        r = r + bias[col];
-    }
-    if (ACT == 1u) {
-        r = 0.5 * r * (1.0 + erf_approx(r * 0.70710678118654752));
-    } else if (ACT == 2u) {
-        r = tanh(clamp(r, -15.0, 15.0));
-    } else if (ACT == 3u) {
-        r = max(r, 0.0);
-    } else if (ACT == 4u) {
-        let u = 0.7978845608028654 * (r + 0.044715 * r * r * r);
-        r = 0.5 * r * (1.0 + tanh(clamp(u, -15.0, 15.0)));
-    }
-    return r;
-}
-
-fn load_tiles(tid: u32, row0: u32, col0: u32, k0: u32) {
-    for (var r = 0u; r < 4u; r = r + 1u) {
-        let i = tid + r * 256u;
+// Stages B[col0 .. col0 + TN, k0 .. k0 + TK] into tile_b, 4 per invocation.
+fn load_b_tile(tid: u32, col0: u32, k0: u32) {
+    for (var i = tid; i < TN * TK; i = i + 256u) {
         let rr = i / TK;
         let kk = i % TK;
-        let gk = k0 + kk;
-        let gm = row0 + rr;
-        var va = 0.0;
-        if (gm < p.m && gk < p.k) {
-            va = a[gm * p.k + gk];
-        }
-        tile_a[kk * TM + rr] = va;
-        let gn = col0 + rr;
-        var vb = 0.0;
-        if (gn < p.n && gk < p.k) {
-            vb = b[gn * p.k + gk];
-        }
-        tile_b[kk * TN + rr] = vb;
+        tile_b[kk * TN + rr] = b_at(col0 + rr, k0 + kk);
     }
+}
+
+// B[gn, gk], zero outside B.
+fn b_at(gn: u32, gk: u32) -> f32 {
+    if (gn < p.n && gk < p.k) {
+        return b[gn * p.k + gk];
+    }
+    return 0.0;
 }
 
 @compute @workgroup_size(16, 16, 1)
@@ -85,35 +37,5 @@ fn main(
     @builtin(local_invocation_id) lid: vec3<u32>,
     @builtin(workgroup_id) wid: vec3<u32>,
 ) {
-    let tid = lid.y * 16u + lid.x;
-    let row0 = wid.y * TM;
-    let col0 = wid.x * TN;
-    var acc: array<vec4<f32>, 4>;
-    let tiles = (p.k + TK - 1u) / TK;
-    for (var t = 0u; t < tiles; t = t + 1u) {
-        load_tiles(tid, row0, col0, t * TK);
-        workgroupBarrier();
-        for (var kk = 0u; kk < TK; kk = kk + 1u) {
-            let ab = kk * TM + lid.y * 4u;
-            let bb = kk * TN + lid.x * 4u;
-            let bv = vec4<f32>(tile_b[bb], tile_b[bb + 1u], tile_b[bb + 2u], tile_b[bb + 3u]);
-            acc[0] = fma(vec4<f32>(tile_a[ab]), bv, acc[0]);
-            acc[1] = fma(vec4<f32>(tile_a[ab + 1u]), bv, acc[1]);
-            acc[2] = fma(vec4<f32>(tile_a[ab + 2u]), bv, acc[2]);
-            acc[3] = fma(vec4<f32>(tile_a[ab + 3u]), bv, acc[3]);
-        }
-        workgroupBarrier();
-    }
-    for (var i = 0u; i < 4u; i = i + 1u) {
-        let row = row0 + lid.y * 4u + i;
-        if (row >= p.m) {
-            continue;
-        }
-        for (var j = 0u; j < 4u; j = j + 1u) {
-            let col = col0 + lid.x * 4u + j;
-            if (col < p.n) {
-                c[row * p.n + col] = epilogue(acc[i][j], col);
-            }
-        }
-    }
+    tiled_matmul(lid, wid);
 }

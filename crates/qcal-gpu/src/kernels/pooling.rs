@@ -2,19 +2,17 @@
 
 use crate::context::GpuContext;
 use crate::error::Result;
-use crate::kernels::matmul::check_len;
-use crate::kernels::{Binding, Kernel, groups};
+use crate::kernels::pipeline::{
+    Kernel, KernelSpec, check_len, groups, submit_and_read, wgsl_module,
+};
 
-/// The WGSL source.
-pub(crate) const SOURCE: &str = include_str!("pooling.wgsl");
-
-/// Params, hidden, mask, pooled.
-const BINDINGS: [Binding; 4] = [
-    Binding::Uniform,
-    Binding::Read,
-    Binding::Read,
-    Binding::ReadWrite,
-];
+/// Params, hidden, mask -> pooled.
+pub(crate) const SPEC: KernelSpec = KernelSpec {
+    label: "pooling",
+    shader: wgsl_module!("pooling.wgsl"),
+    inputs: 2,
+    workgroup: [64, 1, 1],
+};
 
 /// Which token summary feeds the head.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,8 +33,9 @@ impl Pooling {
     /// Builds the pipeline for one mode.
     pub fn new(ctx: &GpuContext, mode: PoolMode) -> Result<Self> {
         let constants = [("MODE", if mode == PoolMode::Cls { 0.0 } else { 1.0 })];
-        let kernel = Kernel::new(ctx, "pooling", SOURCE, &BINDINGS, &constants, [64, 1, 1])?;
-        Ok(Self { kernel })
+        Ok(Self {
+            kernel: Kernel::new(ctx, &SPEC, &constants)?,
+        })
     }
 
     /// Records pooling of `hidden [batch * seq, cols]` into `pooled [batch, cols]`.
@@ -51,10 +50,9 @@ impl Pooling {
         pooled: &wgpu::Buffer,
     ) -> Result<()> {
         let params = [batch as u32, seq as u32, cols as u32, 0];
-        let params = ctx.uniform("pooling params", &params);
-        let bg = self.kernel.bind(ctx, &[&params, hidden, mask, pooled]);
         let grid = [groups(cols, 64)?, batch as u32, 1];
-        self.kernel.dispatch(ctx, encoder, &bg, grid)
+        self.kernel
+            .record(ctx, encoder, &params, &[hidden, mask, pooled], grid)
     }
 
     /// Uploads, pools and reads back `[batch, cols]`.
@@ -71,9 +69,9 @@ impl Pooling {
         let gh = ctx.storage_from("pool hidden", hidden)?;
         let gm = ctx.storage_from("pool mask", mask)?;
         let gp = ctx.storage_zeroed("pooled", (batch * cols * 4) as u64)?;
-        let mut encoder = ctx.encoder("pooling");
-        self.encode(ctx, &mut encoder, shape, &gh, &gm, &gp)?;
-        ctx.submit(encoder);
-        ctx.read_f32(&gp, batch * cols).await
+        submit_and_read(ctx, "pooling", &gp, batch * cols, |enc| {
+            self.encode(ctx, enc, shape, &gh, &gm, &gp)
+        })
+        .await
     }
 }

@@ -1,14 +1,13 @@
 //! 4-bit matmul on packed group-64 weights (sym / NF4 / FP4 through one
-//! 16-entry table), tiled for many rows; [`super::q4_matvec`] serves few rows.
+//! 16-entry table): the tiled kernel for many rows, and [`Q4Linear`], which
+//! uses the [`super::q4_matvec`] kernel for few rows.
 
 use crate::context::GpuContext;
 use crate::error::{GpuError, Result};
-use crate::kernels::matmul::{Activation, MatmulDims, check_len};
-use crate::kernels::q4_matvec::Q4Matvec;
-use crate::kernels::{Binding, Kernel, groups};
-
-/// The WGSL source of the tiled kernel.
-pub(crate) const SOURCE: &str = include_str!("q4_matmul.wgsl");
+use crate::kernels::matmul::{Activation, MatmulDims, TILE, epilogue_constants};
+use crate::kernels::pipeline::{
+    Kernel, KernelSpec, check_len, groups, submit_and_read, upload_bias, wgsl_module,
+};
 
 /// Elements per scale along the input dimension.
 pub const GROUP: usize = 64;
@@ -17,15 +16,32 @@ pub const CODES_PER_WORD: usize = 8;
 /// Rows up to which [`Q4Linear::encode`] uses the mat-vec kernel.
 pub const MATVEC_MAX_ROWS: usize = 8;
 
-/// Params, A, packed, scales, bias, C (shared with the mat-vec kernel).
-pub(crate) const BINDINGS: [Binding; 6] = [
-    Binding::Uniform,
-    Binding::Read,
-    Binding::Read,
-    Binding::Read,
-    Binding::Read,
-    Binding::ReadWrite,
-];
+/// One of the two 4-bit kernels (bindings: params, A, packed, scales,
+/// bias -> C, as in `q4_common.wgsl`) and the block of C per workgroup.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Q4Variant {
+    /// The pipeline.
+    pub(crate) spec: KernelSpec,
+    /// Columns (outputs `n`) and rows (`m`) of C per workgroup.
+    pub(crate) block: (u32, u32),
+}
+
+/// The tiled kernel: a 64 x 64 block of C per workgroup.
+pub(crate) const TILED: Q4Variant = Q4Variant {
+    spec: KernelSpec {
+        label: "q4_matmul",
+        shader: wgsl_module!(
+            "gelu.wgsl",
+            "epilogue.wgsl",
+            "tile_common.wgsl",
+            "q4_common.wgsl",
+            "q4_matmul.wgsl",
+        ),
+        inputs: 4,
+        workgroup: [16, 16, 1],
+    },
+    block: (TILE, TILE),
+};
 
 /// Uniform parameters, layout of `Params` in both 4-bit shaders.
 #[repr(C)]
@@ -98,30 +114,38 @@ impl Q4Weight {
             table: self.table,
         })
     }
-
-    pub(crate) fn buffers(&self) -> (&wgpu::Buffer, &wgpu::Buffer) {
-        (&self.packed, &self.scales)
-    }
 }
 
-/// The tiled 4-bit kernel: `C[M, N] = A[M, K] W'^T (+ bias)`, then `act`.
+/// A 4-bit kernel, tiled ([`Q4Kernel::tiled`]) or mat-vec
+/// ([`Q4Kernel::matvec`]): `C[M, N] = A[M, K] W'^T (+ bias)`, then `act`.
 #[derive(Debug)]
-pub struct Q4Matmul {
+pub struct Q4Kernel {
     kernel: Kernel,
+    block: (u32, u32),
 }
 
-impl Q4Matmul {
-    /// Builds the pipeline, specialised for bias and activation.
-    pub fn new(ctx: &GpuContext, has_bias: bool, act: Activation) -> Result<Self> {
-        let constants = [
-            ("HAS_BIAS", if has_bias { 1.0 } else { 0.0 }),
-            ("ACT", act.code()),
-        ];
-        let kernel = Kernel::new(ctx, "q4_matmul", SOURCE, &BINDINGS, &constants, [16, 16, 1])?;
-        Ok(Self { kernel })
+impl Q4Kernel {
+    /// Builds the tiled pipeline, specialised for bias and activation.
+    pub fn tiled(ctx: &GpuContext, has_bias: bool, act: Activation) -> Result<Self> {
+        Self::new(ctx, &TILED, has_bias, act)
     }
 
-    /// Records `c = a w'^T (+ bias)` for `m` rows of `a`.
+    /// Builds one variant, specialised for bias and activation.
+    pub(crate) fn new(
+        ctx: &GpuContext,
+        variant: &Q4Variant,
+        has_bias: bool,
+        act: Activation,
+    ) -> Result<Self> {
+        let constants = epilogue_constants(has_bias, act);
+        Ok(Self {
+            kernel: Kernel::new(ctx, &variant.spec, &constants)?,
+            block: variant.block,
+        })
+    }
+
+    /// Records `c [m, w.n] = a [m, w.k] w'^T (+ bias [w.n])`; `bias` is
+    /// ignored unless built with a bias.
     #[allow(clippy::too_many_arguments)]
     pub fn encode(
         &self,
@@ -133,20 +157,18 @@ impl Q4Matmul {
         bias: &wgpu::Buffer,
         c: &wgpu::Buffer,
     ) -> Result<()> {
-        let params = ctx.uniform("q4_matmul params", &w.params(m)?);
-        let bg = self
-            .kernel
-            .bind(ctx, &[&params, a, &w.packed, &w.scales, bias, c]);
-        let grid = [groups(w.n, 64)?, groups(m, 64)?, 1];
-        self.kernel.dispatch(ctx, encoder, &bg, grid)
+        let grid = [groups(w.n, self.block.0)?, groups(m, self.block.1)?, 1];
+        let buffers = [a, &w.packed, &w.scales, bias, c];
+        self.kernel
+            .record(ctx, encoder, &w.params(m)?, &buffers, grid)
     }
 }
 
 /// A 4-bit Linear layer: both kernels, choosing by the number of rows.
 #[derive(Debug)]
 pub struct Q4Linear {
-    tiled: Q4Matmul,
-    matvec: Q4Matvec,
+    tiled: Q4Kernel,
+    matvec: Q4Kernel,
     dummy: wgpu::Buffer,
 }
 
@@ -154,8 +176,8 @@ impl Q4Linear {
     /// Builds both pipelines for one bias / activation combination.
     pub fn new(ctx: &GpuContext, has_bias: bool, act: Activation) -> Result<Self> {
         Ok(Self {
-            tiled: Q4Matmul::new(ctx, has_bias, act)?,
-            matvec: Q4Matvec::new(ctx, has_bias, act)?,
+            tiled: Q4Kernel::tiled(ctx, has_bias, act)?,
+            matvec: Q4Kernel::matvec(ctx, has_bias, act)?,
             dummy: ctx.storage_zeroed("q4 no bias", 4)?,
         })
     }
@@ -192,27 +214,21 @@ impl Q4Linear {
     ) -> Result<Vec<f32>> {
         check_len("A", a.len(), m * w.k)?;
         let ga = ctx.storage_from("q4 A", a)?;
-        let gbias = match bias {
-            Some(v) => {
-                check_len("bias", v.len(), w.n)?;
-                Some(ctx.storage_from("q4 bias", v)?)
-            }
-            None => None,
-        };
+        let gbias = upload_bias(ctx, "q4 bias", bias, w.n)?;
         let gc = ctx.storage_zeroed("q4 C", (m * w.n * 4) as u64)?;
-        let mut encoder = ctx.encoder("q4 linear");
-        self.encode(ctx, &mut encoder, m, &ga, w, gbias.as_ref(), &gc)?;
-        ctx.submit(encoder);
-        ctx.read_f32(&gc, m * w.n).await
+        submit_and_read(ctx, "q4 linear", &gc, m * w.n, |enc| {
+            self.encode(ctx, enc, m, &ga, w, gbias.as_ref(), &gc)
+        })
+        .await
     }
 
     /// The tiled kernel alone (benchmarks).
-    pub fn tiled(&self) -> &Q4Matmul {
+    pub fn tiled(&self) -> &Q4Kernel {
         &self.tiled
     }
 
     /// The mat-vec kernel alone (tests, benchmarks).
-    pub fn matvec(&self) -> &Q4Matvec {
+    pub fn matvec(&self) -> &Q4Kernel {
         &self.matvec
     }
 }

@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::par;
 use crate::reference::TokenRows;
 use crate::reference::linear::Linear;
-use crate::reference::ops::{LayerNorm, softmax_in_place};
+use crate::reference::ops::{DenseResidualNorm, softmax_in_place};
 use crate::weights::{OwnedTensor, Weights};
 
 /// HF `BertSelfAttention` (`attention.self.{query,key,value}`).
@@ -90,32 +90,8 @@ impl BertSelfAttention {
     }
 }
 
-/// HF `BertSelfOutput` (`attention.output`): `LN(dense(x) + residual)`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BertSelfOutput {
-    /// `dense` `[H, H]`.
-    pub dense: Linear,
-    /// `LayerNorm`.
-    pub layer_norm: LayerNorm,
-}
-
-impl BertSelfOutput {
-    /// Loads `{prefix}.dense` and `{prefix}.LayerNorm`.
-    pub fn load(w: &Weights, prefix: &str, c: &Config, table: Option<[f32; 16]>) -> Result<Self> {
-        let h = c.hidden_size;
-        Ok(Self {
-            dense: Linear::load(w, &format!("{prefix}.dense"), h, h, table)?,
-            layer_norm: LayerNorm::load(w, &format!("{prefix}.LayerNorm"), c)?,
-        })
-    }
-
-    /// `x [rows, H]`, `residual [rows, H]` -> `[rows, H]`.
-    pub fn forward(&self, x: &[f32], residual: &[f32], rows: usize) -> Vec<f32> {
-        let mut y = self.dense.forward(x, rows);
-        self.layer_norm.forward(&mut y, Some(residual));
-        y
-    }
-}
+/// HF `BertSelfOutput` (`attention.output`): `LN(dense(x) + residual)`, `[H] -> [H]`.
+pub type BertSelfOutput = DenseResidualNorm;
 
 /// HF `BertAttention` (`attention.self` + `attention.output`).
 #[derive(Debug, Clone, PartialEq)]
@@ -131,7 +107,7 @@ impl BertAttention {
     pub fn load(w: &Weights, prefix: &str, c: &Config, table: Option<[f32; 16]>) -> Result<Self> {
         Ok(Self {
             self_attention: BertSelfAttention::load(w, &format!("{prefix}.self"), c, table)?,
-            output: BertSelfOutput::load(w, &format!("{prefix}.output"), c, table)?,
+            output: BertSelfOutput::load(w, &format!("{prefix}.output"), c.hidden_size, c, table)?,
         })
     }
 
@@ -162,11 +138,6 @@ impl BertAttention {
         self.self_attention
             .value
             .tensors(&format!("{prefix}.self.value"), out);
-        self.output
-            .dense
-            .tensors(&format!("{prefix}.output.dense"), out);
-        self.output
-            .layer_norm
-            .tensors(&format!("{prefix}.output.LayerNorm"), out);
+        self.output.tensors(&format!("{prefix}.output"), out);
     }
 }

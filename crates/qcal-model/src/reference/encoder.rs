@@ -5,7 +5,7 @@ use crate::error::Result;
 use crate::reference::TokenRows;
 use crate::reference::attention::BertAttention;
 use crate::reference::linear::Linear;
-use crate::reference::ops::{LayerNorm, activate};
+use crate::reference::ops::{DenseResidualNorm, activate};
 use crate::weights::{OwnedTensor, Weights};
 
 /// HF `BertIntermediate`: `act(dense(x))`, `[H] -> [I]`.
@@ -18,13 +18,7 @@ pub struct BertIntermediate {
 }
 
 /// HF `BertOutput`: `LN(dense(x) + residual)`, `[I] -> [H]`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BertOutput {
-    /// `dense` `[H, I]`.
-    pub dense: Linear,
-    /// `LayerNorm`.
-    pub layer_norm: LayerNorm,
-}
+pub type BertOutput = DenseResidualNorm;
 
 /// HF `BertLayer` (`encoder.layer.N`).
 #[derive(Debug, Clone, PartialEq)]
@@ -47,10 +41,7 @@ impl BertLayer {
                 dense: Linear::load(w, &format!("{prefix}.intermediate.dense"), h, i, table)?,
                 act: c.hidden_act,
             },
-            output: BertOutput {
-                dense: Linear::load(w, &format!("{prefix}.output.dense"), i, h, table)?,
-                layer_norm: LayerNorm::load(w, &format!("{prefix}.output.LayerNorm"), c)?,
-            },
+            output: BertOutput::load(w, &format!("{prefix}.output"), i, c, table)?,
         })
     }
 
@@ -60,9 +51,7 @@ impl BertLayer {
         let attn = self.attention.forward(hidden, tokens);
         let mut inter = self.intermediate.dense.forward(&attn, rows);
         activate(&mut inter, self.intermediate.act);
-        let mut out = self.output.dense.forward(&inter, rows);
-        self.output.layer_norm.forward(&mut out, Some(&attn));
-        out
+        self.output.forward(&inter, &attn, rows)
     }
 
     /// The six Linear layers, with names relative to this layer.
@@ -80,12 +69,7 @@ impl BertLayer {
         self.intermediate
             .dense
             .tensors(&format!("{prefix}.intermediate.dense"), out);
-        self.output
-            .dense
-            .tensors(&format!("{prefix}.output.dense"), out);
-        self.output
-            .layer_norm
-            .tensors(&format!("{prefix}.output.LayerNorm"), out);
+        self.output.tensors(&format!("{prefix}.output"), out);
     }
 }
 

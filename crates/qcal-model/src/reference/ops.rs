@@ -1,9 +1,11 @@
-//! Element-wise and row-wise operations of the BERT forward, in f32.
+//! Element-wise and row-wise operations of the BERT forward, in f32, and the block that ends
+//! both the attention and the feed-forward half: [`DenseResidualNorm`].
 
 use crate::config::{Activation, Config};
 use crate::error::Result;
 use crate::par;
-use crate::weights::Weights;
+use crate::reference::linear::Linear;
+use crate::weights::{OwnedTensor, Weights};
 
 /// `nn.LayerNorm(hidden, eps)` with weight (`gamma`) and bias (`beta`), both `[hidden]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,8 +49,7 @@ impl LayerNorm {
     }
 
     /// The tensors, named `{prefix}.weight` / `{prefix}.bias`.
-    pub fn tensors(&self, prefix: &str, out: &mut Vec<crate::weights::OwnedTensor>) {
-        use crate::weights::OwnedTensor;
+    pub fn tensors(&self, prefix: &str, out: &mut Vec<OwnedTensor>) {
         let h = vec![self.weight.len()];
         out.push(OwnedTensor::f32(
             &format!("{prefix}.weight"),
@@ -56,6 +57,45 @@ impl LayerNorm {
             &self.weight,
         ));
         out.push(OwnedTensor::f32(&format!("{prefix}.bias"), h, &self.bias));
+    }
+}
+
+/// HF `BertSelfOutput` / `BertOutput`: `LN(dense(x) + residual)`, `[in] -> [H]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DenseResidualNorm {
+    /// `dense` `[H, in]`.
+    pub dense: Linear,
+    /// `LayerNorm` `[H]`.
+    pub layer_norm: LayerNorm,
+}
+
+impl DenseResidualNorm {
+    /// Loads `{prefix}.dense` (`[hidden_size, in_features]`) and `{prefix}.LayerNorm`.
+    pub fn load(
+        w: &Weights,
+        prefix: &str,
+        in_features: usize,
+        c: &Config,
+        table: Option<[f32; 16]>,
+    ) -> Result<Self> {
+        let dense = format!("{prefix}.dense");
+        Ok(Self {
+            dense: Linear::load(w, &dense, in_features, c.hidden_size, table)?,
+            layer_norm: LayerNorm::load(w, &format!("{prefix}.LayerNorm"), c)?,
+        })
+    }
+
+    /// `x [rows, in]`, `residual [rows, H]` -> `[rows, H]`.
+    pub fn forward(&self, x: &[f32], residual: &[f32], rows: usize) -> Vec<f32> {
+        let mut y = self.dense.forward(x, rows);
+        self.layer_norm.forward(&mut y, Some(residual));
+        y
+    }
+
+    /// The tensors, under `{prefix}.dense.*` and `{prefix}.LayerNorm.*`.
+    pub fn tensors(&self, prefix: &str, out: &mut Vec<OwnedTensor>) {
+        self.dense.tensors(&format!("{prefix}.dense"), out);
+        self.layer_norm.tensors(&format!("{prefix}.LayerNorm"), out);
     }
 }
 
