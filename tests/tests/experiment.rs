@@ -162,6 +162,18 @@ fn check_report(dir: &Path, cfg: &ExperimentConfig) -> Value {
         readme.contains("holds") && readme.contains("timings"),
         "{readme}"
     );
+    for fig in [
+        "fuzzy_memberships",
+        "fuzzy_regions",
+        "reliability_int4-nf4_uncalibrated",
+    ] {
+        for ext in ["png", "svg"] {
+            let f = dir.join(format!("{fig}.{ext}"));
+            let len = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
+            assert!(len > 1000, "{} missing or tiny ({len} bytes)", f.display());
+        }
+        assert!(readme.contains(&format!("{fig}.png")), "README links {fig}");
+    }
     v
 }
 

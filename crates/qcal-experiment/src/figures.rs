@@ -1,6 +1,7 @@
 //! The report's figures, drawn by `qcal-plot` as PNG and SVG: reliability diagrams FP32 vs INT4
 //! before and after each calibrator (with bootstrap bands), confidence histograms, the
-//! transfer-delta chart, and the fuzzy calibrator's memberships. All from the first seed except
+//! transfer-delta chart, and the fuzzy calibrator's memberships and per-region maps. All from
+//! the first seed except
 //! the transfer chart (every seed).
 
 use crate::Experiment;
@@ -12,7 +13,7 @@ use qcal_calib::metrics::{ReliabilityBins, reliability_band, top_label_pairs};
 use qcal_calib::{Calibrator, ProbData};
 use qcal_plot::{
     DeltaBar, DrawingArea, DrawingBackend, PlotError, Series, Shift, confidence_histogram,
-    fuzzy_gated_memberships, reliability_diagram, transfer_chart,
+    fuzzy_gated_memberships, fuzzy_region_maps, reliability_diagram, transfer_chart,
 };
 use std::path::{Path, PathBuf};
 
@@ -32,6 +33,8 @@ enum Figure {
     Transfer(String, String, Vec<DeltaBar>),
     /// Fuzzy membership panels side by side.
     Fuzzy(Vec<(String, FuzzyGated)>),
+    /// The fuzzy calibrator's per-region maps: title, calibrator, FP32 test probabilities.
+    FuzzyMaps(String, FuzzyGated, Vec<f64>),
 }
 
 impl Figure {
@@ -57,6 +60,7 @@ impl Figure {
                     fuzzy_gated_memberships(a, title, f)?;
                 }
             }
+            Self::FuzzyMaps(title, f, probs) => fuzzy_region_maps(area, title, f, probs)?,
         }
         Ok(())
     }
@@ -71,6 +75,11 @@ impl Figure {
             }
             Self::Transfer(_, _, bars) => ((160 + 110 * bars.len() as u32).max(700), 560),
             Self::Fuzzy(p) => (680 * p.len().max(1) as u32, 520),
+            Self::FuzzyMaps(_, f, _) => {
+                let cols = f.regions().clamp(1, 3) as u32;
+                let rows = f.regions().div_ceil(3).max(1) as u32;
+                (420 * cols, 60 + 400 * rows)
+            }
         }
     }
 }
@@ -205,6 +214,26 @@ fn fuzzy(exp: &Experiment) -> Option<Figure> {
     Some(Figure::Fuzzy(panels))
 }
 
+/// The FP32-fitted fuzzy calibrator's per-region maps over the first seed's FP32 test outputs.
+fn fuzzy_maps(exp: &Experiment) -> Option<Figure> {
+    let fit = exp.fits.first()?;
+    let Calibrator::Fuzzy(g) = fit
+        .fitted
+        .iter()
+        .map(|f| &f.fp32)
+        .find(|c| matches!(c, Calibrator::Fuzzy(_)))?
+    else {
+        return None;
+    };
+    let test = exp.first_seed.first()?;
+    Some(Figure::FuzzyMaps(
+        "Fuzzy regions fitted on FP32: each region's own map on the FP32 test set (opacity = gate)"
+            .into(),
+        g.clone(),
+        test.fp32.probs.clone(),
+    ))
+}
+
 /// Writes every figure as PNG and SVG into `out`; returns the files.
 pub fn write_figures(exp: &Experiment, out: &Path) -> Result<Vec<PathBuf>> {
     let setup = &exp.report.setup;
@@ -225,6 +254,9 @@ pub fn write_figures(exp: &Experiment, out: &Path) -> Result<Vec<PathBuf>> {
     }
     if let Some(f) = fuzzy(exp) {
         figs.push(("fuzzy_memberships".into(), f));
+    }
+    if let Some(f) = fuzzy_maps(exp) {
+        figs.push(("fuzzy_regions".into(), f));
     }
     let mut files = Vec::new();
     for (stem, fig) in &figs {

@@ -9,6 +9,7 @@
 //! - [`confidence_histogram`]: overlaid histograms of top-label confidence.
 //! - [`transfer_chart`]: one bar with whiskers per method (e.g. ECE transfer delta FP32 -> INT4).
 //! - [`fuzzy_memberships`]: the fuzzy-gated calibrator's Gaussian memberships and gates.
+//! - [`fuzzy_region_maps`]: what each of its regions does to confidence on its own.
 //! - [`svg_string`], [`save_svg`], `save_png` (native only, on `PngBackend`): render to a
 //!   string or a file.
 //!
@@ -21,6 +22,7 @@
 mod error;
 mod files;
 mod fuzzy;
+mod fuzzy_maps;
 mod histogram;
 #[cfg(not(target_arch = "wasm32"))]
 mod png;
@@ -34,6 +36,7 @@ pub use error::PlotError;
 pub use files::save_png;
 pub use files::{save_svg, svg_string};
 pub use fuzzy::{fuzzy_gated_memberships, fuzzy_memberships};
+pub use fuzzy_maps::{MAX_MAP_POINTS, fuzzy_region_maps};
 pub use histogram::{Confidences, MAX_HISTOGRAM_BINS, confidence_histogram};
 #[cfg(not(target_arch = "wasm32"))]
 pub use png::{PngBackend, PngError};

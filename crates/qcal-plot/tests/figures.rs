@@ -8,7 +8,7 @@ use qcal_calib::metrics::{ReliabilityBins, reliability_band};
 use qcal_calib::synthetic::overconfident;
 use qcal_plot::{
     DeltaBar, PlotError, Series, confidence_histogram, fuzzy_gated_memberships, fuzzy_memberships,
-    reliability_diagram, save_png, save_svg, svg_string, transfer_chart,
+    fuzzy_region_maps, reliability_diagram, save_png, save_svg, svg_string, transfer_chart,
 };
 use std::path::PathBuf;
 
@@ -246,6 +246,34 @@ fn plot_fuzzy_gated_memberships_draws_a_fitted_calibrator() {
 }
 
 #[test]
+fn plot_fuzzy_region_maps_draws_one_dot_per_sample_and_region() {
+    let f = FuzzyGated::identity(3, 5, Combine::MixedLogits);
+    let d = overconfident(40, 3, 11, 3.0, 2.0);
+    let svg = svg_string(SIZE, |a| fuzzy_region_maps(a, "Regions", &f, &d.probs)).unwrap();
+    assert_eq!(count_elements(&svg, "circle", "fill"), 5 * 40);
+    for r in 1..=5 {
+        assert!(svg.contains(&format!("region {r}: m = ")), "panel {r}");
+    }
+    // Strided down to at most MAX_MAP_POINTS dots per panel.
+    let big = overconfident(5000, 3, 12, 3.0, 2.0);
+    let svg = svg_string(SIZE, |a| fuzzy_region_maps(a, "Regions", &f, &big.probs)).unwrap();
+    let per_panel = count_elements(&svg, "circle", "fill") / 5;
+    assert!(
+        (1000..=qcal_plot::MAX_MAP_POINTS).contains(&per_panel),
+        "{per_panel}"
+    );
+}
+
+#[test]
+fn plot_fuzzy_region_maps_rejects_bad_input() {
+    let f = FuzzyGated::identity(3, 5, Combine::MixedLogits);
+    let draw = |p: &[f64]| svg_string(SIZE, |a| fuzzy_region_maps(a, "t", &f, p));
+    assert_input_error(draw(&[]), "fuzzy map rows is empty");
+    assert_input_error(draw(&[0.5, 0.5]), "not a multiple of K = 3");
+    assert_input_error(draw(&[0.5, 0.5, f64::NAN]), "fuzzy map rows[2] is NaN");
+}
+
+#[test]
 fn plot_fuzzy_memberships_rejects_bad_input() {
     let draw = |m: &[f64], s: &[f64]| svg_string(SIZE, |a| fuzzy_memberships(a, "t", m, s));
     assert_input_error(draw(&[], &[]), "centres is empty");
@@ -361,6 +389,11 @@ fn plot_look_write_example_pngs() {
     .unwrap();
     save_png(&dir.join("fuzzy.png"), SIZE, |a| {
         fuzzy_gated_memberships(a, "Fuzzy-gated memberships (synthetic fit)", &f)
+    })
+    .unwrap();
+    let d = overconfident(3000, 3, 13, 3.0, 2.0);
+    save_png(&dir.join("fuzzy_regions.png"), (1200, 800), |a| {
+        fuzzy_region_maps(a, "Fuzzy-gated regions (synthetic fit)", &f, &d.probs)
     })
     .unwrap();
     for (name, size) in [

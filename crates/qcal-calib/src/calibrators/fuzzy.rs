@@ -80,6 +80,18 @@ impl FuzzyGated {
         g.into_iter().map(|g| g / sum).collect()
     }
 
+    /// Region `r`'s own map of one row: `softmax(W_r log(clip(p, 1e-12)) + b_r)` into `out`
+    /// (length K), ignoring the gates. Used to draw what each region does on its own.
+    pub fn region_row(&self, r: usize, p: &[f64], out: &mut [f64]) {
+        let k = self.k;
+        let x: Vec<f64> = p.iter().map(|&v| log_clip(v, LOG_CLIP)).collect();
+        for (j, o) in out.iter_mut().enumerate().take(k) {
+            let row = &self.weights[r * k * k + j * k..r * k * k + (j + 1) * k];
+            *o = self.biases[r * k + j] + row.iter().zip(&x).map(|(a, b)| a * b).sum::<f64>();
+        }
+        softmax_in_place(out);
+    }
+
     /// Calibrates one row `p` into `out`.
     pub fn apply_row(&self, p: &[f64], out: &mut [f64]) {
         let k = self.k;
