@@ -110,24 +110,9 @@ pub fn method_name(m: Method) -> &'static str {
     }
 }
 
-/// The human name of a method row (`None`: uncalibrated), as in the seed study's table.
-pub fn method_title(m: Option<Method>) -> &'static str {
-    match m {
-        None => "uncalibrated",
-        Some(Method::Temperature) => "temperature scaling",
-        Some(Method::Vector) => "vector scaling",
-        Some(Method::Matrix) => "matrix scaling",
-        Some(Method::Dirichlet) => "Dirichlet (ODIR)",
-        Some(Method::Affine) => "plain affine",
-        Some(Method::Fuzzy) => "fuzzy-gated",
-        Some(Method::Labelwise) => "label-wise",
-        Some(Method::Prior) => "class-prior correction",
-    }
-}
-
 /// The human name of a method row given by its machine name (`uncalibrated` or a method).
 pub fn title_of(name: &str) -> &'static str {
-    method_title(name.parse::<Method>().ok())
+    qcal_calib::calibrators::method_title(name)
 }
 
 #[cfg(test)]

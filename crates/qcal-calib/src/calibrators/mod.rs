@@ -27,6 +27,24 @@ pub const FORMAT: &str = "qcal-calibrator";
 /// The `version` written (and the only one read).
 pub const VERSION: u64 = 1;
 
+/// The human name of a method given by its machine name (`uncalibrated` or a method of
+/// [`Calibrator::method`]), as in the seed study's table; unknown names are returned as
+/// "unknown method".
+pub fn method_title(name: &str) -> &'static str {
+    match name {
+        "uncalibrated" => "uncalibrated",
+        "temperature" => "temperature scaling",
+        "vector" => "vector scaling",
+        "matrix" => "matrix scaling",
+        "dirichlet" => "Dirichlet (ODIR)",
+        "affine" => "plain affine",
+        "fuzzy" => "fuzzy-gated",
+        "labelwise" => "label-wise",
+        "prior" => "class-prior correction",
+        _ => "unknown method",
+    }
+}
+
 /// A fitted calibrator of any method.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "method", rename_all = "lowercase")]
