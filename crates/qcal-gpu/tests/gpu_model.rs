@@ -1,10 +1,11 @@
 //! GPU forward of the tiny BERT fixture against the CPU reference forward
-//! of `qcal-model` (FP32 and each INT4 format) and the PyTorch logits.
+//! of `qcal-model` (FP32 and each INT4 format) and the PyTorch logits; and of the default
+//! classifier (MiniLM-L6) on real sentences against its CPU forward.
 
 use std::path::PathBuf;
 
 use qcal_gpu::model::GpuClassifier;
-use qcal_gpu::testing::{context_or_skip, max_errors};
+use qcal_gpu::testing::{context_or_skip, max_errors, skip};
 use qcal_model::{EmbeddingPrecision, Encoded, ModelDir, QuantFormat, QuantOptions};
 
 /// GPU vs CPU logits (same weights), FP32 and INT4 vs CPU-dequantized.
@@ -155,4 +156,59 @@ fn bert_forward_matches_reference_int4_embeddings_and_classifier() {
     q.quantize_classifier = true;
     let t = "bert_forward_matches_reference_int4_embeddings_and_classifier";
     check_variant(t, Some(q), None);
+}
+
+/// The default classifier composed by `cargo xtask setup` (`$QCAL_ASSETS/default-model`, else
+/// `target/qcal-assets/default-model`).
+fn default_model() -> PathBuf {
+    std::env::var_os("QCAL_ASSETS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/qcal-assets")
+        })
+        .join("default-model")
+}
+
+/// The default model (6 layers, hidden 384) on the first 16 test sentences: GPU logits equal the
+/// CPU forward's at FP32 and at INT4 NF4, and so do the predicted labels.
+#[test]
+fn default_model_gpu_matches_cpu_on_real_sentences() {
+    const ROWS: usize = 16;
+    let test = "default_model_gpu_matches_cpu_on_real_sentences";
+    let dir = default_model();
+    if !dir.join("model.safetensors").is_file() {
+        skip(
+            test,
+            &format!("{} is missing: run `cargo xtask setup`", dir.display()),
+        );
+        return;
+    }
+    let Some(ctx) = pollster::block_on(context_or_skip(test)) else {
+        return;
+    };
+    let csv =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../www/assets/data/twfin_test.csv");
+    let csv = std::fs::read(csv).expect("twfin_test.csv");
+    let data = qcal_model::Dataset::from_csv(&csv, &qcal_model::LABEL_NAMES).expect("csv");
+    let texts = &data.texts()[..ROWS];
+    for quant in [None, Some(QuantOptions::new(QuantFormat::Nf4))] {
+        let mut m = ModelDir::load(&dir, 64).expect("default model");
+        if let Some(q) = &quant {
+            m.model.quantize(q).expect("quantize");
+        }
+        let enc = m.tokenizer.encode_batch(texts).expect("tokenize");
+        let cpu = m.model.forward(&enc).expect("cpu forward");
+        let mut gpu_model = pollster::block_on(GpuClassifier::new(&ctx, &m.model)).expect("upload");
+        let gpu = pollster::block_on(gpu_model.logits(&enc)).expect("gpu forward");
+        let (abs, _) = max_errors(&gpu, &cpu);
+        let label = quant.map_or("fp32".to_string(), |q| q.format.to_string());
+        println!("{test} {label}: GPU vs CPU max abs logit diff {abs:.3e}");
+        assert!(abs < GPU_VS_CPU, "{label}: GPU vs CPU {abs}");
+        let argmax = |l: &[f32]| -> Vec<usize> {
+            l.chunks_exact(3)
+                .map(|r| (0..3).fold(0, |b, i| if r[i] > r[b] { i } else { b }))
+                .collect()
+        };
+        assert_eq!(argmax(&gpu), argmax(&cpu), "{label}: predicted labels");
+    }
 }
