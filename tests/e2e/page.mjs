@@ -68,6 +68,30 @@ try {
   const rows = await page.$$eval('#data-summary tbody tr', (trs) => trs.map((tr) => tr.textContent));
   check('data summary has three splits', rows.length === 3, JSON.stringify(rows));
   check('test split shows its class counts', rows.some((r) => /test\s*2385\s*479\s*358\s*1548/.test(r)));
+  const firstMs = await page.getAttribute('body', 'data-first-diagrams-ms');
+  console.log(`time to first diagrams: ${firstMs} ms after navigation`);
+  const table = await page.$$eval('#first-look-table tbody tr', (trs) => trs.map((tr) => tr.textContent));
+  check('FP32-vs-INT4 table holds numbers', table.length === 8 && table.every((r) => /\d\.\d{4}.*\d\.\d{4}/.test(r)),
+    JSON.stringify(table.slice(0, 2)));
+  check('accuracy row shows the default model\'s FP32 accuracy', /accuracy\s*0\.7753/.test(table[0] ?? ''), table[0]);
+  const transfer = await page.$$eval('#transfer-table tbody tr', (trs) => trs.map((tr) => tr.textContent));
+  check('transfer table has uncalibrated + 8 calibrators with numbers', transfer.length === 9
+    && transfer.every((r) => /\d\.\d{4}\s*\d\.\d{4}\s*[+-]\d/.test(r)), JSON.stringify(transfer.slice(0, 2)));
+  await page.selectOption('#method', 'dirichlet');
+  const href = await page.getAttribute('#download', 'href');
+  check('picking a calibrator points the download at its JSON', href === 'assets/calibrators/dirichlet.json', href);
+  for (const id of ['reliability', 'confidence', 'calibrated', 'fuzzy']) {
+    const ink = await page.$eval(`#${id}`, (c) => {
+      const { width, height } = c;
+      const px = c.getContext('2d').getImageData(0, 0, width, height).data;
+      let coloured = 0;
+      for (let i = 0; i < px.length; i += 4) {
+        if (Math.abs(px[i] - px[i + 1]) > 40 || Math.abs(px[i + 1] - px[i + 2]) > 40) coloured += 1;
+      }
+      return { width, height, coloured };
+    });
+    check(`canvas #${id} is drawn with coloured series`, ink.width > 0 && ink.coloured > 500, JSON.stringify(ink));
+  }
   const errorShown = await page.isVisible('#error');
   check('no error message on the page', !errorShown);
   check('no console errors', errors.length === 0, errors.join(' | '));

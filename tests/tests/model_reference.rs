@@ -229,3 +229,39 @@ fn minilm_head_logits_match_pytorch() {
         assert!(err <= INT4_TOL, "{format}: {err}");
     }
 }
+
+/// The browser app's precomputed outputs (`www/assets/outputs/`, made by `qcal predict`) equal a
+/// fresh run of the default model on their first rows, at FP32 and at INT4 NF4.
+#[test]
+fn page_outputs_equal_a_fresh_run_on_a_subset() {
+    const ROWS: usize = 24;
+    let test = "page_outputs_equal_a_fresh_run_on_a_subset";
+    let Some(dir) = qcal_tests::default_model_or_skip(test) else {
+        return;
+    };
+    let www = qcal_tests::workspace_root().join("www").join("assets");
+    for precision in ["fp32", "int4-nf4"] {
+        let mut m = qcal_model::ModelDir::load(&dir, 64).expect("default model");
+        if precision != "fp32" {
+            let format: QuantFormat = precision.parse().expect("format");
+            m.model
+                .quantize(&QuantOptions::new(format))
+                .expect("quantize");
+        }
+        for split in ["val", "test"] {
+            let npz = www.join(format!("outputs/twfin_{split}.{precision}.npz"));
+            let committed = qcal_calib::Outputs::read(&npz).expect("committed outputs");
+            let csv = std::fs::read(www.join(format!("data/twfin_{split}.csv"))).expect("csv");
+            let data = qcal_model::Dataset::from_csv(&csv, &qcal_model::LABEL_NAMES).expect("csv");
+            assert_eq!(committed.n, data.len(), "{split}: rows");
+            let labels: Vec<i64> = data.labels().iter().map(|&l| l as i64).collect();
+            assert_eq!(committed.labels, labels, "{split}: labels");
+            let texts = data.texts();
+            let fresh = m.logits(&texts[..ROWS]).expect("forward");
+            let stored = committed.logits.as_deref().expect("logits in the npz");
+            let err = max_abs(&fresh, &stored[..ROWS * 3]);
+            eprintln!("page outputs {split} {precision}: max abs logit difference {err:e}");
+            assert!(err <= FP32_TOL, "{split} {precision}: {err}");
+        }
+    }
+}

@@ -1,6 +1,10 @@
-//! Writing to the page: the data summary, errors, the ready flag.
+//! Writing to the page: the data summary, the FP32-vs-INT4 and transfer tables, the method
+//! picker and download link, errors, the ready flag.
 
+use crate::calibrators::TransferRow;
 use crate::embedded::Split;
+use crate::outputs::{Comparison, INT4_FORMAT};
+use qcal_calib::calibrators::method_title;
 use wasm_bindgen::prelude::*;
 use web_sys::{Document, Element};
 
@@ -10,7 +14,7 @@ fn document() -> Result<Document, JsValue> {
         .ok_or_else(|| JsValue::from_str("no document: qcal-web must run in a browser page"))
 }
 
-fn by_id(id: &str) -> Result<Element, JsValue> {
+pub(crate) fn by_id(id: &str) -> Result<Element, JsValue> {
     document()?
         .get_element_by_id(id)
         .ok_or_else(|| JsValue::from_str(&format!("the page has no element #{id}")))
@@ -60,6 +64,140 @@ pub fn render_data_summary(splits: &[Split]) -> Result<(), JsValue> {
     Ok(())
 }
 
+/// A row of the comparison table: name and accessor.
+type MetricRow = (&'static str, fn(&qcal_calib::metrics::MetricSet) -> f64);
+
+/// The rows of the comparison table.
+const METRIC_ROWS: [MetricRow; 8] = [
+    ("accuracy", |m| m.accuracy),
+    ("ECE (15 bins)", |m| m.ece),
+    ("classwise ECE", |m| m.classwise_ece),
+    ("MCE", |m| m.mce),
+    ("ACE", |m| m.ace),
+    ("smooth ECE", |m| m.smece),
+    ("Brier", |m| m.brier),
+    ("NLL", |m| m.nll),
+];
+
+/// Renders the FP32-vs-INT4 metrics table and the agreement line into `#first-look-table`.
+pub fn render_comparison(c: &Comparison) -> Result<(), JsValue> {
+    let doc = document()?;
+    let table = doc.create_element("table")?;
+    table.set_attribute(
+        "aria-label",
+        "Calibration metrics of the default model at FP32 and INT4 on the test split",
+    )?;
+    let mut html = format!(
+        "<thead><tr><th scope=\"col\">metric</th><th scope=\"col\">FP32</th>\
+         <th scope=\"col\">{INT4_FORMAT}</th><th scope=\"col\">change</th></tr></thead><tbody>"
+    );
+    for (name, get) in METRIC_ROWS {
+        let (f, q) = (get(&c.metrics[0]), get(&c.metrics[1]));
+        let change = if f != 0.0 {
+            format!("{:+.1}%", 100.0 * (q - f) / f)
+        } else {
+            format!("{:+.4}", q - f)
+        };
+        html.push_str(&format!(
+            "<tr><th scope=\"row\">{name}</th><td>{f:.4}</td><td>{q:.4}</td><td>{change}</td></tr>"
+        ));
+    }
+    html.push_str("</tbody>");
+    table.set_inner_html(&html);
+    let target = by_id("first-look-table")?;
+    target.set_inner_html(&format!(
+        "<p>{} test sentences; INT4 predicts the same label as FP32 on <strong>{:.1}%</strong> \
+         of them, and its ECE changes by <strong>{:+.1}%</strong>.</p>",
+        c.metrics[0].n,
+        100.0 * c.agreement,
+        c.ece_delta_pct()
+    ));
+    target.append_child(&table)?;
+    Ok(())
+}
+
+/// Renders the transfer table (method, ECE FP32, ECE INT4, transfer delta, accuracy FP32 and
+/// INT4, classwise ECE INT4, Brier INT4) into `#transfer-table`, and the method picker's options.
+pub fn render_transfer(rows: &[TransferRow]) -> Result<(), JsValue> {
+    let doc = document()?;
+    let table = doc.create_element("table")?;
+    table.set_attribute(
+        "aria-label",
+        "Calibrators fitted on FP32 outputs, applied to FP32 and INT4 test outputs",
+    )?;
+    let head = [
+        "method",
+        "ECE FP32",
+        "ECE INT4",
+        "transfer delta",
+        "acc FP32",
+        "acc INT4",
+        "classwise ECE INT4",
+        "Brier INT4",
+    ];
+    let head: String = head
+        .iter()
+        .map(|h| format!("<th scope=\"col\">{h}</th>"))
+        .collect();
+    let mut html = format!("<thead><tr>{head}</tr></thead><tbody>");
+    for r in rows {
+        html.push_str(&format!(
+            "<tr><th scope=\"row\">{}</th><td>{:.4}</td><td>{:.4}</td><td>{:+.1}%</td>\
+             <td>{:.1}%</td><td>{:.1}%</td><td>{:.4}</td><td>{:.4}</td></tr>",
+            method_title(&r.method),
+            r.fp32.ece,
+            r.int4.ece,
+            r.delta_pct(),
+            100.0 * r.fp32.accuracy,
+            100.0 * r.int4.accuracy,
+            r.int4.classwise_ece,
+            r.int4.brier,
+        ));
+    }
+    html.push_str("</tbody>");
+    table.set_inner_html(&html);
+    let target = by_id("transfer-table")?;
+    target.set_inner_html("");
+    target.append_child(&table)?;
+    let options: String = rows
+        .iter()
+        .map(|r| {
+            let selected = if r.method == "fuzzy" { " selected" } else { "" };
+            format!(
+                "<option value=\"{}\"{selected}>{}</option>",
+                r.method,
+                method_title(&r.method)
+            )
+        })
+        .collect();
+    by_id("method")?.set_inner_html(&options);
+    Ok(())
+}
+
+/// Points the download link at the shipped JSON of `method` (hidden for `uncalibrated`).
+#[cfg(target_arch = "wasm32")]
+pub fn set_download(method: &str) -> Result<(), JsValue> {
+    let link = by_id("download")?;
+    if method == "uncalibrated" {
+        link.set_attribute("hidden", "")?;
+    } else {
+        link.remove_attribute("hidden")?;
+        link.set_attribute("href", &format!("assets/calibrators/{method}.json"))?;
+        link.set_attribute("download", &format!("qcal-{method}.json"))?;
+        link.set_text_content(Some(&format!(
+            "Download the {} calibrator (JSON)",
+            method_title(method)
+        )));
+    }
+    Ok(())
+}
+
+/// Sets the text of `#id`.
+pub fn set_text(id: &str, text: &str) -> Result<(), JsValue> {
+    by_id(id)?.set_text_content(Some(text));
+    Ok(())
+}
+
 /// Shows an error message in `#error` (falls back to the console when the page lacks it).
 pub fn show_error(message: &str) {
     match by_id("error") {
@@ -71,9 +209,11 @@ pub fn show_error(message: &str) {
     }
 }
 
-/// Marks the page as ready (`<body data-ready="true">`), which the end-to-end test waits for.
-pub fn mark_ready() {
+/// Marks the page as ready (`<body data-ready="true">`), which the end-to-end test waits for,
+/// with the time to first diagrams in ms since navigation (`data-first-diagrams-ms`).
+pub fn mark_ready(first_diagrams_ms: f64) {
     if let Ok(Some(body)) = document().map(|d| d.body()) {
+        let _ = body.set_attribute("data-first-diagrams-ms", &format!("{first_diagrams_ms:.0}"));
         let _ = body.set_attribute("data-ready", "true");
     }
 }

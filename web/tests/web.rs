@@ -12,3 +12,23 @@ fn embedded_data_summary_in_the_browser() {
     assert!(json.contains("\"split\":\"test\",\"rows\":2385"), "{json}");
     assert!(json.contains("\"neutral\":1548"), "{json}");
 }
+
+#[wasm_bindgen_test]
+fn first_look_compares_fp32_and_int4_in_the_browser() {
+    let json = qcal_web::first_look().expect("first look");
+    assert!(
+        json.contains("\"fp32\":{\"n\":2385,\"accuracy\":0.775"),
+        "{json}"
+    );
+    assert!(json.contains("\"int4-nf4\":{\"n\":2385"), "{json}");
+    assert!(json.contains("\"agreement\":0.9"), "{json}");
+}
+
+#[wasm_bindgen_test]
+fn transfer_table_applies_every_shipped_calibrator_in_the_browser() {
+    let json = qcal_web::transfer_table().expect("transfer table");
+    for m in ["uncalibrated", "temperature", "dirichlet", "fuzzy", "prior"] {
+        assert!(json.contains(&format!("\"method\":\"{m}\"")), "{m}: {json}");
+    }
+    assert!(!json.contains("NaN"), "{json}");
+}

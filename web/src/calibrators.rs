@@ -1,0 +1,152 @@
+//! The FP32-fitted calibrators shipped with the page (`www/assets/calibrators/`, fitted by
+//! `qcal calibrate fit` on the default model's FP32 outputs of the val split, see the README
+//! there), applied to the test split's FP32 and INT4 outputs: the transfer experiment in the page.
+
+use crate::outputs::{BINS, Pair};
+use qcal_calib::metrics::{MetricSet, ReliabilityBins};
+use qcal_calib::{Calibrator, ProbData};
+
+/// `(method, calibrator JSON)` of every shipped calibrator, in the seed study's order.
+pub const SHIPPED: [(&str, &str); 8] = [
+    (
+        "temperature",
+        include_str!("../../www/assets/calibrators/temperature.json"),
+    ),
+    (
+        "vector",
+        include_str!("../../www/assets/calibrators/vector.json"),
+    ),
+    (
+        "matrix",
+        include_str!("../../www/assets/calibrators/matrix.json"),
+    ),
+    (
+        "dirichlet",
+        include_str!("../../www/assets/calibrators/dirichlet.json"),
+    ),
+    (
+        "affine",
+        include_str!("../../www/assets/calibrators/affine.json"),
+    ),
+    (
+        "fuzzy",
+        include_str!("../../www/assets/calibrators/fuzzy.json"),
+    ),
+    (
+        "labelwise",
+        include_str!("../../www/assets/calibrators/labelwise.json"),
+    ),
+    (
+        "prior",
+        include_str!("../../www/assets/calibrators/prior.json"),
+    ),
+];
+
+/// Parses the shipped calibrator of `method`.
+pub fn shipped(method: &str) -> Result<Calibrator, String> {
+    let (_, json) = SHIPPED
+        .iter()
+        .find(|(m, _)| *m == method)
+        .ok_or_else(|| format!("no shipped calibrator '{method}'"))?;
+    Calibrator::from_json(json).map_err(|e| format!("calibrators/{method}.json: {e}"))
+}
+
+/// One row of the transfer table: a method's metrics on the test split at FP32 and INT4.
+pub struct TransferRow {
+    /// `uncalibrated` or a method name.
+    pub method: String,
+    /// Metrics of the calibrated FP32 outputs.
+    pub fp32: MetricSet,
+    /// Metrics of the INT4 outputs with the same (FP32-fitted) calibrator.
+    pub int4: MetricSet,
+}
+
+impl TransferRow {
+    /// `(ECE_INT4 - ECE_FP32) / ECE_FP32 x 100`.
+    pub fn delta_pct(&self) -> f64 {
+        100.0 * (self.int4.ece - self.fp32.ece) / self.fp32.ece
+    }
+}
+
+/// `test` calibrated by `c`: (FP32, INT4).
+pub fn calibrated(test: &Pair, c: &Calibrator) -> Result<(ProbData, ProbData), String> {
+    if let Some(k) = c.classes().filter(|&k| k != test.fp32.k) {
+        return Err(format!(
+            "the {} calibrator was fitted on {k} classes, the outputs have {}",
+            c.method(),
+            test.fp32.k
+        ));
+    }
+    Ok((c.apply_data(&test.fp32), c.apply_data(&test.int4)))
+}
+
+/// The transfer table: uncalibrated, then every shipped calibrator applied to `test`.
+pub fn transfer_rows(test: &Pair) -> Result<Vec<TransferRow>, String> {
+    let row = |method: &str, f: &ProbData, q: &ProbData| TransferRow {
+        method: method.to_string(),
+        fp32: MetricSet::compute(f, BINS),
+        int4: MetricSet::compute(q, BINS),
+    };
+    let mut rows = vec![row("uncalibrated", &test.fp32, &test.int4)];
+    for (method, _) in SHIPPED {
+        let (f, q) = calibrated(test, &shipped(method)?)?;
+        rows.push(row(method, &f, &q));
+    }
+    Ok(rows)
+}
+
+/// Reliability bins of `method`'s calibrated test outputs: (FP32, INT4).
+pub fn reliability(
+    test: &Pair,
+    method: &str,
+) -> Result<(ReliabilityBins, ReliabilityBins), String> {
+    let (f, q) = if method == "uncalibrated" {
+        (test.fp32.clone(), test.int4.clone())
+    } else {
+        calibrated(test, &shipped(method)?)?
+    };
+    Ok((
+        ReliabilityBins::top_label(&f, BINS),
+        ReliabilityBins::top_label(&q, BINS),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outputs::embedded;
+
+    #[test]
+    fn every_shipped_calibrator_parses_and_fits_three_classes() {
+        for (method, _) in SHIPPED {
+            let c = shipped(method).expect("parses");
+            assert_eq!(c.method(), method);
+            assert!(c.classes().is_none_or(|k| k == 3), "{method}");
+        }
+        assert!(shipped("platt").is_err());
+    }
+
+    #[test]
+    fn transfer_table_on_the_test_split() {
+        let test = embedded("test").expect("test outputs");
+        let rows = transfer_rows(&test).expect("rows");
+        assert_eq!(rows.len(), 1 + SHIPPED.len());
+        assert_eq!(rows[0].method, "uncalibrated");
+        for r in &rows {
+            for m in [&r.fp32, &r.int4] {
+                assert!(
+                    (0.0..=1.0).contains(&m.ece) && m.ece.is_finite(),
+                    "{}",
+                    r.method
+                );
+                assert!(m.accuracy > 0.7, "{} accuracy {}", r.method, m.accuracy);
+            }
+            assert!(r.delta_pct().is_finite());
+        }
+        // Temperature scaling keeps the argmax: same accuracy as uncalibrated.
+        assert_eq!(rows[1].fp32.accuracy, rows[0].fp32.accuracy);
+        // Calibrators fitted on FP32 val lower the FP32 test ECE of the uncalibrated model.
+        let best = rows[1..].iter().map(|r| r.fp32.ece).fold(1.0, f64::min);
+        assert!(best < rows[0].fp32.ece, "{best} vs {}", rows[0].fp32.ece);
+    }
+}

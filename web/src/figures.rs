@@ -1,0 +1,106 @@
+//! The first view's figures, drawn by `qcal-plot` on the page's `<canvas>` elements (the same
+//! drawing functions the CLI writes as PNG/SVG).
+
+use crate::outputs::{Comparison, INT4_FORMAT};
+use plotters_canvas::CanvasBackend;
+use qcal_calib::calibrators::{FuzzyGated, method_title};
+use qcal_calib::metrics::ReliabilityBins;
+use qcal_plot::plotters::prelude::IntoDrawingArea;
+use qcal_plot::{
+    Series, confidence_histogram, fuzzy_gated_memberships, plotters, reliability_diagram,
+};
+use wasm_bindgen::JsCast;
+use web_sys::HtmlCanvasElement;
+
+/// Bins of the confidence histogram.
+const HISTOGRAM_BINS: usize = 30;
+
+/// Sizes the canvas `id` to its laid-out width (at the screen's pixel ratio) and `aspect`
+/// (height / width), and returns it.
+fn sized_canvas(id: &str, aspect: f64) -> Result<HtmlCanvasElement, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let canvas: HtmlCanvasElement = window
+        .document()
+        .and_then(|d| d.get_element_by_id(id))
+        .ok_or_else(|| format!("the page has no canvas #{id}"))?
+        .dyn_into()
+        .map_err(|_| format!("#{id} is not a canvas"))?;
+    let ratio = window.device_pixel_ratio().clamp(1.0, 3.0);
+    let css_width = f64::from(canvas.client_width().max(300));
+    let width = (css_width * ratio).round() as u32;
+    canvas.set_width(width);
+    canvas.set_height((f64::from(width) * aspect).round() as u32);
+    Ok(canvas)
+}
+
+/// Draws `draw` on the canvas `id` (height = `aspect` x width), with errors naming the figure.
+fn on_canvas(
+    id: &str,
+    aspect: f64,
+    draw: impl FnOnce(
+        &plotters::drawing::DrawingArea<CanvasBackend, plotters::coord::Shift>,
+    ) -> Result<(), qcal_plot::PlotError>,
+) -> Result<(), String> {
+    let canvas = sized_canvas(id, aspect)?;
+    let backend = CanvasBackend::with_canvas_object(canvas)
+        .ok_or_else(|| format!("#{id}: the browser gave no 2D canvas context"))?;
+    let area = backend.into_drawing_area();
+    draw(&area).map_err(|e| format!("drawing #{id}: {e}"))?;
+    area.present().map_err(|e| format!("drawing #{id}: {e}"))
+}
+
+/// `INT4 NF4` for `int4-nf4`.
+fn int4_name() -> String {
+    INT4_FORMAT.to_uppercase().replace("INT4-", "INT4 ")
+}
+
+/// FP32 and INT4 reliability series, labelled with their ECE.
+fn pair_series(fp32: &ReliabilityBins, int4: &ReliabilityBins) -> Vec<Series> {
+    [("FP32".to_string(), fp32), (int4_name(), int4)]
+        .into_iter()
+        .map(|(n, b)| Series::new(format!("{n} (ECE {:.3})", b.ece()), b.clone()))
+        .collect()
+}
+
+/// The reliability diagram (FP32 vs INT4) on `#reliability` and the confidence histogram on
+/// `#confidence`.
+pub fn draw_comparison(c: &Comparison) -> Result<(), String> {
+    let int4 = int4_name();
+    let names = ["FP32".to_string(), int4.clone()];
+    let series = pair_series(&c.bins[0], &c.bins[1]);
+    on_canvas("reliability", 0.75, |a| {
+        reliability_diagram(a, &format!("Reliability, FP32 vs {int4}"), &series)
+    })?;
+    let conf: Vec<(String, Vec<f64>)> = names
+        .iter()
+        .cloned()
+        .zip(c.confidences.iter().cloned())
+        .collect();
+    on_canvas("confidence", 0.75, |a| {
+        confidence_histogram(a, "Top-label confidence", &conf, HISTOGRAM_BINS)
+    })
+}
+
+/// Before vs after `method` (both FP32 vs INT4, the calibrator fitted on FP32) on `#calibrated`.
+pub fn draw_calibrated(
+    method: &str,
+    before: &Comparison,
+    after: &(ReliabilityBins, ReliabilityBins),
+) -> Result<(), String> {
+    let int4 = int4_name();
+    let left = pair_series(&before.bins[0], &before.bins[1]);
+    let right = pair_series(&after.0, &after.1);
+    on_canvas("calibrated", 0.5, |a| {
+        let panels = a.split_evenly((1, 2));
+        reliability_diagram(&panels[0], &format!("Uncalibrated, FP32 vs {int4}"), &left)?;
+        let title = format!("After {} (fitted on FP32)", method_title(method));
+        reliability_diagram(&panels[1], &title, &right)
+    })
+}
+
+/// The shipped fuzzy-gated calibrator's memberships on `#fuzzy`.
+pub fn draw_fuzzy(f: &FuzzyGated) -> Result<(), String> {
+    on_canvas("fuzzy", 0.6, |a| {
+        fuzzy_gated_memberships(a, "Fuzzy-gated memberships (fitted on FP32 val)", f)
+    })
+}
