@@ -92,6 +92,23 @@ try {
     });
     check(`canvas #${id} is drawn with coloured series`, ink.width > 0 && ink.coloured > 500, JSON.stringify(ink));
   }
+  // Try it: the default model downloads, builds at FP32 and NF4 on the wasm CPU path, and answers.
+  const tModel = Date.now();
+  let modelReady = true;
+  try {
+    await page.waitForSelector('body[data-model-ready="true"]', { timeout: 180_000 });
+  } catch {
+    modelReady = false;
+  }
+  check('default model loads in the page', modelReady, `${Date.now() - tModel} ms after the diagrams`);
+  if (modelReady) {
+    await page.fill('#sentence', 'Shares jump after record quarterly profit and a raised outlook');
+    await page.waitForSelector('#prediction tbody tr', { timeout: 30_000 }).catch(() => {});
+    const answer = await page.$$eval('#prediction tbody tr', (trs) => trs.map((tr) => tr.textContent));
+    check('typed sentence gets a label and calibrated probabilities at FP32 and INT4', answer.length === 2
+      && answer.every((r) => /(positive|negative|neutral)(0\.\d{3}){3}(low|moderate|high)/.test(r)), JSON.stringify(answer));
+    check('a clearly positive sentence is labelled positive at FP32', /^FP32positive/.test(answer[0] ?? ''), answer[0]);
+  }
   const errorShown = await page.isVisible('#error');
   check('no error message on the page', !errorShown);
   check('no console errors', errors.length === 0, errors.join(' | '));

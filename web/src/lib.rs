@@ -14,6 +14,9 @@ pub mod embedded;
 #[cfg(target_arch = "wasm32")]
 mod figures;
 pub mod outputs;
+pub mod try_it;
+#[cfg(target_arch = "wasm32")]
+mod try_view;
 
 use wasm_bindgen::prelude::*;
 
@@ -22,9 +25,21 @@ use wasm_bindgen::prelude::*;
 pub fn start() {
     console_error_panic_hook::set_once();
     dom::install_panic_notice();
-    if let Err(err) = render() {
-        dom::show_error(&format!("{err:?}"));
+    match render() {
+        Ok(()) => load_model_in_background(),
+        Err(err) => dom::show_error(&format!("{err:?}")),
     }
+}
+
+/// Starts "Try it" (download and build the default model) without blocking the first view.
+fn load_model_in_background() {
+    #[cfg(target_arch = "wasm32")]
+    wasm_bindgen_futures::spawn_local(async {
+        if let Err(err) = try_view::start().await {
+            let _ = dom::set_text("model-status", "The default model could not be loaded.");
+            dom::show_error(&format!("Try it: {err}"));
+        }
+    });
 }
 
 fn render() -> Result<(), JsValue> {

@@ -161,6 +161,41 @@ fn compose() -> Result<(), String> {
     Ok(())
 }
 
+/// The files of the default model the page downloads for "Try it".
+const PAGE_FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
+
+/// Puts the default model's page files in `www/assets/default-model/` (git-ignored), so Trunk and
+/// the end-to-end build serve them with the app; unchanged files (same size and stamp) are kept.
+pub fn stage_for_page() -> Result<PathBuf, String> {
+    let src = default_model_dir();
+    let dest = crate::root()
+        .join("www")
+        .join("assets")
+        .join("default-model");
+    let stamp = std::fs::read_to_string(src.join(".qcal-stamp")).unwrap_or_default();
+    let fresh = std::fs::read_to_string(dest.join(".qcal-stamp")).ok() == Some(stamp.clone())
+        && PAGE_FILES.iter().all(|f| dest.join(f).is_file());
+    if fresh {
+        return Ok(dest);
+    }
+    std::fs::create_dir_all(&dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+    for name in PAGE_FILES {
+        let (from, to) = (src.join(name), dest.join(name));
+        let _ = std::fs::remove_file(&to);
+        // A hard link costs no space; across file systems fall back to a copy.
+        if std::fs::hard_link(&from, &to).is_err() {
+            std::fs::copy(&from, &to)
+                .map_err(|e| format!("cannot copy {} to {}: {e}", from.display(), to.display()))?;
+        }
+    }
+    write(&dest.join(".qcal-stamp"), stamp.as_bytes())?;
+    println!(
+        "    default model staged for the page in {}",
+        dest.display()
+    );
+    Ok(dest)
+}
+
 fn merge_safetensors(encoder: &[u8], head: &[u8]) -> Result<Vec<u8>, String> {
     use safetensors::SafeTensors;
     let enc = SafeTensors::deserialize(encoder).map_err(|e| format!("encoder safetensors: {e}"))?;

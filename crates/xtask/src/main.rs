@@ -76,6 +76,7 @@ fn serve_cmd(args: &[String]) -> Result<(), String> {
         tools::Tool::Trunk,
     ])?;
     assets::ensure(None)?;
+    assets::stage_for_page()?;
     println!("==> serving the app at http://127.0.0.1:{port}/ (Ctrl-C stops)");
     let mut cmd = std::process::Command::new(tools::cargo_bin("trunk"));
     cmd.current_dir(root())

@@ -42,6 +42,7 @@ pub fn build_dist() -> Result<PathBuf, String> {
             .arg(&wasm),
     )?;
     let www = root.join("www");
+    crate::assets::stage_for_page()?;
     copy_dir(&www.join("assets"), &dist.join("assets"))?;
     std::fs::copy(www.join("style.css"), dist.join("style.css"))
         .map_err(|e| format!("style.css: {e}"))?;
