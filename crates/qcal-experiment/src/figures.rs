@@ -227,7 +227,7 @@ fn fuzzy_maps(exp: &Experiment) -> Option<Figure> {
     };
     let test = exp.first_seed.first()?;
     Some(Figure::FuzzyMaps(
-        "Fuzzy regions fitted on FP32: each region's own map on the FP32 test set (opacity = gate)"
+        "Fuzzy regions fitted on FP32: each region's own map of FP32 test rows (opacity = its gate)"
             .into(),
         g.clone(),
         test.fp32.probs.clone(),

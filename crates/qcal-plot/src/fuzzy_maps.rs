@@ -40,7 +40,7 @@ pub fn fuzzy_region_maps<DB: DrawingBackend>(
     }
     let s = Sizes::of(area);
     area.fill(&WHITE)?;
-    let body = area.titled(title, (style::FONT, s.title))?;
+    let body = area.titled(title, (style::FONT, s.axis))?;
     let cols = regions.min(3);
     let cells = body.split_evenly((regions.div_ceil(cols), cols));
     let rows = sample_rows(probs, k);
