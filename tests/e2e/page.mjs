@@ -109,6 +109,36 @@ try {
       && answer.every((r) => /(positive|negative|neutral)(0\.\d{3}){3}(low|moderate|high)/.test(r)), JSON.stringify(answer));
     check('a clearly positive sentence is labelled positive at FP32', /^FP32positive/.test(answer[0] ?? ''), answer[0]);
   }
+  // Run: the model over the first rows of the test split at FP32 and INT4, in the page.
+  await page.fill('#rows', '24');
+  await page.click('#run');
+  let runDone = true;
+  try {
+    await page.waitForSelector('body[data-run-done="24"]', { timeout: 120_000 });
+  } catch {
+    runDone = false;
+  }
+  const runStatus = await page.textContent('#run-status');
+  console.log(`run: ${runStatus}`);
+  check('run on 24 rows finishes with sentences per second', runDone && /FP32 [\d.]+ sentences\/s, INT4 NF4 [\d.]+ sentences\/s/.test(runStatus ?? ''), runStatus);
+  const ran = await page.$$eval('#first-look-table tbody tr', (trs) => trs.map((tr) => tr.textContent));
+  check('tables now show the 24-row run', /24 sentences/.test(await page.textContent('#first-look-table')) && ran.length === 8,
+    ran[0]);
+  // An uploaded CSV with its own column names.
+  await page.setInputFiles('#csv-file', { name: 'mine.csv', mimeType: 'text/csv',
+    buffer: Buffer.from('id,sentence,gold\n1,Profits soar to a record,positive\n2,Shares plunge on fraud probe,negative\n3,The meeting is on Tuesday,neutral\n') });
+  await page.waitForSelector('#columns:not([hidden])', { timeout: 10_000 }).catch(() => {});
+  await page.selectOption('#text-col', 'sentence');
+  await page.selectOption('#label-col', 'gold');
+  await page.click('#run');
+  let uploadDone = true;
+  try {
+    await page.waitForSelector('body[data-run-done="3"]', { timeout: 60_000 });
+  } catch {
+    uploadDone = false;
+  }
+  check('an uploaded CSV with mapped columns runs', uploadDone && /mine\.csv \(3 rows\)/.test(await page.textContent('#outputs-source') ?? ''),
+    await page.textContent('#outputs-source'));
   const errorShown = await page.isVisible('#error');
   check('no error message on the page', !errorShown);
   check('no console errors', errors.length === 0, errors.join(' | '));

@@ -5,6 +5,7 @@ use crate::calibrators::TransferRow;
 use crate::embedded::Split;
 use crate::outputs::{Comparison, INT4_FORMAT};
 use qcal_calib::calibrators::method_title;
+use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{Document, Element};
 
@@ -106,7 +107,7 @@ pub fn render_comparison(c: &Comparison) -> Result<(), JsValue> {
     table.set_inner_html(&html);
     let target = by_id("first-look-table")?;
     target.set_inner_html(&format!(
-        "<p>{} test sentences; INT4 predicts the same label as FP32 on <strong>{:.1}%</strong> \
+        "<p>{} sentences; INT4 predicts the same label as FP32 on <strong>{:.1}%</strong> \
          of them, and its ECE changes by <strong>{:+.1}%</strong>.</p>",
         c.metrics[0].n,
         100.0 * c.agreement,
@@ -159,10 +160,16 @@ pub fn render_transfer(rows: &[TransferRow]) -> Result<(), JsValue> {
     let target = by_id("transfer-table")?;
     target.set_inner_html("");
     target.append_child(&table)?;
+    let picker = by_id("method")?;
+    let current = picker
+        .dyn_ref::<web_sys::HtmlSelectElement>()
+        .map(|s| s.value())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "fuzzy".into());
     let options: String = rows
         .iter()
         .map(|r| {
-            let selected = if r.method == "fuzzy" { " selected" } else { "" };
+            let selected = if r.method == current { " selected" } else { "" };
             format!(
                 "<option value=\"{}\"{selected}>{}</option>",
                 r.method,
@@ -170,7 +177,7 @@ pub fn render_transfer(rows: &[TransferRow]) -> Result<(), JsValue> {
             )
         })
         .collect();
-    by_id("method")?.set_inner_html(&options);
+    picker.set_inner_html(&options);
     Ok(())
 }
 

@@ -5,8 +5,10 @@
 //! model's precomputed FP32 and INT4 outputs on the test split: a metrics table, a reliability
 //! diagram and a confidence histogram on canvases; then applies the shipped FP32-fitted
 //! calibrators to both (the transfer table, before/after diagrams of a chosen method, the fuzzy
-//! memberships). Every error reaches the page as readable text, and a panic is reported on the
-//! page as well as in the console.
+//! memberships). In the background it loads the default model for "Try it" (a text box) and
+//! "Run" (the model at FP32 and INT4 over embedded rows or an uploaded CSV, whose outputs then
+//! replace the precomputed ones everywhere). Every error reaches the page as readable text, and
+//! a panic is reported on the page as well as in the console.
 
 pub mod calibrators;
 mod dom;
@@ -14,9 +16,14 @@ pub mod embedded;
 #[cfg(target_arch = "wasm32")]
 mod figures;
 pub mod outputs;
+pub mod run;
+#[cfg(target_arch = "wasm32")]
+mod run_view;
 pub mod try_it;
 #[cfg(target_arch = "wasm32")]
 mod try_view;
+#[cfg(target_arch = "wasm32")]
+mod view;
 
 use wasm_bindgen::prelude::*;
 
@@ -35,9 +42,16 @@ pub fn start() {
 fn load_model_in_background() {
     #[cfg(target_arch = "wasm32")]
     wasm_bindgen_futures::spawn_local(async {
-        if let Err(err) = try_view::start().await {
-            let _ = dom::set_text("model-status", "The default model could not be loaded.");
-            dom::show_error(&format!("Try it: {err}"));
+        match try_view::start().await {
+            Ok(models) => {
+                if let Err(err) = run_view::start(models) {
+                    dom::show_error(&format!("Run: {err}"));
+                }
+            }
+            Err(err) => {
+                let _ = dom::set_text("model-status", "The default model could not be loaded.");
+                dom::show_error(&format!("Try it: {err}"));
+            }
         }
     });
 }
@@ -46,14 +60,10 @@ fn render() -> Result<(), JsValue> {
     let splits = embedded::load_splits().map_err(|e| JsValue::from_str(&e.to_string()))?;
     dom::render_data_summary(&splits)?;
     let test = outputs::embedded("test").map_err(|e| JsValue::from_str(&e))?;
-    let comparison = outputs::Comparison::of(&test);
-    dom::render_comparison(&comparison)?;
-    #[cfg(target_arch = "wasm32")]
-    figures::draw_comparison(&comparison).map_err(|e| JsValue::from_str(&e))?;
-    let rows = calibrators::transfer_rows(&test).map_err(|e| JsValue::from_str(&e))?;
-    dom::render_transfer(&rows)?;
-    #[cfg(target_arch = "wasm32")]
-    calibrate_view::start(test, comparison)?;
+    show_outputs(
+        test,
+        "precomputed by `qcal predict` on the embedded test split, shipped with the page",
+    )?;
     let ms = now_ms();
     dom::set_text(
         "first-look-time",
@@ -63,51 +73,25 @@ fn render() -> Result<(), JsValue> {
     Ok(())
 }
 
-/// The method picker: redraws the before/after diagram of the chosen calibrator.
-#[cfg(target_arch = "wasm32")]
-mod calibrate_view {
-    use crate::outputs::{Comparison, Pair};
-    use crate::{calibrators, dom, figures};
-    use qcal_calib::Calibrator;
-    use std::rc::Rc;
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen::prelude::*;
-
-    /// Draws `method`'s before/after diagram and points the download link at its JSON.
-    fn show(test: &Pair, before: &Comparison, method: &str) -> Result<(), String> {
-        let after = calibrators::reliability(test, method)?;
-        figures::draw_calibrated(method, before, &after)?;
-        dom::set_download(method).map_err(|e| format!("{e:?}"))
+/// Shows FP32 and INT4 outputs everywhere on the page: the metrics table and diagrams, the
+/// transfer table of the shipped calibrators and the before/after diagram. `source` says where
+/// the outputs come from.
+pub(crate) fn show_outputs(test: outputs::Pair, source: &str) -> Result<(), JsValue> {
+    dom::set_text("outputs-source", &format!("Outputs: {source}."))?;
+    let comparison = outputs::Comparison::of(&test);
+    dom::render_comparison(&comparison)?;
+    let rows = calibrators::transfer_rows(&test).map_err(|e| JsValue::from_str(&e))?;
+    dom::render_transfer(&rows)?;
+    #[cfg(target_arch = "wasm32")]
+    {
+        figures::draw_comparison(&comparison).map_err(|e| JsValue::from_str(&e))?;
+        view::set(test, comparison).map_err(|e| JsValue::from_str(&e))?;
     }
-
-    /// Draws the fuzzy memberships and the default method, and redraws on every pick.
-    pub fn start(test: Pair, before: Comparison) -> Result<(), JsValue> {
-        if let Calibrator::Fuzzy(f) =
-            calibrators::shipped("fuzzy").map_err(|e| JsValue::from_str(&e))?
-        {
-            figures::draw_fuzzy(&f).map_err(|e| JsValue::from_str(&e))?;
-        }
-        show(&test, &before, "fuzzy").map_err(|e| JsValue::from_str(&e))?;
-        let state = Rc::new((test, before));
-        let select = dom::by_id("method")?;
-        let on_change = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
-            let method = e
-                .target()
-                .and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok())
-                .map(|s| s.value())
-                .unwrap_or_default();
-            if let Err(err) = show(&state.0, &state.1, &method) {
-                dom::show_error(&err);
-            }
-        });
-        select.add_event_listener_with_callback("change", on_change.as_ref().unchecked_ref())?;
-        on_change.forget();
-        Ok(())
-    }
+    Ok(())
 }
 
 /// Milliseconds since the page started loading (`performance.now()`), 0 where unavailable.
-fn now_ms() -> f64 {
+pub(crate) fn now_ms() -> f64 {
     web_sys::window()
         .and_then(|w| w.performance())
         .map_or(0.0, |p| p.now())

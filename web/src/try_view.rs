@@ -58,7 +58,7 @@ async fn fetch_bytes(url: &str, progress: &dyn Fn(f64, f64)) -> Result<Vec<u8>, 
 }
 
 /// Lets the browser paint before the next blocking step.
-async fn yield_to_browser() {
+pub(crate) async fn yield_to_browser() {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(w) = web_sys::window() {
             let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
@@ -143,8 +143,9 @@ fn show(models: &Models, text: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Loads the model, then answers the text box on every edit and on every calibrator pick.
-pub async fn start() -> Result<(), String> {
+/// Loads the model, then answers the text box on every edit and on every calibrator pick;
+/// returns the models for the other sections.
+pub async fn start() -> Result<Rc<Models>, String> {
     let models = Rc::new(load().await?);
     let area: HtmlTextAreaElement = dom::by_id("sentence")
         .map_err(|e| format!("{e:?}"))?
@@ -172,5 +173,5 @@ pub async fn start() -> Result<(), String> {
     {
         let _ = body.set_attribute("data-model-ready", "true");
     }
-    Ok(())
+    Ok(models)
 }

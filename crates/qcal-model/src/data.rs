@@ -31,6 +31,24 @@ impl Dataset {
     /// Parses CSV bytes with a header holding `text` and `label` columns (any order, other
     /// columns ignored). `label_names` gives the allowed labels in id order.
     pub fn from_csv(bytes: &[u8], label_names: &[&str]) -> Result<Self> {
+        Self::from_csv_columns(bytes, "text", "label", label_names)
+    }
+
+    /// The column names of a CSV's header row (trimmed).
+    pub fn csv_columns(bytes: &[u8]) -> Result<Vec<String>> {
+        let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(bytes);
+        let headers = reader.headers().map_err(|e| csv_error(1, &e))?;
+        Ok(headers.iter().map(|h| h.trim().to_string()).collect())
+    }
+
+    /// Like [`Dataset::from_csv`], with the sentence in column `text_column` and the label in
+    /// column `label_column` (header names).
+    pub fn from_csv_columns(
+        bytes: &[u8],
+        text_column: &str,
+        label_column: &str,
+        label_names: &[&str],
+    ) -> Result<Self> {
         let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(bytes);
         let headers = reader.headers().map_err(|e| csv_error(1, &e))?.clone();
         let column = |name: &str| {
@@ -42,7 +60,7 @@ impl Dataset {
                 ),
             })
         };
-        let (text_col, label_col) = (column("text")?, column("label")?);
+        let (text_col, label_col) = (column(text_column)?, column(label_column)?);
         let mut examples = Vec::new();
         for record in reader.records() {
             let record = record.map_err(|e| csv_error(e.position().map_or(0, |p| p.line()), &e))?;
@@ -110,6 +128,24 @@ fn csv_error(line: u64, e: &csv::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn columns_are_chosen_by_name() {
+        let csv = "id,sentence,sentiment\n1,Shares up,positive\n2,Shares down,negative\n";
+        let cols = Dataset::csv_columns(csv.as_bytes()).expect("header");
+        assert_eq!(cols, ["id", "sentence", "sentiment"]);
+        let d = Dataset::from_csv_columns(csv.as_bytes(), "sentence", "sentiment", &LABEL_NAMES)
+            .expect("mapped columns");
+        assert_eq!(d.texts(), ["Shares up", "Shares down"]);
+        assert_eq!(d.labels(), [0, 1]);
+        let err = Dataset::from_csv_columns(csv.as_bytes(), "text", "sentiment", &LABEL_NAMES)
+            .expect_err("no text column")
+            .to_string();
+        assert!(
+            err.contains("no `text` column") && err.contains("id,sentence,sentiment"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn parses_header_and_labels() {

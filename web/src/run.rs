@@ -1,0 +1,88 @@
+//! Running the default model over a data set in the page: which rows (embedded or an uploaded
+//! CSV with chosen columns), and turning the logits of both precisions into the outputs the page
+//! shows.
+
+use crate::outputs::{Pair, pair};
+use qcal_calib::ProbData;
+use qcal_calib::npz::softmax_rows;
+use qcal_model::{Dataset, LABEL_NAMES};
+
+/// Sentences per forward pass (the page yields to the browser between batches).
+pub const BATCH: usize = 8;
+
+/// The first `rows` rows of the embedded test split (at least 1, at most all of it).
+pub fn embedded_rows(rows: usize) -> Result<Dataset, String> {
+    let splits = crate::embedded::load_splits().map_err(|e| e.to_string())?;
+    let mut test = splits
+        .into_iter()
+        .find(|s| s.name == "test")
+        .ok_or("the embedded data has no test split")?
+        .data;
+    test.examples.truncate(rows.max(1));
+    Ok(test)
+}
+
+/// The header columns of an uploaded CSV.
+pub fn upload_columns(bytes: &[u8]) -> Result<Vec<String>, String> {
+    Dataset::csv_columns(bytes).map_err(|e| format!("the uploaded CSV: {e}"))
+}
+
+/// An uploaded CSV with the sentence in `text` and the label (positive / negative / neutral)
+/// in `label`; errors name the line.
+pub fn upload_dataset(bytes: &[u8], text: &str, label: &str) -> Result<Dataset, String> {
+    Dataset::from_csv_columns(bytes, text, label, &LABEL_NAMES)
+        .map_err(|e| format!("the uploaded CSV: {e}"))
+}
+
+/// The page's outputs from both precisions' logits (N x K row-major) on `data`.
+pub fn outputs_of(data: &Dataset, fp32: &[f32], int4: &[f32]) -> Result<Pair, String> {
+    let k = data.label_names.len();
+    let labels: Vec<i64> = data.labels().iter().map(|&l| l as i64).collect();
+    let one = |logits: &[f32], what: &str| -> Result<(ProbData, Vec<String>), String> {
+        let d = ProbData::new(softmax_rows(logits, k), k, &labels, false)
+            .map_err(|e| format!("{what} outputs: {e}"))?;
+        Ok((d, data.label_names.clone()))
+    };
+    pair(one(fp32, "FP32")?, one(int4, "INT4")?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_rows_are_the_first_test_rows() {
+        let d = embedded_rows(5).expect("rows");
+        assert_eq!(d.len(), 5);
+        assert_eq!(embedded_rows(0).expect("rows").len(), 1);
+        assert_eq!(embedded_rows(1_000_000).expect("rows").len(), 2385);
+    }
+
+    #[test]
+    fn uploads_map_columns_and_name_bad_lines() {
+        let csv = b"sentence,gold\nProfit soars,positive\nLoss widens,negative\n";
+        assert_eq!(upload_columns(csv).expect("header"), ["sentence", "gold"]);
+        let d = upload_dataset(csv, "sentence", "gold").expect("dataset");
+        assert_eq!(d.labels(), [0, 1]);
+        let bad = b"sentence,gold\nProfit soars,positive\nLoss widens,bearish\n";
+        let err = upload_dataset(bad, "sentence", "gold").expect_err("bad label");
+        assert!(err.contains("line 3") && err.contains("bearish"), "{err}");
+    }
+
+    #[test]
+    fn outputs_pair_both_precisions() {
+        let d = upload_dataset(b"text,label\na,positive\nb,neutral\n", "text", "label").unwrap();
+        let p = outputs_of(
+            &d,
+            &[2.0, 0.0, 0.0, 0.0, 0.0, 1.0],
+            &[1.0, 0.0, 0.0, 0.0, 0.0, 2.0],
+        )
+        .expect("pair");
+        assert_eq!(p.fp32.n, 2);
+        assert_eq!(p.int4.labels, [0, 2]);
+        assert!(
+            outputs_of(&d, &[0.0; 3], &[0.0; 6]).is_err(),
+            "row count mismatch"
+        );
+    }
+}

@@ -1,0 +1,186 @@
+//! The "Run" section: the default model at FP32 and INT4 over the first rows of the embedded test
+//! split or an uploaded CSV (columns chosen by the user), with a progress bar and sentences per
+//! second; the outputs then replace the precomputed ones in every table and diagram.
+
+use crate::try_it::Models;
+use crate::try_view::yield_to_browser;
+use crate::{dom, run};
+use qcal_model::{BertForSequenceClassification, Dataset};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{HtmlButtonElement, HtmlInputElement, HtmlProgressElement, HtmlSelectElement};
+
+thread_local! {
+    /// The uploaded CSV: file name and bytes.
+    static UPLOAD: RefCell<Option<(String, Vec<u8>)>> = const { RefCell::new(None) };
+}
+
+fn el<T: JsCast>(id: &str) -> Result<T, String> {
+    dom::by_id(id)
+        .map_err(|e| format!("{e:?}"))?
+        .dyn_into()
+        .map_err(|_| format!("#{id} has an unexpected element type"))
+}
+
+fn status(text: &str) {
+    let _ = dom::set_text("run-status", text);
+}
+
+/// Wires the upload and the run button to `models`.
+pub fn start(models: Rc<Models>) -> Result<(), String> {
+    let file: HtmlInputElement = el("csv-file")?;
+    let on_file = Closure::<dyn FnMut()>::new(move || {
+        wasm_bindgen_futures::spawn_local(async {
+            if let Err(e) = read_upload().await {
+                dom::show_error(&e);
+            }
+        });
+    });
+    file.add_event_listener_with_callback("change", on_file.as_ref().unchecked_ref())
+        .map_err(|e| format!("{e:?}"))?;
+    on_file.forget();
+    let button: HtmlButtonElement = el("run")?;
+    let on_run = Closure::<dyn FnMut()>::new(move || {
+        let models = models.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let button: Option<HtmlButtonElement> = el("run").ok();
+            button.iter().for_each(|b| b.set_disabled(true));
+            if let Err(e) = run_all(&models).await {
+                status("The run stopped.");
+                dom::show_error(&format!("Run: {e}"));
+            }
+            button.iter().for_each(|b| b.set_disabled(false));
+        });
+    });
+    button
+        .add_event_listener_with_callback("click", on_run.as_ref().unchecked_ref())
+        .map_err(|e| format!("{e:?}"))?;
+    on_run.forget();
+    button.set_disabled(false);
+    Ok(())
+}
+
+/// Reads the chosen CSV file and offers its columns for the text and the label.
+async fn read_upload() -> Result<(), String> {
+    let input: HtmlInputElement = el("csv-file")?;
+    let Some(file) = input.files().and_then(|f| f.get(0)) else {
+        UPLOAD.set(None);
+        return Ok(());
+    };
+    let text = JsFuture::from(file.text())
+        .await
+        .map_err(|e| format!("{}: {e:?}", file.name()))?
+        .as_string()
+        .unwrap_or_default();
+    let columns = run::upload_columns(text.as_bytes())?;
+    for (id, want) in [("text-col", "text"), ("label-col", "label")] {
+        let options: String = columns
+            .iter()
+            .map(|c| {
+                let sel = if c == want { " selected" } else { "" };
+                format!("<option{sel}>{}</option>", html_escape(c))
+            })
+            .collect();
+        dom::by_id(id)
+            .map_err(|e| format!("{e:?}"))?
+            .set_inner_html(&options);
+    }
+    let _ = dom::by_id("columns").map(|c| c.remove_attribute("hidden"));
+    status(&format!(
+        "{}: {} columns. Pick the sentence and label columns, then run.",
+        file.name(),
+        columns.len()
+    ));
+    UPLOAD.set(Some((file.name(), text.into_bytes())));
+    Ok(())
+}
+
+/// `<`, `>`, `&` and `"` escaped for HTML text.
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The data to run: the upload with its chosen columns, else the embedded rows.
+fn chosen_data() -> Result<(Dataset, String), String> {
+    if let Some((name, bytes)) = UPLOAD.with_borrow(Clone::clone) {
+        let text = el::<HtmlSelectElement>("text-col")?.value();
+        let label = el::<HtmlSelectElement>("label-col")?.value();
+        let d = run::upload_dataset(&bytes, &text, &label)?;
+        let source = format!("run in this page on {name} ({} rows)", d.len());
+        return Ok((d, source));
+    }
+    let rows: usize = el::<HtmlInputElement>("rows")?
+        .value()
+        .trim()
+        .parse()
+        .map_err(|_| "the number of rows must be a whole number".to_string())?;
+    let d = run::embedded_rows(rows)?;
+    let source = format!(
+        "run in this page on the first {} rows of the embedded test split",
+        d.len()
+    );
+    Ok((d, source))
+}
+
+/// Logits of `model` on every sentence, in batches, with progress; returns them and seconds.
+async fn logits(
+    model: &BertForSequenceClassification,
+    models: &Models,
+    texts: &[&str],
+    name: &str,
+) -> Result<(Vec<f32>, f64), String> {
+    let bar: Option<HtmlProgressElement> = el("run-progress").ok();
+    let start = crate::now_ms();
+    let mut out = Vec::with_capacity(texts.len() * models.labels.len());
+    for (i, chunk) in texts.chunks(run::BATCH).enumerate() {
+        let enc = models
+            .tokenizer
+            .encode_batch(chunk)
+            .map_err(|e| e.to_string())?;
+        out.extend(model.forward(&enc).map_err(|e| e.to_string())?);
+        let done = (i * run::BATCH + chunk.len()) as f64;
+        let secs = (crate::now_ms() - start) / 1e3;
+        if let Some(b) = &bar {
+            b.set_value(done / texts.len() as f64);
+        }
+        status(&format!(
+            "{name}: {done} / {} sentences, {:.1} sentences/s",
+            texts.len(),
+            done / secs.max(1e-3)
+        ));
+        yield_to_browser().await;
+    }
+    Ok((out, (crate::now_ms() - start) / 1e3))
+}
+
+/// Runs both precisions over the chosen data and shows the outputs.
+async fn run_all(models: &Models) -> Result<(), String> {
+    let (data, source) = chosen_data()?;
+    let texts = data.texts();
+    let (fp32, t32) = logits(&models.fp32, models, &texts, "FP32").await?;
+    let (int4, t4) = logits(&models.int4, models, &texts, "INT4 NF4").await?;
+    let outputs = run::outputs_of(&data, &fp32, &int4)?;
+    crate::show_outputs(outputs, &source).map_err(|e| format!("{e:?}"))?;
+    let n = texts.len() as f64;
+    status(&format!(
+        "{} sentences: FP32 {:.1} sentences/s, INT4 NF4 {:.1} sentences/s (INT4 / FP32 = {:.2}x), \
+         on the CPU path in this page. Every table and diagram above now shows these outputs.",
+        texts.len(),
+        n / t32.max(1e-9),
+        n / t4.max(1e-9),
+        t32 / t4.max(1e-9)
+    ));
+    if let Some(body) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.body())
+    {
+        let _ = body.set_attribute("data-run-done", &format!("{}", texts.len()));
+    }
+    Ok(())
+}

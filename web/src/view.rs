@@ -1,0 +1,60 @@
+//! The outputs the page currently shows and the calibrator picker: picking a method redraws its
+//! before/after diagram from the current outputs.
+
+use crate::outputs::{Comparison, Pair};
+use crate::{calibrators, dom, figures};
+use qcal_calib::Calibrator;
+use std::cell::RefCell;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+
+thread_local! {
+    /// The shown outputs and their comparison; `None` until the first [`set`].
+    static SHOWN: RefCell<Option<(Pair, Comparison)>> = const { RefCell::new(None) };
+}
+
+/// The picker's current method (`fuzzy` before the picker is filled).
+fn picked() -> String {
+    dom::by_id("method")
+        .ok()
+        .and_then(|e| e.dyn_into::<web_sys::HtmlSelectElement>().ok())
+        .map(|s| s.value())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "fuzzy".into())
+}
+
+/// Draws the picked method's before/after diagram and points the download link at its JSON.
+fn redraw() -> Result<(), String> {
+    let method = picked();
+    SHOWN.with_borrow(|shown| {
+        let Some((test, before)) = shown else {
+            return Ok(());
+        };
+        let after = calibrators::reliability(test, &method)?;
+        figures::draw_calibrated(&method, before, &after)?;
+        dom::set_download(&method).map_err(|e| format!("{e:?}"))
+    })
+}
+
+/// Shows `test` (with its `comparison`) in the picker's diagram; the first call also draws the
+/// fuzzy memberships and installs the picker's listener.
+pub fn set(test: Pair, comparison: Comparison) -> Result<(), String> {
+    let first = SHOWN.with_borrow(Option::is_none);
+    SHOWN.set(Some((test, comparison)));
+    if first {
+        if let Calibrator::Fuzzy(f) = calibrators::shipped("fuzzy")? {
+            figures::draw_fuzzy(&f)?;
+        }
+        let select = dom::by_id("method").map_err(|e| format!("{e:?}"))?;
+        let on_change = Closure::<dyn FnMut()>::new(|| {
+            if let Err(err) = redraw() {
+                dom::show_error(&err);
+            }
+        });
+        select
+            .add_event_listener_with_callback("change", on_change.as_ref().unchecked_ref())
+            .map_err(|e| format!("{e:?}"))?;
+        on_change.forget();
+    }
+    redraw()
+}
