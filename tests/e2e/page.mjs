@@ -139,6 +139,32 @@ try {
   }
   check('an uploaded CSV with mapped columns runs', uploadDone && /mine\.csv \(3 rows\)/.test(await page.textContent('#outputs-source') ?? ''),
     await page.textContent('#outputs-source'));
+  // WebGPU: the model uploaded to the page's adapter (SwiftShader here), timed against the CPU
+  // path; then a run forced onto WebGPU.
+  let gpuReady = true;
+  try {
+    await page.waitForSelector('body[data-gpu-ready="true"]', { timeout: 240_000 });
+  } catch {
+    gpuReady = false;
+  }
+  const deviceStatus = await page.textContent('#device-status');
+  console.log(`device: ${deviceStatus}`);
+  check('WebGPU set up with a timing against the CPU path', gpuReady && /WebGPU adapter: .*CPU path \d+ ms, WebGPU \d+ ms/.test(deviceStatus ?? ''), deviceStatus);
+  if (gpuReady && !(await page.isDisabled('#device-webgpu'))) {
+    await page.setInputFiles('#csv-file', []);
+    await page.fill('#rows', '8');
+    await page.selectOption('#device', 'webgpu');
+    await page.click('#run');
+    let gpuRun = true;
+    try {
+      await page.waitForSelector('body[data-run-done="8"]', { timeout: 300_000 });
+    } catch {
+      gpuRun = false;
+    }
+    const st = await page.textContent('#run-status');
+    console.log(`run on WebGPU: ${st}`);
+    check('a run on WebGPU finishes (FP32 and INT4 sentences/s)', gpuRun && /on WebGPU/.test(st ?? ''), st);
+  }
   const errorShown = await page.isVisible('#error');
   check('no error message on the page', !errorShown);
   check('no console errors', errors.length === 0, errors.join(' | '));

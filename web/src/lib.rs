@@ -15,6 +15,8 @@ mod dom;
 pub mod embedded;
 #[cfg(target_arch = "wasm32")]
 mod figures;
+#[cfg(target_arch = "wasm32")]
+mod gpu_view;
 pub mod outputs;
 pub mod run;
 #[cfg(target_arch = "wasm32")]
@@ -44,9 +46,10 @@ fn load_model_in_background() {
     wasm_bindgen_futures::spawn_local(async {
         match try_view::start().await {
             Ok(models) => {
-                if let Err(err) = run_view::start(models) {
+                if let Err(err) = run_view::start(models.clone()) {
                     dom::show_error(&format!("Run: {err}"));
                 }
+                gpu_view::setup(&models).await;
             }
             Err(err) => {
                 let _ = dom::set_text("model-status", "The default model could not be loaded.");

@@ -1,10 +1,12 @@
 //! The "Run" section: the default model at FP32 and INT4 over the first rows of the embedded test
 //! split or an uploaded CSV (columns chosen by the user), with a progress bar and sentences per
-//! second; the outputs then replace the precomputed ones in every table and diagram.
+//! second, on WebGPU or the CPU path (`#device`); the outputs then replace the precomputed ones
+//! in every table and diagram.
 
 use crate::try_it::Models;
 use crate::try_view::yield_to_browser;
-use crate::{dom, run};
+use crate::{dom, gpu_view, run};
+use qcal_gpu::GpuClassifier;
 use qcal_model::{BertForSequenceClassification, Dataset};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -128,9 +130,17 @@ fn chosen_data() -> Result<(Dataset, String), String> {
     Ok((d, source))
 }
 
-/// Logits of `model` on every sentence, in batches, with progress; returns them and seconds.
+/// What runs a precision: the CPU path or its weights on the GPU.
+enum Runner<'a> {
+    /// The plain-Rust forward (wasm).
+    Cpu(&'a BertForSequenceClassification),
+    /// Our WGSL kernels on WebGPU.
+    Gpu(&'a mut GpuClassifier),
+}
+
+/// Logits on every sentence, in batches, with progress; returns them and seconds.
 async fn logits(
-    model: &BertForSequenceClassification,
+    mut runner: Runner<'_>,
     models: &Models,
     texts: &[&str],
     name: &str,
@@ -143,7 +153,11 @@ async fn logits(
             .tokenizer
             .encode_batch(chunk)
             .map_err(|e| e.to_string())?;
-        out.extend(model.forward(&enc).map_err(|e| e.to_string())?);
+        let batch = match &mut runner {
+            Runner::Cpu(m) => m.forward(&enc).map_err(|e| e.to_string())?,
+            Runner::Gpu(g) => g.logits(&enc).await.map_err(|e| format!("WebGPU: {e}"))?,
+        };
+        out.extend(batch);
         let done = (i * run::BATCH + chunk.len()) as f64;
         let secs = (crate::now_ms() - start) / 1e3;
         if let Some(b) = &bar {
@@ -159,18 +173,49 @@ async fn logits(
     Ok((out, (crate::now_ms() - start) / 1e3))
 }
 
+/// Both precisions' logits and seconds on the picked device, and the device's name.
+async fn both(
+    models: &Models,
+    texts: &[&str],
+) -> Result<(Vec<f32>, f64, Vec<f32>, f64, String), String> {
+    if gpu_view::picked() == "webgpu"
+        && let Some(mut gpu) = gpu_view::take()
+    {
+        let r32 = logits(Runner::Gpu(&mut gpu.fp32), models, texts, "FP32 on WebGPU").await;
+        let r4 = match &r32 {
+            Ok(_) => Some(
+                logits(
+                    Runner::Gpu(&mut gpu.int4),
+                    models,
+                    texts,
+                    "INT4 NF4 on WebGPU",
+                )
+                .await,
+            ),
+            Err(_) => None,
+        };
+        let device = format!("WebGPU ({})", gpu.adapter);
+        gpu_view::put_back(gpu);
+        let (f, t32) = r32?;
+        let (q, t4) = r4.unwrap_or_else(|| Err("not run".into()))?;
+        return Ok((f, t32, q, t4, device));
+    }
+    let (f, t32) = logits(Runner::Cpu(&models.fp32), models, texts, "FP32").await?;
+    let (q, t4) = logits(Runner::Cpu(&models.int4), models, texts, "INT4 NF4").await?;
+    Ok((f, t32, q, t4, "the CPU path".into()))
+}
+
 /// Runs both precisions over the chosen data and shows the outputs.
 async fn run_all(models: &Models) -> Result<(), String> {
     let (data, source) = chosen_data()?;
     let texts = data.texts();
-    let (fp32, t32) = logits(&models.fp32, models, &texts, "FP32").await?;
-    let (int4, t4) = logits(&models.int4, models, &texts, "INT4 NF4").await?;
+    let (fp32, t32, int4, t4, device) = both(models, &texts).await?;
     let outputs = run::outputs_of(&data, &fp32, &int4)?;
     crate::show_outputs(outputs, &source).map_err(|e| format!("{e:?}"))?;
     let n = texts.len() as f64;
     status(&format!(
         "{} sentences: FP32 {:.1} sentences/s, INT4 NF4 {:.1} sentences/s (INT4 / FP32 = {:.2}x), \
-         on the CPU path in this page. Every table and diagram above now shows these outputs.",
+         on {device} in this page. Every table and diagram below now shows these outputs.",
         texts.len(),
         n / t32.max(1e-9),
         n / t4.max(1e-9),
