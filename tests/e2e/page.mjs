@@ -165,6 +165,39 @@ try {
     console.log(`run on WebGPU: ${st}`);
     check('a run on WebGPU finishes (FP32 and INT4 sentences/s)', gpuRun && /on WebGPU/.test(st ?? ''), st);
   }
+  // Train: the fuzzy calibrator for a few steps with burn, on WebGPU and on the CPU backend.
+  await page.uncheck('input[name=train-method][value=temperature]');
+  await page.check('input[name=train-method][value=fuzzy]');
+  await page.fill('#train-steps', '5');
+  const trainStatus = {};
+  for (const backend of ['wgpu', 'cpu']) {
+    await page.selectOption('#train-backend', backend);
+    await page.click('#train');
+    let trained = true;
+    try {
+      await page.waitForSelector(`body[data-train-done="${backend}"]`, { timeout: 300_000 });
+    } catch {
+      trained = false;
+    }
+    trainStatus[backend] = await page.textContent('#train-status');
+    console.log(`train on ${backend}: ${trainStatus[backend]}`);
+    check(`fuzzy calibrator trains in the page on ${backend}`, trained && /fuzzy \d+ steps in [\d.]+ s \([\d.]+ steps\/s\)/.test(trainStatus[backend] ?? ''),
+      trainStatus[backend]);
+  }
+  const rate = (b) => Number((/\(([\d.]+) steps\/s\)/.exec(trainStatus[b] ?? '') ?? [])[1]);
+  console.log(`training steps/s, WebGPU vs CPU backend: ${rate('wgpu')} vs ${rate('cpu')} (ratio ${(rate('wgpu') / rate('cpu')).toFixed(2)})`);
+  const lossInk = await page.$eval('#loss', (c) => {
+    const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let coloured = 0;
+    for (let i = 0; i < px.length; i += 4) {
+      if (Math.abs(px[i] - px[i + 1]) > 40 || Math.abs(px[i + 1] - px[i + 2]) > 40) coloured += 1;
+    }
+    return coloured;
+  });
+  check('the loss curve is drawn', lossInk > 100, String(lossInk));
+  await page.selectOption('#method', 'fuzzy');
+  check('the trained fuzzy calibrator is offered for download', /trained in this page/.test(await page.textContent('#download') ?? ''),
+    await page.textContent('#download'));
   const errorShown = await page.isVisible('#error');
   check('no error message on the page', !errorShown);
   check('no console errors', errors.length === 0, errors.join(' | '));

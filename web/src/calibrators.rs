@@ -1,10 +1,12 @@
 //! The FP32-fitted calibrators shipped with the page (`www/assets/calibrators/`, fitted by
 //! `qcal calibrate fit` on the default model's FP32 outputs of the val split, see the README
-//! there), applied to the test split's FP32 and INT4 outputs: the transfer experiment in the page.
+//! there), or those trained in the page, applied to the shown FP32 and INT4 outputs: the
+//! transfer experiment in the page.
 
 use crate::outputs::{BINS, Pair};
 use qcal_calib::metrics::{MetricSet, ReliabilityBins};
 use qcal_calib::{Calibrator, ProbData};
+use std::cell::RefCell;
 
 /// `(method, calibrator JSON)` of every shipped calibrator, in the seed study's order.
 pub const SHIPPED: [(&str, &str); 8] = [
@@ -51,6 +53,30 @@ pub fn shipped(method: &str) -> Result<Calibrator, String> {
     Calibrator::from_json(json).map_err(|e| format!("calibrators/{method}.json: {e}"))
 }
 
+thread_local! {
+    /// Calibrators trained in the page, by method; they replace the shipped ones.
+    static TRAINED: RefCell<Vec<(String, Calibrator)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Records `c` (trained in the page) as the calibrator of its method.
+pub fn set_trained(c: Calibrator) {
+    TRAINED.with_borrow_mut(|t| {
+        t.retain(|(m, _)| m != c.method());
+        t.push((c.method().to_string(), c));
+    });
+}
+
+/// The calibrator of `method` in use: trained in the page if it was, else the shipped one;
+/// `true` when trained.
+pub fn current(method: &str) -> Result<(Calibrator, bool), String> {
+    let trained =
+        TRAINED.with_borrow(|t| t.iter().find(|(m, _)| m == method).map(|(_, c)| c.clone()));
+    match trained {
+        Some(c) => Ok((c, true)),
+        None => Ok((shipped(method)?, false)),
+    }
+}
+
 /// One row of the transfer table: a method's metrics on the test split at FP32 and INT4.
 pub struct TransferRow {
     /// `uncalibrated` or a method name.
@@ -80,7 +106,8 @@ pub fn calibrated(test: &Pair, c: &Calibrator) -> Result<(ProbData, ProbData), S
     Ok((c.apply_data(&test.fp32), c.apply_data(&test.int4)))
 }
 
-/// The transfer table: uncalibrated, then every shipped calibrator applied to `test`.
+/// The transfer table: uncalibrated, then every method's [`current`] calibrator applied to
+/// `test`.
 pub fn transfer_rows(test: &Pair) -> Result<Vec<TransferRow>, String> {
     let row = |method: &str, f: &ProbData, q: &ProbData| TransferRow {
         method: method.to_string(),
@@ -89,7 +116,7 @@ pub fn transfer_rows(test: &Pair) -> Result<Vec<TransferRow>, String> {
     };
     let mut rows = vec![row("uncalibrated", &test.fp32, &test.int4)];
     for (method, _) in SHIPPED {
-        let (f, q) = calibrated(test, &shipped(method)?)?;
+        let (f, q) = calibrated(test, &current(method)?.0)?;
         rows.push(row(method, &f, &q));
     }
     Ok(rows)
@@ -103,7 +130,7 @@ pub fn reliability(
     let (f, q) = if method == "uncalibrated" {
         (test.fp32.clone(), test.int4.clone())
     } else {
-        calibrated(test, &shipped(method)?)?
+        calibrated(test, &current(method)?.0)?
     };
     Ok((
         ReliabilityBins::top_label(&f, BINS),
@@ -124,6 +151,23 @@ mod tests {
             assert!(c.classes().is_none_or(|k| k == 3), "{method}");
         }
         assert!(shipped("platt").is_err());
+    }
+
+    #[test]
+    fn trained_calibrators_replace_the_shipped_ones() {
+        let (shipped_t, trained) = current("temperature").expect("shipped");
+        assert!(!trained);
+        let t = Calibrator::from_json(
+            r#"{"format":"qcal-calibrator","version":1,"method":"temperature","temperature":3.0}"#,
+        )
+        .expect("json");
+        set_trained(t.clone());
+        assert_eq!(current("temperature").expect("current"), (t, true));
+        assert_ne!(current("temperature").expect("current").0, shipped_t);
+        assert!(
+            !current("fuzzy").expect("fuzzy").1,
+            "other methods stay shipped"
+        );
     }
 
     #[test]

@@ -181,21 +181,37 @@ pub fn render_transfer(rows: &[TransferRow]) -> Result<(), JsValue> {
     Ok(())
 }
 
-/// Points the download link at the shipped JSON of `method` (hidden for `uncalibrated`).
+/// Points the download link at the JSON of `method`'s calibrator in use (hidden for
+/// `uncalibrated`): the shipped file, or for one `trained` in the page its JSON as a data URL.
 #[cfg(target_arch = "wasm32")]
-pub fn set_download(method: &str) -> Result<(), JsValue> {
+pub fn set_download(method: &str, trained: bool) -> Result<(), JsValue> {
     let link = by_id("download")?;
     if method == "uncalibrated" {
         link.set_attribute("hidden", "")?;
-    } else {
-        link.remove_attribute("hidden")?;
-        link.set_attribute("href", &format!("assets/calibrators/{method}.json"))?;
-        link.set_attribute("download", &format!("qcal-{method}.json"))?;
-        link.set_text_content(Some(&format!(
-            "Download the {} calibrator (JSON)",
-            method_title(method)
-        )));
+        return Ok(());
     }
+    link.remove_attribute("hidden")?;
+    let href = if trained {
+        let (c, _) = crate::calibrators::current(method).map_err(|e| JsValue::from_str(&e))?;
+        let json = c.to_json().map_err(|e| JsValue::from_str(&e.to_string()))?;
+        format!(
+            "data:application/json;charset=utf-8,{}",
+            js_sys::encode_uri_component(&json)
+        )
+    } else {
+        format!("assets/calibrators/{method}.json")
+    };
+    link.set_attribute("href", &href)?;
+    link.set_attribute("download", &format!("qcal-{method}.json"))?;
+    let origin = if trained {
+        "trained in this page"
+    } else {
+        "shipped"
+    };
+    link.set_text_content(Some(&format!(
+        "Download the {} calibrator ({origin}, JSON)",
+        method_title(method)
+    )));
     Ok(())
 }
 

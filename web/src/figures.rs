@@ -98,9 +98,19 @@ pub fn draw_calibrated(
     })
 }
 
-/// The shipped fuzzy-gated calibrator's memberships on `#fuzzy`.
-pub fn draw_fuzzy(f: &FuzzyGated) -> Result<(), String> {
-    on_canvas("fuzzy", 0.6, |a| {
-        fuzzy_gated_memberships(a, "Fuzzy-gated memberships (fitted on FP32 val)", f)
+/// The fuzzy-gated calibrator's memberships on `#fuzzy` (`trained`: in this page, else shipped).
+pub fn draw_fuzzy(f: &FuzzyGated, trained: bool) -> Result<(), String> {
+    let title = if trained {
+        "Fuzzy-gated memberships (trained in this page on FP32 val)"
+    } else {
+        "Fuzzy-gated memberships (fitted on FP32 val)"
+    };
+    on_canvas("fuzzy", 0.6, |a| fuzzy_gated_memberships(a, title, f))
+}
+
+/// Training loss per step of each calibrator trained in the page, on `#loss`.
+pub fn draw_losses(series: &[qcal_plot::LossSeries]) -> Result<(), String> {
+    on_canvas("loss", 0.45, |a| {
+        qcal_plot::loss_curves(a, "Training loss (burn, in this page)", series)
     })
 }

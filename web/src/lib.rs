@@ -21,6 +21,8 @@ pub mod outputs;
 pub mod run;
 #[cfg(target_arch = "wasm32")]
 mod run_view;
+#[cfg(target_arch = "wasm32")]
+mod train_view;
 pub mod try_it;
 #[cfg(target_arch = "wasm32")]
 mod try_view;
@@ -49,6 +51,9 @@ fn load_model_in_background() {
                 if let Err(err) = run_view::start(models.clone()) {
                     dom::show_error(&format!("Run: {err}"));
                 }
+                if let Err(err) = train_view::start() {
+                    dom::show_error(&format!("Train: {err}"));
+                }
                 gpu_view::setup(&models).await;
             }
             Err(err) => {
@@ -65,7 +70,7 @@ fn render() -> Result<(), JsValue> {
     let test = outputs::embedded("test").map_err(|e| JsValue::from_str(&e))?;
     show_outputs(
         test,
-        "precomputed by `qcal predict` on the embedded test split, shipped with the page",
+        Some("precomputed by `qcal predict` on the embedded test split, shipped with the page"),
     )?;
     let ms = now_ms();
     dom::set_text(
@@ -78,9 +83,11 @@ fn render() -> Result<(), JsValue> {
 
 /// Shows FP32 and INT4 outputs everywhere on the page: the metrics table and diagrams, the
 /// transfer table of the shipped calibrators and the before/after diagram. `source` says where
-/// the outputs come from.
-pub(crate) fn show_outputs(test: outputs::Pair, source: &str) -> Result<(), JsValue> {
-    dom::set_text("outputs-source", &format!("Outputs: {source}."))?;
+/// the outputs come from (`None`: unchanged).
+pub(crate) fn show_outputs(test: outputs::Pair, source: Option<&str>) -> Result<(), JsValue> {
+    if let Some(source) = source {
+        dom::set_text("outputs-source", &format!("Outputs: {source}."))?;
+    }
     let comparison = outputs::Comparison::of(&test);
     dom::render_comparison(&comparison)?;
     let rows = calibrators::transfer_rows(&test).map_err(|e| JsValue::from_str(&e))?;

@@ -26,6 +26,7 @@ const EMBEDDED: [(&str, &[u8], &[u8]); 2] = [
 ];
 
 /// FP32 and INT4 outputs of the same rows.
+#[derive(Debug, Clone)]
 pub struct Pair {
     /// Class names (the model's `id2label`).
     pub label_names: Vec<String>,
@@ -165,7 +166,7 @@ mod tests {
             include_bytes!("../../www/assets/outputs/twfin_test.int4-nf4.npz"),
         )
         .unwrap();
-        let err = pair(f, q).err().expect("val vs test must not pair");
+        let err = pair(f, q).expect_err("val vs test must not pair");
         assert!(err.contains("not of the same labelled rows"), "{err}");
         let err = parse("broken.npz", b"PK\x03\x04 not a zip").expect_err("error");
         assert!(err.starts_with("broken.npz: "), "{err}");

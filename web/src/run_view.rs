@@ -211,7 +211,7 @@ async fn run_all(models: &Models) -> Result<(), String> {
     let texts = data.texts();
     let (fp32, t32, int4, t4, device) = both(models, &texts).await?;
     let outputs = run::outputs_of(&data, &fp32, &int4)?;
-    crate::show_outputs(outputs, &source).map_err(|e| format!("{e:?}"))?;
+    crate::show_outputs(outputs, Some(&source)).map_err(|e| format!("{e:?}"))?;
     let n = texts.len() as f64;
     status(&format!(
         "{} sentences: FP32 {:.1} sentences/s, INT4 NF4 {:.1} sentences/s (INT4 / FP32 = {:.2}x), \

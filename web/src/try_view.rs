@@ -107,7 +107,7 @@ fn selected_calibrator() -> Result<(String, Option<qcal_calib::Calibrator>), Str
     if method == "uncalibrated" || method.is_empty() {
         return Ok(("uncalibrated".into(), None));
     }
-    Ok((method.clone(), Some(calibrators::shipped(&method)?)))
+    Ok((method.clone(), Some(calibrators::current(&method)?.0)))
 }
 
 /// Renders both precisions' answers for `text` into `#prediction`.

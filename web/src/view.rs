@@ -32,7 +32,8 @@ fn redraw() -> Result<(), String> {
         };
         let after = calibrators::reliability(test, &method)?;
         figures::draw_calibrated(&method, before, &after)?;
-        dom::set_download(&method).map_err(|e| format!("{e:?}"))
+        let trained = method != "uncalibrated" && calibrators::current(&method)?.1;
+        dom::set_download(&method, trained).map_err(|e| format!("{e:?}"))
     })
 }
 
@@ -42,9 +43,7 @@ pub fn set(test: Pair, comparison: Comparison) -> Result<(), String> {
     let first = SHOWN.with_borrow(Option::is_none);
     SHOWN.set(Some((test, comparison)));
     if first {
-        if let Calibrator::Fuzzy(f) = calibrators::shipped("fuzzy")? {
-            figures::draw_fuzzy(&f)?;
-        }
+        draw_fuzzy()?;
         let select = dom::by_id("method").map_err(|e| format!("{e:?}"))?;
         let on_change = Closure::<dyn FnMut()>::new(|| {
             if let Err(err) = redraw() {
@@ -57,4 +56,22 @@ pub fn set(test: Pair, comparison: Comparison) -> Result<(), String> {
         on_change.forget();
     }
     redraw()
+}
+
+/// Draws the fuzzy calibrator in use (trained in the page, else shipped).
+fn draw_fuzzy() -> Result<(), String> {
+    let (c, trained) = calibrators::current("fuzzy")?;
+    if let Calibrator::Fuzzy(f) = c {
+        figures::draw_fuzzy(&f, trained)?;
+    }
+    Ok(())
+}
+
+/// Redraws everything that depends on the calibrators (after training in the page).
+pub fn refresh() -> Result<(), String> {
+    let shown = SHOWN.with_borrow(|s| s.as_ref().map(|(p, _)| p.clone()));
+    if let Some(test) = shown {
+        crate::show_outputs(test, None).map_err(|e| format!("{e:?}"))?;
+    }
+    draw_fuzzy()
 }

@@ -10,6 +10,7 @@
 //! - [`transfer_chart`]: one bar with whiskers per method (e.g. ECE transfer delta FP32 -> INT4).
 //! - [`fuzzy_memberships`]: the fuzzy-gated calibrator's Gaussian memberships and gates.
 //! - [`fuzzy_region_maps`]: what each of its regions does to confidence on its own.
+//! - [`loss_curves`]: training loss per step of each fitted calibrator.
 //! - [`svg_string`], [`save_svg`], `save_png` (native only, on `PngBackend`): render to a
 //!   string or a file.
 //!
@@ -24,6 +25,7 @@ mod files;
 mod fuzzy;
 mod fuzzy_maps;
 mod histogram;
+mod loss;
 #[cfg(not(target_arch = "wasm32"))]
 mod png;
 mod reliability;
@@ -38,6 +40,7 @@ pub use files::{save_svg, svg_string};
 pub use fuzzy::{fuzzy_gated_memberships, fuzzy_memberships};
 pub use fuzzy_maps::{MAX_MAP_POINTS, fuzzy_region_maps};
 pub use histogram::{Confidences, MAX_HISTOGRAM_BINS, confidence_histogram};
+pub use loss::{LossSeries, loss_curves};
 #[cfg(not(target_arch = "wasm32"))]
 pub use png::{PngBackend, PngError};
 pub use reliability::{Series, reliability_diagram};

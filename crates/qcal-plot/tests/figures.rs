@@ -8,7 +8,8 @@ use qcal_calib::metrics::{ReliabilityBins, reliability_band};
 use qcal_calib::synthetic::overconfident;
 use qcal_plot::{
     DeltaBar, PlotError, Series, confidence_histogram, fuzzy_gated_memberships, fuzzy_memberships,
-    fuzzy_region_maps, reliability_diagram, save_png, save_svg, svg_string, transfer_chart,
+    fuzzy_region_maps, loss_curves, reliability_diagram, save_png, save_svg, svg_string,
+    transfer_chart,
 };
 use std::path::PathBuf;
 
@@ -271,6 +272,40 @@ fn plot_fuzzy_region_maps_rejects_bad_input() {
     assert_input_error(draw(&[]), "fuzzy map rows is empty");
     assert_input_error(draw(&[0.5, 0.5]), "not a multiple of K = 3");
     assert_input_error(draw(&[0.5, 0.5, f64::NAN]), "fuzzy map rows[2] is NaN");
+}
+
+#[test]
+fn plot_loss_curves_draw_every_series_with_steps() {
+    let series = vec![
+        ("temperature".to_string(), vec![]),
+        ("matrix".to_string(), vec![0.9, 0.7, 0.65, 0.64]),
+        (
+            "fuzzy".to_string(),
+            (0..50).map(|i| 1.0 / (1.0 + i as f64)).collect(),
+        ),
+    ];
+    let svg = svg_string(SIZE, |a| loss_curves(a, "Training", &series)).unwrap();
+    assert!(
+        svg.contains("\nmatrix\n") && svg.contains("\nfuzzy\n"),
+        "legend"
+    );
+    assert!(!svg.contains("\ntemperature\n"), "no steps, no curve");
+    // Each drawn series: its curve and its legend marker, in its palette colour (by index).
+    for colour in ["#D55E00", "#009E73"] {
+        let n = count_elements(&svg, "polyline", &format!("stroke=\"{colour}\""));
+        assert_eq!(n, 2, "{colour}");
+    }
+    assert_eq!(count_elements(&svg, "polyline", "stroke=\"#0072B2\""), 0);
+    let none = vec![("temperature".to_string(), vec![])];
+    assert_input_error(
+        svg_string(SIZE, |a| loss_curves(a, "t", &none)),
+        "no series has any step",
+    );
+    let nan = vec![("m".to_string(), vec![1.0, f64::NAN])];
+    assert_input_error(
+        svg_string(SIZE, |a| loss_curves(a, "t", &nan)),
+        "loss of 'm'[1] is NaN",
+    );
 }
 
 #[test]

@@ -27,12 +27,14 @@ impl std::fmt::Display for TrainBackend {
 
 static WGPU: OnceLock<std::result::Result<Device, String>> = OnceLock::new();
 
-/// The autodiff device of `backend`. The wgpu runtime is initialised once per process (natively,
-/// blocking); an absent adapter is an error (never a panic) whose message says why.
+/// The autodiff device of `backend`. Natively the wgpu runtime is initialised once per process,
+/// blocking; in a browser call [`init_wgpu_async`] first. An absent adapter is an error (never a
+/// panic) whose message says why.
 pub fn autodiff_device(backend: TrainBackend) -> Result<Device> {
     match backend {
         TrainBackend::Cpu => Ok(Device::flex().autodiff()),
         TrainBackend::Wgpu => {
+            #[cfg(not(target_arch = "wasm32"))]
             let dev = WGPU.get_or_init(|| {
                 let init = std::panic::catch_unwind(|| Device::wgpu_options().init());
                 match init {
@@ -41,9 +43,28 @@ pub fn autodiff_device(backend: TrainBackend) -> Result<Device> {
                     Err(_) => Err("no wgpu adapter: wgpu initialisation panicked".to_string()),
                 }
             });
+            #[cfg(target_arch = "wasm32")]
+            let dev = WGPU.get().ok_or_else(|| {
+                CalibError::Train("WebGPU training: call init_wgpu_async() first".into())
+            })?;
             dev.clone().map(Device::autodiff).map_err(CalibError::Train)
         }
     }
+}
+
+/// Initialises burn's wgpu runtime without blocking (the only way in a browser, where it picks
+/// the page's WebGPU adapter); later [`autodiff_device`]`(TrainBackend::Wgpu)` calls use it.
+pub async fn init_wgpu_async() -> Result<()> {
+    if WGPU.get().is_none() {
+        let dev = Device::wgpu_options()
+            .init_async()
+            .await
+            .map_err(|e| format!("no WebGPU adapter for training: {e:?}"));
+        let _ = WGPU.set(dev);
+    }
+    WGPU.get()
+        .map(|d| d.clone().map(|_| ()).map_err(CalibError::Train))
+        .unwrap_or(Ok(()))
 }
 
 /// Uses an already initialised device (e.g. the browser's WebGPU device from

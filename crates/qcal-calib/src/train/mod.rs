@@ -12,7 +12,7 @@ mod optim;
 mod softmax_regression;
 
 pub use cv::{select_odir, select_odir_async};
-pub use device::{TrainBackend, autodiff_device, autodiff_of};
+pub use device::{TrainBackend, autodiff_device, autodiff_of, init_wgpu_async};
 pub use engine::{
     Batch, Objective, Optimizer, TrainConfig, TrainResult, block_on, minimize, value,
     value_and_grad,

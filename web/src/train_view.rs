@@ -1,0 +1,190 @@
+//! Training calibrators in the page with burn: on the default model's FP32 val outputs, on burn's
+//! wgpu backend (the page's WebGPU adapter; each step awaits the GPU, so the page stays live) or
+//! its CPU backend, with a live loss curve. Trained calibrators replace the shipped ones in
+//! every table, diagram and download.
+
+use crate::try_view::yield_to_browser;
+use crate::{calibrators, dom, figures, outputs, view};
+use qcal_calib::train::{FitConfig, Method, TrainBackend, fit_async, init_wgpu_async};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{HtmlButtonElement, HtmlInputElement, HtmlSelectElement};
+
+/// Redraw the loss curve every this many steps.
+const DRAW_EVERY: usize = 5;
+
+fn status(text: &str) {
+    let _ = dom::set_text("train-status", text);
+}
+
+/// Enables the train button.
+pub fn start() -> Result<(), String> {
+    let button: HtmlButtonElement = dom::by_id("train")
+        .map_err(|e| format!("{e:?}"))?
+        .dyn_into()
+        .map_err(|_| "#train is not a button".to_string())?;
+    let on_click = Closure::<dyn FnMut()>::new(|| {
+        wasm_bindgen_futures::spawn_local(async {
+            let button: Option<HtmlButtonElement> =
+                dom::by_id("train").ok().and_then(|b| b.dyn_into().ok());
+            button.iter().for_each(|b| b.set_disabled(true));
+            if let Err(e) = train().await {
+                status("Training stopped.");
+                dom::show_error(&format!("Train: {e}"));
+            }
+            button.iter().for_each(|b| b.set_disabled(false));
+        });
+    });
+    button
+        .add_event_listener_with_callback("click", on_click.as_ref().unchecked_ref())
+        .map_err(|e| format!("{e:?}"))?;
+    on_click.forget();
+    button.set_disabled(false);
+    Ok(())
+}
+
+/// The checked methods of `input[name=train-method]`.
+fn checked_methods() -> Result<Vec<Method>, String> {
+    let doc = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let list = doc
+        .query_selector_all("input[name=train-method]:checked")
+        .map_err(|e| format!("{e:?}"))?;
+    let mut out = Vec::new();
+    for i in 0..list.length() {
+        if let Some(input) = list
+            .item(i)
+            .and_then(|n| n.dyn_into::<HtmlInputElement>().ok())
+        {
+            out.push(input.value().parse::<Method>().map_err(|e| e.to_string())?);
+        }
+    }
+    if out.is_empty() {
+        return Err("tick at least one calibrator to train".into());
+    }
+    Ok(out)
+}
+
+/// The page's fit settings: backend, optimiser steps (Adam for affine/fuzzy; a cap for L-BFGS),
+/// and a smaller Dirichlet grid than the CLI's (3 x 3 lambda/mu, 3 folds).
+fn fit_config(backend: TrainBackend) -> Result<FitConfig, String> {
+    let steps: usize = dom::by_id("train-steps")
+        .ok()
+        .and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
+        .map(|i| i.value())
+        .unwrap_or_default()
+        .trim()
+        .parse()
+        .map_err(|_| "the number of steps must be a whole number".to_string())?;
+    let mut cfg = FitConfig {
+        backend,
+        ..FitConfig::default()
+    };
+    cfg.fuzzy.steps = steps.max(1);
+    cfg.max_steps = steps.max(1);
+    cfg.dirichlet.grid = vec![1e-3, 1e-2, 1e-1];
+    Ok(cfg)
+}
+
+/// The picked backend, initialising burn's WebGPU runtime when it is wgpu (a notice and the CPU
+/// backend when that fails).
+async fn backend() -> TrainBackend {
+    let picked = dom::by_id("train-backend")
+        .ok()
+        .and_then(|e| e.dyn_into::<HtmlSelectElement>().ok())
+        .map_or_else(|| "wgpu".into(), |s| s.value());
+    if picked != "wgpu" {
+        return TrainBackend::Cpu;
+    }
+    match init_wgpu_async().await {
+        Ok(()) => TrainBackend::Wgpu,
+        Err(e) => {
+            status(&format!("{e}; training on burn's CPU backend instead."));
+            TrainBackend::Cpu
+        }
+    }
+}
+
+/// Fits every checked method on the FP32 val outputs, drawing the losses live.
+async fn train() -> Result<(), String> {
+    let methods = checked_methods()?;
+    let backend = backend().await;
+    let cfg = fit_config(backend)?;
+    let val = outputs::embedded("val")?.fp32;
+    let where_ = if backend == TrainBackend::Wgpu {
+        "burn's wgpu backend (WebGPU)"
+    } else {
+        "burn's CPU backend"
+    };
+    let curves: Rc<RefCell<Vec<qcal_plot::LossSeries>>> = Rc::new(RefCell::new(Vec::new()));
+    let mut report = Vec::new();
+    let total_start = crate::now_ms();
+    for method in methods {
+        let name = method_name(method);
+        curves.borrow_mut().push((name.to_string(), Vec::new()));
+        status(&format!(
+            "Training {name} on {} FP32 val rows with {where_}…",
+            val.n
+        ));
+        yield_to_browser().await;
+        let start = crate::now_ms();
+        let c = curves.clone();
+        let mut progress = move |step: usize, loss: f64| {
+            if let Some(last) = c.borrow_mut().last_mut() {
+                last.1.push(loss);
+            }
+            if step.is_multiple_of(DRAW_EVERY) {
+                let _ = figures::draw_losses(&c.borrow());
+                status(&format!(
+                    "Training {name}: step {}, loss {loss:.4}",
+                    step + 1
+                ));
+            }
+        };
+        let fitted = fit_async(method, &val, &cfg, &mut progress)
+            .await
+            .map_err(|e| format!("{name}: {e}"))?;
+        let secs = (crate::now_ms() - start) / 1e3;
+        let steps = curves.borrow().last().map_or(0, |c| c.1.len());
+        report.push(format!(
+            "{name} {steps} steps in {secs:.2} s ({:.1} steps/s)",
+            steps as f64 / secs.max(1e-9)
+        ));
+        calibrators::set_trained(fitted);
+        if curves.borrow().iter().any(|c| !c.1.is_empty()) {
+            figures::draw_losses(&curves.borrow())?;
+        }
+    }
+    view::refresh()?;
+    status(&format!(
+        "Trained on {} FP32 val rows with {where_} in {:.1} s: {}. The tables, diagrams and \
+         downloads now use them.",
+        val.n,
+        (crate::now_ms() - total_start) / 1e3,
+        report.join("; ")
+    ));
+    if let Some(body) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.body())
+    {
+        let _ = body.set_attribute("data-train-done", &format!("{backend}"));
+    }
+    Ok(())
+}
+
+/// The machine name of `m` (as in the calibrator JSON).
+fn method_name(m: Method) -> &'static str {
+    match m {
+        Method::Temperature => "temperature",
+        Method::Vector => "vector",
+        Method::Matrix => "matrix",
+        Method::Dirichlet => "dirichlet",
+        Method::Affine => "affine",
+        Method::Fuzzy => "fuzzy",
+        Method::Labelwise => "labelwise",
+        Method::Prior => "prior",
+    }
+}
