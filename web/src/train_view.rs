@@ -123,7 +123,7 @@ async fn train() -> Result<(), String> {
     let mut report = Vec::new();
     let total_start = crate::now_ms();
     for method in methods {
-        let name = method_name(method);
+        let name = method.name();
         curves.borrow_mut().push((name.to_string(), Vec::new()));
         status(&format!(
             "Training {name} on {} FP32 val rows with {where_}…",
@@ -173,18 +173,4 @@ async fn train() -> Result<(), String> {
         let _ = body.set_attribute("data-train-done", &format!("{backend}"));
     }
     Ok(())
-}
-
-/// The machine name of `m` (as in the calibrator JSON).
-fn method_name(m: Method) -> &'static str {
-    match m {
-        Method::Temperature => "temperature",
-        Method::Vector => "vector",
-        Method::Matrix => "matrix",
-        Method::Dirichlet => "dirichlet",
-        Method::Affine => "affine",
-        Method::Fuzzy => "fuzzy",
-        Method::Labelwise => "labelwise",
-        Method::Prior => "prior",
-    }
 }

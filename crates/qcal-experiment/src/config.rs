@@ -98,16 +98,7 @@ pub fn parse_methods(text: &str) -> Result<Vec<Method>> {
 
 /// The machine name of a method (as in the calibrator JSON), or [`UNCALIBRATED`].
 pub fn method_name(m: Method) -> &'static str {
-    match m {
-        Method::Temperature => "temperature",
-        Method::Vector => "vector",
-        Method::Matrix => "matrix",
-        Method::Dirichlet => "dirichlet",
-        Method::Affine => "affine",
-        Method::Fuzzy => "fuzzy",
-        Method::Labelwise => "labelwise",
-        Method::Prior => "prior",
-    }
+    m.name()
 }
 
 /// The human name of a method row given by its machine name (`uncalibrated` or a method).
@@ -127,5 +118,8 @@ mod tests {
         let e = parse_methods("platt").map(|_| ()).unwrap_err().to_string();
         assert!(e.contains("platt") && e.contains("fuzzy"), "{e}");
         assert!(ExperimentConfig::default().validate().is_ok());
+        for m in Method::ALL {
+            assert_eq!(method_name(m).parse::<Method>().ok(), Some(m));
+        }
     }
 }

@@ -42,6 +42,22 @@ impl Method {
     ];
 }
 
+impl Method {
+    /// The machine name (as in the CLI and the calibrator JSON's `method`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Temperature => "temperature",
+            Self::Vector => "vector",
+            Self::Matrix => "matrix",
+            Self::Dirichlet => "dirichlet",
+            Self::Affine => "affine",
+            Self::Fuzzy => "fuzzy",
+            Self::Labelwise => "labelwise",
+            Self::Prior => "prior",
+        }
+    }
+}
+
 impl std::str::FromStr for Method {
     type Err = CalibError;
     fn from_str(s: &str) -> Result<Self> {
