@@ -1,0 +1,324 @@
+//! The `qcal` binary as a user runs it, on the tiny BERT fixture (`tests/fixtures/tiny-bert`,
+//! random weights, FinBERT's layout) and the first rows of the embedded data: `predict`,
+//! `quantize`, `train-head`, `metrics --json`, `calibrate fit/apply`, and the errors users see.
+
+use qcal_calib::Outputs;
+use qcal_model::{ModelDir, QuantFormat, QuantOptions};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn tiny() -> PathBuf {
+    root().join("tests/fixtures/tiny-bert")
+}
+
+/// A fresh scratch folder for `test`.
+fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("qcal-cli-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// Runs `qcal args...`.
+fn qcal(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_qcal"))
+        .args(args)
+        .output()
+        .expect("qcal runs")
+}
+
+/// Runs `qcal args...` and asserts success.
+fn ok(args: &[&str]) -> String {
+    let out = qcal(args);
+    assert!(
+        out.status.success(),
+        "qcal {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs `qcal args...`, asserts failure, returns stderr.
+fn fails(args: &[&str]) -> String {
+    let out = qcal(args);
+    assert!(!out.status.success(), "qcal {args:?} should fail");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The first `rows` rows of the embedded `split` as a CSV in `dir`.
+fn csv(dir: &Path, split: &str, rows: usize) -> PathBuf {
+    let all = std::fs::read_to_string(root().join(format!("www/assets/data/twfin_{split}.csv")))
+        .expect("embedded data");
+    // Quoted fields in this data set never span lines: one line per row.
+    let head: Vec<&str> = all.lines().take(rows + 1).collect();
+    let path = dir.join(format!("{split}-{rows}.csv"));
+    std::fs::write(&path, head.join("\n") + "\n").expect("write csv");
+    path
+}
+
+fn read(path: &Path) -> Outputs {
+    Outputs::from_npz_bytes(&std::fs::read(path).expect("npz")).expect("parses")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+fn max_abs(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).fold(0.0, |m, (x, y)| m.max((x - y).abs()))
+}
+
+#[test]
+fn predict_and_quantize_write_the_models_outputs() {
+    let dir = scratch("predict");
+    let data = csv(&dir, "test", 12);
+    let fp32 = dir.join("fp32.npz");
+    ok(&[
+        "predict",
+        "--model",
+        s(&tiny()),
+        "--data",
+        s(&data),
+        "--out",
+        s(&fp32),
+        "--batch",
+        "5",
+    ]);
+    let m = ModelDir::load(&tiny(), 64).expect("tiny");
+    let dataset = qcal_model::Dataset::from_csv(
+        &std::fs::read(&data).expect("csv"),
+        &qcal_model::LABEL_NAMES,
+    )
+    .expect("dataset");
+    let want = m.logits(&dataset.texts()).expect("forward");
+    let got = read(&fp32);
+    assert_eq!((got.n, got.k), (12, 3));
+    assert_eq!(got.label_names, ["positive", "negative", "neutral"]);
+    let labels: Vec<i64> = dataset.labels().iter().map(|&l| l as i64).collect();
+    assert_eq!(got.labels, labels);
+    let err = max_abs(got.logits.as_deref().expect("logits"), &want);
+    assert!(err < 1e-5, "batches of 5 vs one batch: {err}");
+
+    // In-memory NF4 equals the saved NF4 checkpoint run as stored.
+    let nf4 = dir.join("nf4.npz");
+    ok(&[
+        "predict",
+        "--model",
+        s(&tiny()),
+        "--data",
+        s(&data),
+        "--out",
+        s(&nf4),
+        "--precision",
+        "int4-nf4",
+    ]);
+    let mut q = m.model.clone();
+    q.quantize(&QuantOptions::new(QuantFormat::Nf4))
+        .expect("quantize");
+    let enc = m.tokenizer.encode_batch(&dataset.texts()).expect("encode");
+    let want_q = q.forward(&enc).expect("forward");
+    let got_q = read(&nf4);
+    assert!(max_abs(got_q.logits.as_deref().expect("logits"), &want_q) < 1e-5);
+    let qdir = dir.join("tiny-nf4");
+    ok(&[
+        "quantize",
+        "--model",
+        s(&tiny()),
+        "--format",
+        "int4-nf4",
+        "--out",
+        s(&qdir),
+    ]);
+    let stored = dir.join("stored.npz");
+    ok(&[
+        "predict",
+        "--model",
+        s(&qdir),
+        "--data",
+        s(&data),
+        "--out",
+        s(&stored),
+    ]);
+    assert_eq!(
+        read(&stored).logits,
+        got_q.logits,
+        "stored NF4 = in-memory NF4"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn metrics_and_calibrate_on_predicted_outputs() {
+    let dir = scratch("metrics");
+    let data = csv(&dir, "val", 40);
+    let val = dir.join("val.npz");
+    ok(&[
+        "predict",
+        "--model",
+        s(&tiny()),
+        "--data",
+        s(&data),
+        "--out",
+        s(&val),
+    ]);
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&["metrics", "--probs", s(&val), "--json"])).expect("json");
+    for key in [
+        "accuracy",
+        "nll",
+        "brier",
+        "ece",
+        "mce",
+        "ace",
+        "classwise_ece",
+        "smece",
+        "debiased_ece",
+    ] {
+        let v = json[key].as_f64().unwrap_or(f64::NAN);
+        assert!(v.is_finite(), "{key}: {}", json[key]);
+    }
+    assert_eq!(json["n"], 40);
+    let o = read(&val);
+    let hits = (0..o.n)
+        .filter(|&i| {
+            let row = &o.probs[i * 3..i * 3 + 3];
+            let top = (0..3)
+                .max_by(|&a, &b| row[a].total_cmp(&row[b]))
+                .unwrap_or(0);
+            top as i64 == o.labels[i]
+        })
+        .count();
+    assert!((json["accuracy"].as_f64().unwrap_or(-1.0) - hits as f64 / 40.0).abs() < 1e-12);
+    for (method, extra) in [
+        ("temperature", &[][..]),
+        (
+            "dirichlet",
+            &["--reg-lambda", "0.01", "--reg-mu", "0.01"][..],
+        ),
+    ] {
+        let cal = dir.join(format!("{method}.json"));
+        let mut args = vec![
+            "calibrate",
+            "fit",
+            "--method",
+            method,
+            "--probs",
+            s(&val),
+            "--out",
+            s(&cal),
+        ];
+        args.extend_from_slice(extra);
+        ok(&args);
+        let out = dir.join(format!("{method}.npz"));
+        ok(&[
+            "calibrate",
+            "apply",
+            "--calibrator",
+            s(&cal),
+            "--probs",
+            s(&val),
+            "--out",
+            s(&out),
+        ]);
+        let c = read(&out);
+        assert_eq!((c.n, c.labels.clone()), (40, o.labels.clone()));
+        for row in c.probs.chunks(3) {
+            assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-6, "{method}");
+        }
+        assert_ne!(c.probs, o.probs, "{method} changes the probabilities");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn train_head_writes_a_complete_checkpoint() {
+    let dir = scratch("head");
+    let train = csv(&dir, "train", 60);
+    let out = dir.join("tiny-head");
+    ok(&[
+        "train-head",
+        "--model",
+        s(&tiny()),
+        "--data",
+        s(&train),
+        "--pooling",
+        "mean",
+        "--out",
+        s(&out),
+        "--steps",
+        "30",
+    ]);
+    for file in ["config.json", "model.safetensors", "head.safetensors"] {
+        assert!(out.join(file).is_file(), "{file}");
+    }
+    let m = ModelDir::load(&out, 64).expect("the written checkpoint loads");
+    assert_eq!(
+        m.label_names().expect("labels"),
+        ["positive", "negative", "neutral"]
+    );
+    assert_eq!(m.model.pooling, qcal_model::Pooling::Mean);
+    let preds = dir.join("p.npz");
+    ok(&[
+        "predict",
+        "--model",
+        s(&out),
+        "--data",
+        s(&train),
+        "--out",
+        s(&preds),
+    ]);
+    assert_eq!(read(&preds).n, 60);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_input_gets_a_clear_error() {
+    let dir = scratch("errors");
+    let bad = dir.join("bad.csv");
+    std::fs::write(
+        &bad,
+        "text,label\nProfits soar,positive\nShares sink,bearish\n",
+    )
+    .expect("csv");
+    let out = dir.join("o.npz");
+    let err = fails(&[
+        "predict",
+        "--model",
+        s(&tiny()),
+        "--data",
+        s(&bad),
+        "--out",
+        s(&out),
+    ]);
+    assert!(err.contains("line 3") && err.contains("bearish"), "{err}");
+    assert!(!out.exists(), "nothing written on error");
+    let err = fails(&["metrics", "--probs", s(&bad)]);
+    assert!(err.contains("bad.csv"), "{err}");
+    let err = fails(&[
+        "predict",
+        "--model",
+        s(&dir.join("missing")),
+        "--data",
+        s(&bad),
+        "--out",
+        s(&out),
+    ]);
+    assert!(err.contains("missing"), "{err}");
+    let err = fails(&[
+        "calibrate",
+        "fit",
+        "--method",
+        "platt",
+        "--probs",
+        s(&bad),
+        "--out",
+        s(&out),
+    ]);
+    assert!(err.contains("platt"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
