@@ -4,7 +4,8 @@
 //!   model into `target/qcal-assets/`.
 //! - `cargo xtask serve`: setup, then serves the browser app at http://127.0.0.1:8080 (Trunk).
 //! - `cargo xtask test`: setup, then every test layer; ends with `N passed, N failed[, N skipped]`.
-//! - `cargo xtask bench`: release build, then `qcal bench` for every part.
+//! - `cargo xtask bench [calib|model|gpu|wasm ...]`: release build, then `qcal bench` for every
+//!   part, and the wasm CPU path with and without simd128.
 //!
 //! Every step prints one line when it starts and its wall time when it ends; a second run finds
 //! everything in place within seconds.
@@ -14,6 +15,7 @@ mod bench;
 mod proc;
 mod test;
 mod tools;
+mod wasm_bench;
 mod webapp;
 
 use std::path::PathBuf;
@@ -23,7 +25,8 @@ const USAGE: &str = "usage: cargo xtask <setup|serve|test|bench> [options]
   setup [--minilm-dir DIR]   install missing tools, unpack the default model
   serve [--port N]           setup, then serve the app at http://127.0.0.1:8080
   test  [--no-browser]       setup, then fmt, clippy, native, GPU, browser and page tests
-  bench                      release build, then `qcal bench` for each part";
+  bench [PART ...]           release build, then `qcal bench` calib, model, gpu; and
+                             wasm (the wasm CPU path with vs without simd128, in Node)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
