@@ -18,7 +18,7 @@ pub enum Tool {
     Trunk,
     /// Debian packages: Chromium, ChromeDriver, Mesa's lavapipe Vulkan driver.
     SystemPackages,
-    /// `playwright-core` (npm) for the end-to-end page test.
+    /// `playwright-core` (npm) for the end-to-end page test, and `binaryen` (npm) for wasm-opt.
     NodeModules,
 }
 
@@ -187,12 +187,13 @@ fn apt() -> Result<(), String> {
 
 fn node_modules() -> Result<(), String> {
     let dir = crate::root().join("tests").join("e2e");
-    if dir
-        .join("node_modules")
-        .join("playwright-core")
-        .join("package.json")
-        .is_file()
-    {
+    let installed = |pkg: &str| {
+        dir.join("node_modules")
+            .join(pkg)
+            .join("package.json")
+            .is_file()
+    };
+    if installed("playwright-core") && installed("binaryen") {
         println!("    already installed");
         return Ok(());
     }

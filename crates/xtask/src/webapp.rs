@@ -41,6 +41,7 @@ pub fn build_dist() -> Result<PathBuf, String> {
             .arg(&dist)
             .arg(&wasm),
     )?;
+    optimize_wasm(&root, &dist.join("qcal_web_bg.wasm"))?;
     let www = root.join("www");
     crate::assets::stage_for_page()?;
     copy_dir(&www.join("assets"), &dist.join("assets"))?;
@@ -51,6 +52,55 @@ pub fn build_dist() -> Result<PathBuf, String> {
     std::fs::write(dist.join("index.html"), without_trunk(&index))
         .map_err(|e| format!("index.html: {e}"))?;
     Ok(dist)
+}
+
+/// The wasm features the app is built with (`.cargo/config.toml` adds simd128 to rustc's
+/// defaults); wasm-opt may use these and no others.
+const WASM_FEATURES: [&str; 7] = [
+    "--enable-simd",
+    "--enable-bulk-memory",
+    "--enable-sign-ext",
+    "--enable-nontrapping-float-to-int",
+    "--enable-mutable-globals",
+    "--enable-multivalue",
+    "--enable-reference-types",
+];
+
+/// Shrinks the release wasm in place with binaryen's `wasm-opt -Os` (the npm package installed
+/// beside the page test) and prints its size before and after, raw and gzipped.
+fn optimize_wasm(root: &Path, wasm: &Path) -> Result<(), String> {
+    let wasm_opt = root.join("tests/e2e/node_modules/.bin/wasm-opt");
+    let before = sizes(wasm)?;
+    let tmp = wasm.with_extension("opt.wasm");
+    let start = std::time::Instant::now();
+    run_inherit(
+        Command::new(&wasm_opt)
+            .arg("-Os")
+            .args(WASM_FEATURES)
+            .arg(wasm)
+            .arg("-o")
+            .arg(&tmp),
+    )?;
+    std::fs::rename(&tmp, wasm).map_err(|e| format!("{}: {e}", wasm.display()))?;
+    let after = sizes(wasm)?;
+    println!(
+        "    release wasm: {:.2} MB ({:.2} MB gzipped) -> wasm-opt -Os {:.2} MB ({:.2} MB gzipped), {:.0} s",
+        before.0 as f64 / 1e6,
+        before.1 as f64 / 1e6,
+        after.0 as f64 / 1e6,
+        after.1 as f64 / 1e6,
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Bytes of `file`, raw and gzip-compressed (what a server sends).
+fn sizes(file: &Path) -> Result<(u64, u64), String> {
+    let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &bytes).map_err(|e| e.to_string())?;
+    let zipped = gz.finish().map_err(|e| e.to_string())?;
+    Ok((bytes.len() as u64, zipped.len() as u64))
 }
 
 /// Replaces Trunk's `data-trunk` links by what Trunk would emit for them.
