@@ -5,7 +5,8 @@
 import { chromium } from 'playwright-core';
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
-import { extname, join, normalize } from 'node:path';
+import { dirname, extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const [dist, screenshot] = process.argv.slice(2);
 if (!dist || !screenshot) {
@@ -198,6 +199,74 @@ try {
   await page.selectOption('#method', 'fuzzy');
   check('the trained fuzzy calibrator is offered for download', /trained in this page/.test(await page.textContent('#download') ?? ''),
     await page.textContent('#download'));
+  const png = await page.evaluate(() => {
+    const a = document.querySelector('#reliability-png');
+    a?.addEventListener('click', (e) => e.preventDefault(), { once: true });
+    a?.click();
+    return a?.getAttribute('href') ?? '';
+  });
+  check('figures download as PNG', png.startsWith('data:image/png;base64,') && png.length > 5000, png.slice(0, 40));
+  // Model: another checkpoint by Hugging Face id (the hub is answered from the tiny-BERT fixture,
+  // offline), quantized with FP4, then again from the browser cache, then as local files with
+  // vocab.txt instead of tokenizer.json.
+  const tiny = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'tiny-bert');
+  let hubRequests = 0;
+  await page.route('https://huggingface.co/**', async (route) => {
+    hubRequests += 1;
+    const file = new URL(route.request().url()).pathname.split('/').pop();
+    try {
+      const body = await readFile(join(tiny, file));
+      await route.fulfill({ status: 200, body, headers: { 'access-control-allow-origin': '*',
+        'content-type': TYPES[extname(file)] ?? 'application/octet-stream' } });
+    } catch {
+      await route.fulfill({ status: 404, body: 'not found', headers: { 'access-control-allow-origin': '*' } });
+    }
+  });
+  const loadModel = async (what, action) => {
+    await page.evaluate(() => document.body.removeAttribute('data-model-loaded'));
+    await action();
+    let loaded = true;
+    try {
+      await page.waitForSelector(`body[data-model-loaded="${what}"]`, { timeout: 120_000 });
+    } catch {
+      loaded = false;
+    }
+    const status = await page.textContent('#model-status');
+    console.log(`model: ${status}`);
+    return loaded ? status : '';
+  };
+  await page.selectOption('#int4-format', 'fp4');
+  await page.waitForSelector('body[data-model-loaded="default"]', { timeout: 120_000 }).catch(() => {});
+  await page.fill('#model-id', 'qcal-test/tiny-bert');
+  const hub = await loadModel('qcal-test/tiny-bert', () => page.click('#model-load-url'));
+  check('a Hugging Face model id downloads and is quantized to the chosen INT4 format',
+    /downloaded from https:\/\/huggingface\.co\/qcal-test\/tiny-bert\/resolve\/main.*2 layers, hidden 64.*INT4 FP4 [\d.]+ MB/.test(hub), hub);
+  const before = hubRequests;
+  const again = await loadModel('qcal-test/tiny-bert', () => page.click('#model-load-url'));
+  check('loading it again comes from the browser cache', /from the browser cache/.test(again) && hubRequests === before,
+    `${again.slice(0, 60)} (${hubRequests - before} hub requests)`);
+  const local = ['config.json', 'vocab.txt', 'tokenizer_config.json', 'model.safetensors'].map((f) => join(tiny, f));
+  const files = await loadModel('config.json, vocab.txt, tokenizer_config.json, model.safetensors',
+    () => page.setInputFiles('#model-files', local));
+  check('local files with vocab.txt load', /from local files.*2 layers, hidden 64/.test(files), files);
+  await page.fill('#sentence', 'Shares jump after record quarterly profit');
+  await page.waitForFunction(() => /INT4 FP4/.test(document.querySelector('#prediction')?.textContent ?? ''), null, { timeout: 30_000 }).catch(() => {});
+  const tinyAnswer = await page.$$eval('#prediction tbody tr', (trs) => trs.map((tr) => tr.textContent));
+  check('Try it answers with the loaded model at FP4', tinyAnswer.length === 2 && /^INT4 FP4/.test(tinyAnswer[1] ?? ''), JSON.stringify(tinyAnswer));
+  await page.selectOption('#device', 'cpu');
+  await page.fill('#rows', '6');
+  await page.check('#run-val');
+  await page.click('#run');
+  let tinyRun = true;
+  try {
+    await page.waitForSelector('body[data-run-done="6"]', { timeout: 120_000 });
+  } catch {
+    tinyRun = false;
+  }
+  const tinyStatus = await page.textContent('#run-status');
+  console.log(`run with the loaded model: ${tinyStatus}`);
+  check('the loaded model runs on test and val rows', tinyRun && /INT4 FP4 [\d.]+ sentences\/s.*first 6 val rows/.test(tinyStatus ?? '')
+    && /vocab\.txt/.test(await page.textContent('#outputs-source') ?? ''), tinyStatus);
   const errorShown = await page.isVisible('#error');
   check('no error message on the page', !errorShown);
   check('no console errors', errors.length === 0, errors.join(' | '));

@@ -4,6 +4,7 @@
 //! transfer experiment in the page.
 
 use crate::outputs::{BINS, Pair};
+use crate::try_it::DEFAULT_NAME;
 use qcal_calib::metrics::{MetricSet, ReliabilityBins};
 use qcal_calib::{Calibrator, ProbData};
 use std::cell::RefCell;
@@ -53,28 +54,52 @@ pub fn shipped(method: &str) -> Result<Calibrator, String> {
     Calibrator::from_json(json).map_err(|e| format!("calibrators/{method}.json: {e}"))
 }
 
-thread_local! {
-    /// Calibrators trained in the page, by method; they replace the shipped ones.
-    static TRAINED: RefCell<Vec<(String, Calibrator)>> = const { RefCell::new(Vec::new()) };
+/// A calibrator trained in the page and the model whose outputs it was fitted on.
+struct Trained {
+    method: String,
+    calibrator: Calibrator,
+    model: String,
 }
 
-/// Records `c` (trained in the page) as the calibrator of its method.
-pub fn set_trained(c: Calibrator) {
+thread_local! {
+    /// Calibrators trained in the page, by method; they replace the shipped ones.
+    static TRAINED: RefCell<Vec<Trained>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Records `c` (trained in the page on `model`'s outputs) as the calibrator of its method.
+pub fn set_trained(c: Calibrator, model: &str) {
     TRAINED.with_borrow_mut(|t| {
-        t.retain(|(m, _)| m != c.method());
-        t.push((c.method().to_string(), c));
+        t.retain(|x| x.method != c.method());
+        t.push(Trained {
+            method: c.method().to_string(),
+            calibrator: c,
+            model: model.to_string(),
+        });
     });
 }
 
 /// The calibrator of `method` in use: trained in the page if it was, else the shipped one;
 /// `true` when trained.
 pub fn current(method: &str) -> Result<(Calibrator, bool), String> {
-    let trained =
-        TRAINED.with_borrow(|t| t.iter().find(|(m, _)| m == method).map(|(_, c)| c.clone()));
+    let trained = TRAINED.with_borrow(|t| {
+        t.iter()
+            .find(|x| x.method == method)
+            .map(|x| x.calibrator.clone())
+    });
     match trained {
         Some(c) => Ok((c, true)),
         None => Ok((shipped(method)?, false)),
     }
+}
+
+/// The model whose outputs `method`'s calibrator in use was fitted on (the shipped ones: the
+/// default model's).
+pub fn fitted_on(method: &str) -> String {
+    TRAINED.with_borrow(|t| {
+        t.iter()
+            .find(|x| x.method == method)
+            .map_or_else(|| DEFAULT_NAME.to_string(), |x| x.model.clone())
+    })
 }
 
 /// One row of the transfer table: a method's metrics on the test split at FP32 and INT4.
@@ -161,8 +186,11 @@ mod tests {
             r#"{"format":"qcal-calibrator","version":1,"method":"temperature","temperature":3.0}"#,
         )
         .expect("json");
-        set_trained(t.clone());
+        assert_eq!(fitted_on("temperature"), DEFAULT_NAME);
+        set_trained(t.clone(), "ProsusAI/finbert");
         assert_eq!(current("temperature").expect("current"), (t, true));
+        assert_eq!(fitted_on("temperature"), "ProsusAI/finbert");
+        assert_eq!(fitted_on("fuzzy"), DEFAULT_NAME);
         assert_ne!(current("temperature").expect("current").0, shipped_t);
         assert!(
             !current("fuzzy").expect("fuzzy").1,

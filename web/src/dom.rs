@@ -215,6 +215,62 @@ pub fn set_download(method: &str, trained: bool) -> Result<(), JsValue> {
     Ok(())
 }
 
+/// Adds a "PNG" download link under every figure's canvas; a click saves what the canvas shows
+/// (`canvas.toDataURL()`) as `qcal-<canvas id>.png`.
+#[cfg(target_arch = "wasm32")]
+pub fn install_png_downloads() -> Result<(), JsValue> {
+    let doc = document()?;
+    let canvases = doc.query_selector_all("figure canvas[id]")?;
+    for i in 0..canvases.length() {
+        let Some(canvas) = canvases
+            .item(i)
+            .and_then(|n| n.dyn_into::<web_sys::HtmlCanvasElement>().ok())
+        else {
+            continue;
+        };
+        let id = canvas.id();
+        let link = doc.create_element("a")?;
+        link.set_attribute("class", "png")?;
+        link.set_attribute("id", &format!("{id}-png"))?;
+        link.set_attribute("href", "#")?;
+        link.set_attribute("download", &format!("qcal-{id}.png"))?;
+        let label = canvas.get_attribute("aria-label").unwrap_or_default();
+        link.set_attribute("aria-label", &format!("Download as PNG: {label}"))?;
+        link.set_text_content(Some("Download PNG"));
+        let target = link.clone();
+        let on_click = Closure::<dyn FnMut()>::new(move || {
+            if let Ok(url) = canvas.to_data_url() {
+                let _ = target.set_attribute("href", &url);
+            }
+        });
+        link.add_event_listener_with_callback("click", on_click.as_ref().unchecked_ref())?;
+        on_click.forget();
+        match link_parent(&doc, &id)? {
+            Some(caption) => caption.append_child(&link)?,
+            None => continue,
+        };
+    }
+    Ok(())
+}
+
+/// Where a canvas's PNG link goes: its figure's caption, else the figure itself.
+#[cfg(target_arch = "wasm32")]
+fn link_parent(doc: &Document, canvas_id: &str) -> Result<Option<Element>, JsValue> {
+    let caption = doc.query_selector(&format!("figure:has(> #{canvas_id}) > figcaption"))?;
+    Ok(caption.or(doc
+        .get_element_by_id(canvas_id)
+        .and_then(|c| c.parent_element())))
+}
+
+/// `<`, `>`, `&` and `"` escaped for HTML text.
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 /// Sets the text of `#id`.
 pub fn set_text(id: &str, text: &str) -> Result<(), JsValue> {
     by_id(id)?.set_text_content(Some(text));

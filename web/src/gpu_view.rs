@@ -1,4 +1,4 @@
-//! WebGPU in the page: finds an adapter, uploads the default model at FP32 and INT4 NF4 to it
+//! WebGPU in the page: finds an adapter, uploads the page's model at FP32 and INT4 to it
 //! (our WGSL kernels, `qcal-gpu`), times the same small batch on the CPU path and on WebGPU, and
 //! makes the faster one the default device of "Run" (the user can override it). A software
 //! adapter (SwiftShader) is usually far slower than the CPU path; without WebGPU the page says
@@ -55,6 +55,8 @@ pub fn put_back(gpu: Gpu) {
 /// Sets up WebGPU for `models` and picks the default device; never fails the page: problems
 /// become a notice and the CPU path.
 pub async fn setup(models: &Models) {
+    // Any earlier model's weights are freed before the new upload.
+    GPU.set(None);
     status("Looking for a WebGPU adapter…");
     match try_setup(models).await {
         Ok(line) => status(&line),
@@ -134,10 +136,11 @@ async fn try_setup(models: &Models) -> Result<String, String> {
         adapter: adapter.clone(),
     }));
     Ok(format!(
-        "WebGPU adapter: {adapter}. Weights on the GPU: FP32 {:.1} MB, INT4 NF4 {:.1} MB ({:.2}x). \
+        "WebGPU adapter: {adapter}. Weights on the GPU: FP32 {:.1} MB, {} {:.1} MB ({:.2}x). \
          {PROBE} sentences at FP32: CPU path {cpu_ms:.0} ms, WebGPU {gpu_ms:.0} ms (max logit \
          difference {diff:.1e}); Run uses {} by default.",
         fp32_bytes as f64 / 1e6,
+        models.int4_title(),
         int4_bytes as f64 / 1e6,
         int4_bytes as f64 / fp32_bytes.max(1) as f64,
         if faster == "webgpu" {

@@ -7,7 +7,8 @@
 //! calibrators to both (the transfer table, before/after diagrams of a chosen method, the fuzzy
 //! memberships). In the background it loads the default model for "Try it" (a text box) and
 //! "Run" (the model at FP32 and INT4 over embedded rows or an uploaded CSV, whose outputs then
-//! replace the precomputed ones everywhere). Every error reaches the page as readable text, and
+//! replace the precomputed ones everywhere); "Model" loads another checkpoint (a Hugging Face id,
+//! a URL or local files) and quantizes it with the chosen INT4 code book. Every error reaches the page as readable text, and
 //! a panic is reported on the page as well as in the console.
 
 pub mod calibrators;
@@ -17,6 +18,11 @@ pub mod embedded;
 mod figures;
 #[cfg(target_arch = "wasm32")]
 mod gpu_view;
+pub mod model_files;
+#[cfg(target_arch = "wasm32")]
+mod model_view;
+#[cfg(target_arch = "wasm32")]
+mod net;
 pub mod outputs;
 pub mod run;
 #[cfg(target_arch = "wasm32")]
@@ -48,8 +54,11 @@ fn load_model_in_background() {
     wasm_bindgen_futures::spawn_local(async {
         match try_view::start().await {
             Ok(models) => {
-                if let Err(err) = run_view::start(models.clone()) {
+                if let Err(err) = run_view::start() {
                     dom::show_error(&format!("Run: {err}"));
+                }
+                if let Err(err) = model_view::start() {
+                    dom::show_error(&format!("Model: {err}"));
                 }
                 if let Err(err) = train_view::start() {
                     dom::show_error(&format!("Train: {err}"));
@@ -77,6 +86,8 @@ fn render() -> Result<(), JsValue> {
         "first-look-time",
         &format!("Computed and drawn in this page, {ms:.0} ms after it started loading."),
     )?;
+    #[cfg(target_arch = "wasm32")]
+    dom::install_png_downloads()?;
     dom::mark_ready(ms);
     Ok(())
 }

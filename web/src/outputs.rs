@@ -76,6 +76,28 @@ pub fn embedded(split: &str) -> Result<Pair, String> {
     )
 }
 
+thread_local! {
+    /// Calibration (val) outputs run in the page, and the model they came from; `None`: the
+    /// default model's embedded val outputs.
+    static CALIBRATION: std::cell::RefCell<Option<(Pair, String)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Makes `val` (outputs of `model` on val rows, run in the page) the data calibrators are
+/// trained on.
+pub fn set_calibration(val: Pair, model: &str) {
+    CALIBRATION.set(Some((val, model.to_string())));
+}
+
+/// The outputs calibrators are trained on and the model they came from: those run in the page
+/// ([`set_calibration`]), else the default model's embedded val outputs.
+pub fn calibration() -> Result<(Pair, String), String> {
+    match CALIBRATION.with_borrow(Clone::clone) {
+        Some(c) => Ok(c),
+        None => Ok((embedded("val")?, crate::try_it::DEFAULT_NAME.to_string())),
+    }
+}
+
 /// Everything the first view shows: metrics, reliability bins and confidences per precision.
 pub struct Comparison {
     /// Metrics of the FP32 and INT4 outputs.
@@ -152,6 +174,19 @@ mod tests {
         assert_eq!(c.bins[0].count.iter().sum::<usize>(), 2385);
         let json = c.to_json();
         assert!(json.contains("\"int4-nf4\":{\"n\":2385"), "{json}");
+    }
+
+    #[test]
+    fn calibration_outputs_default_to_the_embedded_val_split() {
+        let (val, model) = calibration().expect("embedded val");
+        assert_eq!((val.fp32.n, model.as_str()), (2385, "default"));
+        let test = embedded("test").expect("test");
+        set_calibration(test.clone(), "mine");
+        let (got, model) = calibration().expect("set");
+        assert_eq!(
+            (got.fp32.labels, model.as_str()),
+            (test.fp32.labels, "mine")
+        );
     }
 
     #[test]

@@ -12,14 +12,28 @@ pub const BATCH: usize = 8;
 
 /// The first `rows` rows of the embedded test split (at least 1, at most all of it).
 pub fn embedded_rows(rows: usize) -> Result<Dataset, String> {
+    embedded_split_rows("test", rows)
+}
+
+/// The first `rows` rows of the embedded `split` (at least 1, at most all of it).
+pub fn embedded_split_rows(split: &str, rows: usize) -> Result<Dataset, String> {
     let splits = crate::embedded::load_splits().map_err(|e| e.to_string())?;
-    let mut test = splits
+    let mut data = splits
         .into_iter()
-        .find(|s| s.name == "test")
-        .ok_or("the embedded data has no test split")?
+        .find(|s| s.name == split)
+        .ok_or_else(|| format!("the embedded data has no {split} split"))?
         .data;
-    test.examples.truncate(rows.max(1));
-    Ok(test)
+    data.examples.truncate(rows.max(1));
+    Ok(data)
+}
+
+/// Logits `[N, K_model]` with their columns picked and ordered by `cols` (the data's class
+/// order, from `Models::columns_for`): `[N, cols.len()]`.
+pub fn reorder_columns(logits: &[f32], k_model: usize, cols: &[usize]) -> Vec<f32> {
+    logits
+        .chunks_exact(k_model.max(1))
+        .flat_map(|row| cols.iter().map(move |&c| row[c]))
+        .collect()
 }
 
 /// The header columns of an uploaded CSV.
@@ -56,6 +70,18 @@ mod tests {
         assert_eq!(d.len(), 5);
         assert_eq!(embedded_rows(0).expect("rows").len(), 1);
         assert_eq!(embedded_rows(1_000_000).expect("rows").len(), 2385);
+    }
+
+    #[test]
+    fn val_rows_and_column_order() {
+        let d = embedded_split_rows("val", 3).expect("val rows");
+        assert_eq!(d.len(), 3);
+        assert!(embedded_split_rows("dev", 3).is_err());
+        let logits = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        assert_eq!(
+            reorder_columns(&logits, 3, &[2, 0, 1]),
+            [3.0, 1.0, 2.0, 6.0, 4.0, 5.0]
+        );
     }
 
     #[test]

@@ -4,12 +4,11 @@
 //! in every table and diagram.
 
 use crate::try_it::Models;
-use crate::try_view::yield_to_browser;
+use crate::try_view::{self, yield_to_browser};
 use crate::{dom, gpu_view, run};
 use qcal_gpu::GpuClassifier;
 use qcal_model::{BertForSequenceClassification, Dataset};
 use std::cell::RefCell;
-use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -31,8 +30,8 @@ fn status(text: &str) {
     let _ = dom::set_text("run-status", text);
 }
 
-/// Wires the upload and the run button to `models`.
-pub fn start(models: Rc<Models>) -> Result<(), String> {
+/// Wires the upload and the run button (which runs the page's current model).
+pub fn start() -> Result<(), String> {
     let file: HtmlInputElement = el("csv-file")?;
     let on_file = Closure::<dyn FnMut()>::new(move || {
         wasm_bindgen_futures::spawn_local(async {
@@ -46,8 +45,10 @@ pub fn start(models: Rc<Models>) -> Result<(), String> {
     on_file.forget();
     let button: HtmlButtonElement = el("run")?;
     let on_run = Closure::<dyn FnMut()>::new(move || {
-        let models = models.clone();
         wasm_bindgen_futures::spawn_local(async move {
+            let Some(models) = try_view::current() else {
+                return status("The model is still loading.");
+            };
             let button: Option<HtmlButtonElement> = el("run").ok();
             button.iter().for_each(|b| b.set_disabled(true));
             if let Err(e) = run_all(&models).await {
@@ -83,7 +84,7 @@ async fn read_upload() -> Result<(), String> {
             .iter()
             .map(|c| {
                 let sel = if c == want { " selected" } else { "" };
-                format!("<option{sel}>{}</option>", html_escape(c))
+                format!("<option{sel}>{}</option>", dom::html_escape(c))
             })
             .collect();
         dom::by_id(id)
@@ -100,22 +101,15 @@ async fn read_upload() -> Result<(), String> {
     Ok(())
 }
 
-/// `<`, `>`, `&` and `"` escaped for HTML text.
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// The data to run: the upload with its chosen columns, else the embedded rows.
-fn chosen_data() -> Result<(Dataset, String), String> {
+/// The data to run: the upload with its chosen columns, else the embedded rows; `true` when
+/// embedded.
+fn chosen_data() -> Result<(Dataset, String, bool), String> {
     if let Some((name, bytes)) = UPLOAD.with_borrow(Clone::clone) {
         let text = el::<HtmlSelectElement>("text-col")?.value();
         let label = el::<HtmlSelectElement>("label-col")?.value();
         let d = run::upload_dataset(&bytes, &text, &label)?;
         let source = format!("run in this page on {name} ({} rows)", d.len());
-        return Ok((d, source));
+        return Ok((d, source, false));
     }
     let rows: usize = el::<HtmlInputElement>("rows")?
         .value()
@@ -127,7 +121,7 @@ fn chosen_data() -> Result<(Dataset, String), String> {
         "run in this page on the first {} rows of the embedded test split",
         d.len()
     );
-    Ok((d, source))
+    Ok((d, source, true))
 }
 
 /// What runs a precision: the CPU path or its weights on the GPU.
@@ -138,16 +132,18 @@ enum Runner<'a> {
     Gpu(&'a mut GpuClassifier),
 }
 
-/// Logits on every sentence, in batches, with progress; returns them and seconds.
+/// Logits on every sentence, in batches, with progress, columns in the data's class order;
+/// returns them and seconds.
 async fn logits(
     mut runner: Runner<'_>,
     models: &Models,
     texts: &[&str],
+    cols: &[usize],
     name: &str,
 ) -> Result<(Vec<f32>, f64), String> {
     let bar: Option<HtmlProgressElement> = el("run-progress").ok();
     let start = crate::now_ms();
-    let mut out = Vec::with_capacity(texts.len() * models.labels.len());
+    let mut out = Vec::with_capacity(texts.len() * cols.len());
     for (i, chunk) in texts.chunks(run::BATCH).enumerate() {
         let enc = models
             .tokenizer
@@ -157,7 +153,7 @@ async fn logits(
             Runner::Cpu(m) => m.forward(&enc).map_err(|e| e.to_string())?,
             Runner::Gpu(g) => g.logits(&enc).await.map_err(|e| format!("WebGPU: {e}"))?,
         };
-        out.extend(batch);
+        out.extend(run::reorder_columns(&batch, models.labels.len(), cols));
         let done = (i * run::BATCH + chunk.len()) as f64;
         let secs = (crate::now_ms() - start) / 1e3;
         if let Some(b) = &bar {
@@ -173,54 +169,96 @@ async fn logits(
     Ok((out, (crate::now_ms() - start) / 1e3))
 }
 
-/// Both precisions' logits and seconds on the picked device, and the device's name.
-async fn both(
-    models: &Models,
-    texts: &[&str],
-) -> Result<(Vec<f32>, f64, Vec<f32>, f64, String), String> {
+/// One run's outputs: both precisions' logits (data class order), their seconds, the device.
+struct Ran {
+    fp32: Vec<f32>,
+    t32: f64,
+    int4: Vec<f32>,
+    t4: f64,
+    device: String,
+}
+
+/// Both precisions' logits on the picked device; `what` prefixes the progress lines.
+async fn both(models: &Models, texts: &[&str], cols: &[usize], what: &str) -> Result<Ran, String> {
+    let int4_name = format!("{what}{}", models.int4_title());
     if gpu_view::picked() == "webgpu"
         && let Some(mut gpu) = gpu_view::take()
     {
-        let r32 = logits(Runner::Gpu(&mut gpu.fp32), models, texts, "FP32 on WebGPU").await;
+        let fp32_name = format!("{what}FP32 on WebGPU");
+        let int4_name = format!("{int4_name} on WebGPU");
+        let r32 = logits(Runner::Gpu(&mut gpu.fp32), models, texts, cols, &fp32_name).await;
         let r4 = match &r32 {
-            Ok(_) => Some(
-                logits(
-                    Runner::Gpu(&mut gpu.int4),
-                    models,
-                    texts,
-                    "INT4 NF4 on WebGPU",
-                )
-                .await,
-            ),
+            Ok(_) => {
+                Some(logits(Runner::Gpu(&mut gpu.int4), models, texts, cols, &int4_name).await)
+            }
             Err(_) => None,
         };
         let device = format!("WebGPU ({})", gpu.adapter);
         gpu_view::put_back(gpu);
-        let (f, t32) = r32?;
-        let (q, t4) = r4.unwrap_or_else(|| Err("not run".into()))?;
-        return Ok((f, t32, q, t4, device));
+        let (fp32, t32) = r32?;
+        let (int4, t4) = r4.unwrap_or_else(|| Err("not run".into()))?;
+        return Ok(Ran {
+            fp32,
+            t32,
+            int4,
+            t4,
+            device,
+        });
     }
-    let (f, t32) = logits(Runner::Cpu(&models.fp32), models, texts, "FP32").await?;
-    let (q, t4) = logits(Runner::Cpu(&models.int4), models, texts, "INT4 NF4").await?;
-    Ok((f, t32, q, t4, "the CPU path".into()))
+    let fp32_name = format!("{what}FP32");
+    let (fp32, t32) = logits(Runner::Cpu(&models.fp32), models, texts, cols, &fp32_name).await?;
+    let (int4, t4) = logits(Runner::Cpu(&models.int4), models, texts, cols, &int4_name).await?;
+    Ok(Ran {
+        fp32,
+        t32,
+        int4,
+        t4,
+        device: "the CPU path".into(),
+    })
 }
 
-/// Runs both precisions over the chosen data and shows the outputs.
+/// Whether `#run-val` asks for val rows too.
+fn with_val() -> bool {
+    el::<HtmlInputElement>("run-val").is_ok_and(|i| i.checked())
+}
+
+/// Runs both precisions over the chosen data (and, when asked, as many val rows for the
+/// calibrators) and shows the outputs.
 async fn run_all(models: &Models) -> Result<(), String> {
-    let (data, source) = chosen_data()?;
+    let (data, source, embedded) = chosen_data()?;
+    let cols = models.columns_for(&data.label_names)?;
     let texts = data.texts();
-    let (fp32, t32, int4, t4, device) = both(models, &texts).await?;
-    let outputs = run::outputs_of(&data, &fp32, &int4)?;
+    let ran = both(models, &texts, &cols, "").await?;
+    let outputs = run::outputs_of(&data, &ran.fp32, &ran.int4)?;
+    let source = if models.name == crate::try_it::DEFAULT_NAME {
+        source
+    } else {
+        format!("{} with {source}", models.name)
+    };
     crate::show_outputs(outputs, Some(&source)).map_err(|e| format!("{e:?}"))?;
     let n = texts.len() as f64;
-    status(&format!(
-        "{} sentences: FP32 {:.1} sentences/s, INT4 NF4 {:.1} sentences/s (INT4 / FP32 = {:.2}x), \
-         on {device} in this page. Every table and diagram below now shows these outputs.",
+    let mut line = format!(
+        "{} sentences: FP32 {:.1} sentences/s, {} {:.1} sentences/s ({} / FP32 = {:.2}x), \
+         on {} in this page. Every table and diagram below now shows these outputs.",
         texts.len(),
-        n / t32.max(1e-9),
-        n / t4.max(1e-9),
-        t32 / t4.max(1e-9)
-    ));
+        n / ran.t32.max(1e-9),
+        models.int4_title(),
+        n / ran.t4.max(1e-9),
+        models.int4_title(),
+        ran.t32 / ran.t4.max(1e-9),
+        ran.device
+    );
+    if embedded && with_val() {
+        let val = run::embedded_split_rows("val", texts.len())?;
+        let val_ran = both(models, &val.texts(), &cols, "val rows: ").await?;
+        let pair = run::outputs_of(&val, &val_ran.fp32, &val_ran.int4)?;
+        crate::outputs::set_calibration(pair, &models.name);
+        line.push_str(&format!(
+            " Train now fits calibrators on this model's outputs of the first {} val rows.",
+            val.len()
+        ));
+    }
+    status(&line);
     if let Some(body) = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.body())

@@ -1,4 +1,5 @@
-//! Training calibrators in the page with burn: on the default model's FP32 val outputs, on burn's
+//! Training calibrators in the page with burn: on FP32 val outputs (the default model's embedded
+//! ones, or those of the page's model run on val rows), on burn's
 //! wgpu backend (the page's WebGPU adapter; each step awaits the GPU, so the page stays live) or
 //! its CPU backend, with a live loss curve. Trained calibrators replace the shipped ones in
 //! every table, diagram and download.
@@ -113,7 +114,13 @@ async fn train() -> Result<(), String> {
     let methods = checked_methods()?;
     let backend = backend().await;
     let cfg = fit_config(backend)?;
-    let val = outputs::embedded("val")?.fp32;
+    let (val, model) = outputs::calibration()?;
+    let val = val.fp32;
+    let of_model = if model == crate::try_it::DEFAULT_NAME {
+        "the default model's".to_string()
+    } else {
+        format!("{model}'s")
+    };
     let where_ = if backend == TrainBackend::Wgpu {
         "burn's wgpu backend (WebGPU)"
     } else {
@@ -126,7 +133,7 @@ async fn train() -> Result<(), String> {
         let name = method.name();
         curves.borrow_mut().push((name.to_string(), Vec::new()));
         status(&format!(
-            "Training {name} on {} FP32 val rows with {where_}…",
+            "Training {name} on {of_model} FP32 outputs of {} val rows with {where_}…",
             val.n
         ));
         yield_to_browser().await;
@@ -153,15 +160,15 @@ async fn train() -> Result<(), String> {
             "{name} {steps} steps in {secs:.2} s ({:.1} steps/s)",
             steps as f64 / secs.max(1e-9)
         ));
-        calibrators::set_trained(fitted);
+        calibrators::set_trained(fitted, &model);
         if curves.borrow().iter().any(|c| !c.1.is_empty()) {
             figures::draw_losses(&curves.borrow())?;
         }
     }
     view::refresh()?;
     status(&format!(
-        "Trained on {} FP32 val rows with {where_} in {:.1} s: {}. The tables, diagrams and \
-         downloads now use them.",
+        "Trained on {of_model} FP32 outputs of {} val rows with {where_} in {:.1} s: {}. The \
+         tables, diagrams and downloads now use them.",
         val.n,
         (crate::now_ms() - total_start) / 1e3,
         report.join("; ")

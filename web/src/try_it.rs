@@ -1,25 +1,34 @@
-//! "Try it": the default model on the CPU path (plain Rust, in wasm), at FP32 and at INT4 NF4,
-//! on one typed sentence, with an FP32-fitted calibrator applied to both outputs.
+//! The model the page runs (the default or one the user loaded) on the CPU path (plain Rust, in
+//! wasm) at FP32 and INT4, and "Try it": one typed sentence, with an FP32-fitted calibrator
+//! applied to both outputs.
 
+use crate::model_files::{ModelFiles, TokenizerFiles};
 use qcal_calib::Calibrator;
 use qcal_calib::calibrators::{ConfidenceWord, WordThresholds};
 use qcal_calib::npz::softmax_rows;
 use qcal_model::Weights;
+use qcal_model::quant::size::checkpoint_bytes;
 use qcal_model::{BertForSequenceClassification, BertTokenizer, Config, QuantFormat, QuantOptions};
 
 /// Tokens per sentence, [CLS] and [SEP] included (as `qcal predict`'s default).
 pub const MAX_LEN: usize = 64;
 
-/// The tokenizer and the model at FP32 and at INT4 NF4.
+/// The tokenizer and the model at FP32 and at INT4.
 pub struct Models {
-    /// WordPiece tokenizer from `tokenizer.json`.
+    /// What the model is: `default` or the user's model id, URL or file names.
+    pub name: String,
+    /// WordPiece tokenizer (from `tokenizer.json` or `vocab.txt`).
     pub tokenizer: BertTokenizer,
     /// The FP32 model.
     pub fp32: BertForSequenceClassification,
-    /// The same weights quantized to INT4 NF4 (reference recipe, group 64).
+    /// The same weights quantized to INT4 (reference recipe, group 64).
     pub int4: BertForSequenceClassification,
+    /// The INT4 code book.
+    pub format: QuantFormat,
     /// Class names in id order.
     pub labels: Vec<String>,
+    /// Tensor bytes at FP32 and at INT4 (packed codes + f32 scales).
+    pub bytes: (usize, usize),
 }
 
 /// One precision's answer for a sentence.
@@ -33,29 +42,147 @@ pub struct Answer {
     pub word: ConfidenceWord,
 }
 
+/// The name of the default model (MiniLM-L6 encoder with the twfin head, served with the page).
+pub const DEFAULT_NAME: &str = "default";
+
+/// `INT4 NF4`, `INT4 SYM` or `INT4 FP4`.
+pub fn int4_title(format: QuantFormat) -> String {
+    format!("INT4 {}", format.name().to_uppercase())
+}
+
 impl Models {
-    /// Builds both models from a checkpoint's `config.json`, `tokenizer.json` and
-    /// `model.safetensors` bytes; errors name the file.
+    /// Builds the default model from its `config.json`, `tokenizer.json` and
+    /// `model.safetensors` bytes, at FP32 and INT4 NF4; errors name the file.
     pub fn from_bytes(config: &[u8], tokenizer: &[u8], weights: Vec<u8>) -> Result<Self, String> {
-        let config = Config::from_json(config).map_err(|e| format!("config.json: {e}"))?;
+        let files = ModelFiles {
+            name: DEFAULT_NAME.into(),
+            config: config.to_vec(),
+            tokenizer: TokenizerFiles::Json(tokenizer.to_vec()),
+            weights,
+        };
+        Self::from_files(files, QuantFormat::Nf4)
+    }
+
+    /// Builds a checkpoint at FP32 and quantized with `format`; errors name the file.
+    pub fn from_files(files: ModelFiles, format: QuantFormat) -> Result<Self, String> {
+        let config = Config::from_json(&files.config).map_err(|e| format!("config.json: {e}"))?;
         let labels = config
             .label_names()
             .map_err(|e| format!("config.json: {e}"))?;
-        let tokenizer = BertTokenizer::from_tokenizer_json(tokenizer, MAX_LEN)
-            .map_err(|e| format!("tokenizer.json: {e}"))?;
+        let tokenizer = match &files.tokenizer {
+            TokenizerFiles::Json(j) => BertTokenizer::from_tokenizer_json(j, MAX_LEN)
+                .map_err(|e| format!("tokenizer.json: {e}"))?,
+            TokenizerFiles::Vocab { vocab, config } => {
+                BertTokenizer::from_vocab(vocab, config.as_deref(), MAX_LEN)
+                    .map_err(|e| format!("vocab.txt: {e}"))?
+            }
+        };
+        if tokenizer.vocab_size() > config.vocab_size {
+            return Err(format!(
+                "the tokenizer has {} tokens but config.json's vocab_size is {}: they are not of the same model",
+                tokenizer.vocab_size(),
+                config.vocab_size
+            ));
+        }
         let weights =
-            Weights::from_bytes(weights).map_err(|e| format!("model.safetensors: {e}"))?;
+            Weights::from_bytes(files.weights).map_err(|e| format!("model.safetensors: {e}"))?;
         let fp32 = BertForSequenceClassification::load(&weights, &config)
             .map_err(|e| format!("model.safetensors: {e}"))?;
+        drop(weights);
+        if let Some(q) = &fp32.quant {
+            return Err(format!(
+                "model.safetensors is already quantized ({}); load the FP32 checkpoint, the page quantizes it",
+                q.label()
+            ));
+        }
+        let opts = QuantOptions::new(format);
+        let pooler = fp32.bert.pooler.is_some();
+        let fp32_bytes = checkpoint_bytes(&config, labels.len(), pooler, None);
+        let int4_bytes = checkpoint_bytes(&config, labels.len(), pooler, Some(&opts));
         let mut int4 = fp32.clone();
-        int4.quantize(&QuantOptions::new(QuantFormat::Nf4))
-            .map_err(|e| format!("quantizing to NF4: {e}"))?;
+        int4.quantize(&opts)
+            .map_err(|e| format!("quantizing to {}: {e}", int4_title(format)))?;
         Ok(Self {
+            name: files.name,
             tokenizer,
             fp32,
             int4,
+            format,
             labels,
+            bytes: (fp32_bytes, int4_bytes),
         })
+    }
+
+    /// The same model with its INT4 variant quantized anew with `format` (no download).
+    pub fn requantized(&self, format: QuantFormat) -> Result<Self, String> {
+        let opts = QuantOptions::new(format);
+        let mut int4 = self.fp32.clone();
+        int4.quantize(&opts)
+            .map_err(|e| format!("quantizing to {}: {e}", int4_title(format)))?;
+        let c = &self.fp32.config;
+        let pooler = self.fp32.bert.pooler.is_some();
+        Ok(Self {
+            name: self.name.clone(),
+            tokenizer: self.tokenizer.clone(),
+            fp32: self.fp32.clone(),
+            int4,
+            format,
+            labels: self.labels.clone(),
+            bytes: (
+                self.bytes.0,
+                checkpoint_bytes(c, self.labels.len(), pooler, Some(&opts)),
+            ),
+        })
+    }
+
+    /// `INT4 NF4` etc. for this model's INT4 variant.
+    pub fn int4_title(&self) -> String {
+        int4_title(self.format)
+    }
+
+    /// The model's name for people: its id, URL or files, or "the default model".
+    pub fn title(&self) -> String {
+        if self.name == DEFAULT_NAME {
+            "The default model (MiniLM-L6 encoder with the twfin head)".into()
+        } else {
+            self.name.clone()
+        }
+    }
+
+    /// One line on the model: shape, classes and weight sizes at FP32 and INT4.
+    pub fn summary(&self) -> String {
+        let c = &self.fp32.config;
+        let (f, q) = self.bytes;
+        format!(
+            "{} layers, hidden {}, classes {}; weights FP32 {:.1} MB, {} {:.1} MB ({:.2}x)",
+            c.num_hidden_layers,
+            c.hidden_size,
+            self.labels.join(" / "),
+            f as f64 / 1e6,
+            self.int4_title(),
+            q as f64 / 1e6,
+            q as f64 / f.max(1) as f64
+        )
+    }
+
+    /// For each of `data_labels` (the data set's class names), the model's logit column of that
+    /// class (names compared case-insensitively); an error when the model's classes are not the
+    /// data's.
+    pub fn columns_for(&self, data_labels: &[String]) -> Result<Vec<usize>, String> {
+        let model: Vec<String> = self.labels.iter().map(|l| l.to_lowercase()).collect();
+        let cols: Option<Vec<usize>> = data_labels
+            .iter()
+            .map(|d| model.iter().position(|m| *m == d.to_lowercase()))
+            .collect();
+        match cols {
+            Some(c) if model.len() == data_labels.len() => Ok(c),
+            _ => Err(format!(
+                "the model's classes ({}) are not the data's ({}): its config.json needs an \
+                 id2label naming them",
+                self.labels.join(", "),
+                data_labels.join(", ")
+            )),
+        }
     }
 
     /// FP32 and INT4 answers for `text`, calibrated by `calibrator` when given.
@@ -127,6 +254,62 @@ mod tests {
         let [fc, _] = m.answer(text, Some(&t)).expect("calibrated");
         assert_eq!(fc.label, f.label);
         assert!(fc.probs[fc.label] <= f.probs[f.label]);
+    }
+
+    #[test]
+    fn a_vocab_txt_checkpoint_loads_in_any_format_with_sizes() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/tiny-bert/");
+        let read = |f: &str| std::fs::read(format!("{dir}{f}")).expect("fixture file");
+        let files = ModelFiles {
+            name: "tiny".into(),
+            config: read("config.json"),
+            tokenizer: TokenizerFiles::Vocab {
+                vocab: read("vocab.txt"),
+                config: Some(read("tokenizer_config.json")),
+            },
+            weights: read("model.safetensors"),
+        };
+        let sym = Models::from_files(files.clone(), QuantFormat::Sym).expect("sym");
+        let json = tiny();
+        let text = "Quarterly revenue rose 4% to $1.2bn";
+        let (a, b) = (
+            sym.tokenizer.encode_batch(&[text]).expect("vocab"),
+            json.tokenizer.encode_batch(&[text]).expect("json"),
+        );
+        assert_eq!(
+            a.input_ids, b.input_ids,
+            "vocab.txt and tokenizer.json agree"
+        );
+        assert_eq!(sym.int4_title(), "INT4 SYM");
+        let [f, q] = sym.answer(text, None).expect("answer");
+        assert_eq!(f, json.answer(text, None).expect("answer")[0]);
+        assert_ne!(
+            q,
+            json.answer(text, None).expect("answer")[1],
+            "SYM is not NF4"
+        );
+        let nf4 = sym.requantized(QuantFormat::Nf4).expect("requantize");
+        assert_eq!(
+            nf4.answer(text, None).expect("answer"),
+            json.answer(text, None).expect("answer")
+        );
+        assert_eq!(
+            (nf4.bytes.0, nf4.int4_title().as_str()),
+            (sym.bytes.0, "INT4 NF4")
+        );
+        let (fp32, int4) = sym.bytes;
+        assert!(int4 < fp32 && fp32 > 8_000_000, "{fp32} {int4}");
+        let line = sym.summary();
+        assert!(
+            line.starts_with(
+                "2 layers, hidden 64, classes positive / negative / neutral; weights FP32 "
+            ),
+            "{line}"
+        );
+        let order = ["neutral", "positive", "negative"].map(String::from);
+        assert_eq!(sym.columns_for(&order).expect("same classes"), [2, 0, 1]);
+        let err = sym.columns_for(&["up".into(), "down".into()]).unwrap_err();
+        assert!(err.contains("positive, negative, neutral"), "{err}");
     }
 
     #[test]

@@ -1,0 +1,147 @@
+//! Downloads in the page: `fetch` with a progress callback per received chunk, optionally
+//! through the browser's Cache API so that a model downloaded once loads again offline.
+
+use js_sys::{Reflect, Uint8Array};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Cache, Response};
+
+/// The Cache API bucket holding downloaded model files.
+const CACHE_NAME: &str = "qcal-models-v1";
+
+/// A downloaded file.
+pub struct Fetched {
+    /// The body.
+    pub bytes: Vec<u8>,
+    /// Whether it came from the browser cache (no network).
+    pub cached: bool,
+}
+
+/// Fetches `url` into bytes, reporting `(received, total)` bytes per chunk (total 0 when the
+/// server does not say).
+pub async fn fetch_bytes(url: &str, progress: &dyn Fn(f64, f64)) -> Result<Vec<u8>, String> {
+    match fetch_response(url).await? {
+        Some(resp) => read_body(url, resp, progress).await,
+        None => Err(format!("{url}: HTTP 404 Not Found")),
+    }
+}
+
+/// `fetch(url)`; `None` on HTTP 404, an error naming the URL on any other failure.
+async fn fetch_response(url: &str) -> Result<Option<Response>, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let resp: Response = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(|e| {
+            format!(
+                "{url}: the download failed ({}); check the address, your connection, and that the server allows cross-origin requests",
+                js_text(&e)
+            )
+        })?
+        .dyn_into()
+        .map_err(|_| format!("{url}: not a response"))?;
+    if resp.status() == 404 {
+        return Ok(None);
+    }
+    if !resp.ok() {
+        let hint = if resp.status() == 401 || resp.status() == 403 {
+            " (a gated or private model: download its files and pick them as local files)"
+        } else {
+            ""
+        };
+        return Err(format!(
+            "{url}: HTTP {} {}{hint}",
+            resp.status(),
+            resp.status_text()
+        ));
+    }
+    Ok(Some(resp))
+}
+
+/// Reads a response's body chunk by chunk, reporting progress.
+async fn read_body(
+    url: &str,
+    resp: Response,
+    progress: &dyn Fn(f64, f64),
+) -> Result<Vec<u8>, String> {
+    let total: f64 = resp
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    let body = resp.body().ok_or_else(|| format!("{url}: empty body"))?;
+    let reader: web_sys::ReadableStreamDefaultReader = body
+        .get_reader()
+        .dyn_into()
+        .map_err(|_| format!("{url}: no stream reader"))?;
+    let mut bytes = Vec::with_capacity(total as usize);
+    loop {
+        let chunk = JsFuture::from(reader.read())
+            .await
+            .map_err(|e| format!("{url}: {}", js_text(&e)))?;
+        let done = Reflect::get(&chunk, &"done".into()).map_or(true, |d| d.is_truthy());
+        if done {
+            break;
+        }
+        let value = Reflect::get(&chunk, &"value".into()).map_err(|e| js_text(&e))?;
+        bytes.extend(Uint8Array::new(&value).to_vec());
+        progress(bytes.len() as f64, total);
+    }
+    Ok(bytes)
+}
+
+/// The model cache, `None` where the Cache API is unavailable (insecure context, private mode).
+async fn open_cache() -> Option<Cache> {
+    let caches = web_sys::window()?.caches().ok()?;
+    JsFuture::from(caches.open(CACHE_NAME))
+        .await
+        .ok()?
+        .dyn_into()
+        .ok()
+}
+
+/// Fetches `url` through the Cache API: a cached copy when there is one, else the network
+/// (storing the response for next time). `None` on HTTP 404.
+pub async fn fetch_cached(
+    url: &str,
+    progress: &dyn Fn(f64, f64),
+) -> Result<Option<Fetched>, String> {
+    let cache = open_cache().await;
+    if let Some(cache) = &cache
+        && let Ok(hit) = JsFuture::from(cache.match_with_str(url)).await
+        && let Ok(resp) = hit.dyn_into::<Response>()
+    {
+        let bytes = read_body(url, resp, progress).await?;
+        return Ok(Some(Fetched {
+            bytes,
+            cached: true,
+        }));
+    }
+    let Some(resp) = fetch_response(url).await? else {
+        return Ok(None);
+    };
+    // Store a copy while the original is read; a failed store (quota) only loses the cache.
+    let stored = match (&cache, resp.clone()) {
+        (Some(cache), Ok(copy)) => Some(JsFuture::from(cache.put_with_str(url, &copy))),
+        _ => None,
+    };
+    let bytes = read_body(url, resp, progress).await?;
+    if let Some(stored) = stored
+        && let Err(e) = stored.await
+    {
+        web_sys::console::warn_1(&format!("{url} was not cached: {}", js_text(&e)).into());
+    }
+    Ok(Some(Fetched {
+        bytes,
+        cached: false,
+    }))
+}
+
+/// A JS error's message (or its debug form).
+pub fn js_text(e: &wasm_bindgen::JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>()
+        .map(|err| String::from(err.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| format!("{e:?}"))
+}
