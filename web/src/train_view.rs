@@ -1,13 +1,13 @@
 //! Training calibrators in the page with burn: on FP32 val outputs (the default model's embedded
-//! ones, or those of the page's model run on val rows), on burn's
-//! wgpu backend (the page's WebGPU adapter; each step awaits the GPU, so the page stays live) or
-//! its CPU backend, with a live loss curve. Trained calibrators replace the shipped ones in
-//! every table, diagram and download.
+//! ones, or those of the page's model run on val rows), on burn's wgpu backend (the page's
+//! WebGPU adapter; each step awaits the GPU) or its CPU backend (the fit yields to the browser
+//! between steps), with a live loss curve; the page stays live. Trained calibrators replace the
+//! shipped ones in every table, diagram and download.
 
 use crate::try_view::yield_to_browser;
 use crate::{calibrators, dom, figures, outputs, view};
-use qcal_calib::train::{FitConfig, Method, TrainBackend, fit_async, init_wgpu_async};
-use std::cell::RefCell;
+use qcal_calib::train::{FitConfig, Method, TrainBackend, fit_async, init_wgpu_async, set_pause};
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -20,8 +20,27 @@ fn status(text: &str) {
     let _ = dom::set_text("train-status", text);
 }
 
+/// A fit yields to the browser when it has run this long without doing so, in ms.
+const YIELD_EVERY_MS: f64 = 40.0;
+
+/// Makes every fit on this thread yield to the browser between optimiser steps at least every
+/// [`YIELD_EVERY_MS`], so the page keeps painting and answering on burn's CPU backend too.
+fn install_pause() {
+    let last = Rc::new(Cell::new(crate::now_ms()));
+    set_pause(Some(Rc::new(move || {
+        let last = last.clone();
+        Box::pin(async move {
+            if crate::now_ms() - last.get() > YIELD_EVERY_MS {
+                yield_to_browser().await;
+                last.set(crate::now_ms());
+            }
+        })
+    })));
+}
+
 /// Enables the train button.
 pub fn start() -> Result<(), String> {
+    install_pause();
     let button: HtmlButtonElement = dom::by_id("train")
         .map_err(|e| format!("{e:?}"))?
         .dyn_into()

@@ -32,3 +32,53 @@ fn transfer_table_applies_every_shipped_calibrator_in_the_browser() {
     }
     assert!(!json.contains("NaN"), "{json}");
 }
+
+/// The page's training path: the same calibrators fitted with burn on the browser's WebGPU
+/// adapter (SwiftShader here) and on burn's CPU backend agree within 1e-3 on every probability
+/// (issue 4: one training code path, CPU and wgpu). Temperature, vector and Dirichlet-ODIR with
+/// fixed strengths, on 500 rows of the default model's FP32 val outputs.
+#[wasm_bindgen_test]
+async fn cpu_and_webgpu_fits_agree_in_the_browser() {
+    use qcal_calib::Calibrator;
+    use qcal_calib::train::{
+        FitConfig, Method, TrainBackend, fit_async, fit_dirichlet_fixed_async, init_wgpu_async,
+    };
+    init_wgpu_async()
+        .await
+        .expect("the browser offers WebGPU (SwiftShader in the test run)");
+    let val = qcal_web::outputs::embedded("val")
+        .expect("val outputs")
+        .fp32;
+    let idx: Vec<usize> = (0..500).collect();
+    let d = val.subset(&idx);
+    let cfg = |backend| FitConfig {
+        backend,
+        ..FitConfig::default()
+    };
+    let (cpu, gpu) = (cfg(TrainBackend::Cpu), cfg(TrainBackend::Wgpu));
+    let max_diff = |a: &Calibrator, b: &Calibrator| {
+        let (pa, pb) = (a.apply_data(&d).probs, b.apply_data(&d).probs);
+        pa.iter()
+            .zip(&pb)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f64::max)
+    };
+    for method in [Method::Temperature, Method::Vector] {
+        let a = fit_async(method, &d, &cpu, &mut |_, _| {})
+            .await
+            .expect("cpu fit");
+        let b = fit_async(method, &d, &gpu, &mut |_, _| {})
+            .await
+            .expect("webgpu fit");
+        let worst = max_diff(&a, &b);
+        assert!(worst < 1e-3, "{method:?}: CPU vs WebGPU {worst}");
+    }
+    let a = fit_dirichlet_fixed_async(&d, 1e-2, 1e-2, &cpu, &mut |_, _| {})
+        .await
+        .expect("cpu dirichlet");
+    let b = fit_dirichlet_fixed_async(&d, 1e-2, 1e-2, &gpu, &mut |_, _| {})
+        .await
+        .expect("webgpu dirichlet");
+    let worst = max_diff(&Calibrator::Dirichlet(a), &Calibrator::Dirichlet(b));
+    assert!(worst < 1e-3, "Dirichlet: CPU vs WebGPU {worst}");
+}

@@ -167,7 +167,8 @@ fn noisy(batch: &Batch, std: f64, rng: &mut SplitMix64, device: &Device) -> Batc
 }
 
 /// Minimises `obj` from `theta0` on `train`, early-stopping on `holdout` when given.
-/// `progress(step, training loss)` is called after every step.
+/// `progress(step, training loss)` is called after every step, then the thread's pause (see
+/// [`super::set_pause`]) is awaited.
 pub async fn minimize(
     obj: &dyn Objective,
     device: &Device,
@@ -192,6 +193,7 @@ pub async fn minimize(
         let loss = state.loss();
         losses.push(loss);
         progress(step, loss);
+        super::pause::pause().await;
         if let Some(h) = holdout {
             let hl = value(obj, device, state.theta(), h).await?;
             if hl < best.0 {

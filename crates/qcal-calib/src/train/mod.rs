@@ -9,6 +9,7 @@ mod fit;
 mod newton;
 mod objectives;
 mod optim;
+mod pause;
 mod softmax_regression;
 
 pub use cv::{select_odir, select_odir_async};
@@ -25,6 +26,7 @@ pub use newton::{MAX_NEWTON_CLASSES, refine_dirichlet};
 pub use objectives::{
     FuzzyObjective, LinearKind, LinearObjective, LossWeights, SOFT_BINS, SOFT_SIGMA, SoftTerms,
 };
+pub use pause::{PauseFn, set_pause};
 pub use softmax_regression::{
     LinearMap, SoftmaxRegressionConfig, fit_softmax_regression, fit_softmax_regression_async,
     holdout_split,
