@@ -267,6 +267,8 @@ try {
   console.log(`run with the loaded model: ${tinyStatus}`);
   check('the loaded model runs on test and val rows', tinyRun && /INT4 FP4 [\d.]+ sentences\/s.*first 6 val rows/.test(tinyStatus ?? '')
     && /vocab\.txt/.test(await page.textContent('#outputs-source') ?? ''), tinyStatus);
+  const note = await page.textContent('#calibrators-note');
+  check('the transfer table warns that its calibrators were fitted on another model', /fitted on another model's outputs/.test(note ?? ''), note);
   const errorShown = await page.isVisible('#error');
   check('no error message on the page', !errorShown);
   check('no console errors', errors.length === 0, errors.join(' | '));

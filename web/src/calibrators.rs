@@ -102,6 +102,38 @@ pub fn fitted_on(method: &str) -> String {
     })
 }
 
+/// A warning naming the calibrators in use that were fitted on another model's outputs than
+/// `shown_model`'s (the model whose outputs the page shows); empty when all match.
+pub fn provenance(shown_model: &str) -> String {
+    let other: Vec<&str> = SHIPPED
+        .iter()
+        .map(|(m, _)| *m)
+        .filter(|m| fitted_on(m) != shown_model)
+        .collect();
+    if other.is_empty() {
+        return String::new();
+    }
+    let all = other.len() == SHIPPED.len();
+    format!(
+        "Note: {} fitted on another model's outputs than those shown{}. Run this model with val \
+         rows, then train, to compare like with like.",
+        if all {
+            "these calibrators were".to_string()
+        } else {
+            format!(
+                "{} {}",
+                other.join(", "),
+                if other.len() == 1 { "was" } else { "were" }
+            )
+        },
+        if all && shown_model != DEFAULT_NAME {
+            " (they were fitted on the default model's)"
+        } else {
+            ""
+        }
+    )
+}
+
 /// One row of the transfer table: a method's metrics on the test split at FP32 and INT4.
 pub struct TransferRow {
     /// `uncalibrated` or a method name.
@@ -196,6 +228,24 @@ mod tests {
             !current("fuzzy").expect("fuzzy").1,
             "other methods stay shipped"
         );
+    }
+
+    #[test]
+    fn provenance_warns_about_calibrators_of_another_model() {
+        assert_eq!(
+            provenance(DEFAULT_NAME),
+            "",
+            "shipped ones fit the default model"
+        );
+        let all = provenance("mine");
+        assert!(
+            all.starts_with("Note: these calibrators were fitted on another model's"),
+            "{all}"
+        );
+        set_trained(shipped("prior").expect("prior"), "mine");
+        let some = provenance("mine");
+        assert!(some.starts_with("Note: temperature, vector"), "{some}");
+        assert!(!some.contains("prior"), "{some}");
     }
 
     #[test]

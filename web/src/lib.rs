@@ -79,7 +79,10 @@ fn render() -> Result<(), JsValue> {
     let test = outputs::embedded("test").map_err(|e| JsValue::from_str(&e))?;
     show_outputs(
         test,
-        Some("precomputed by `qcal predict` on the embedded test split, shipped with the page"),
+        Some((
+            "precomputed by `qcal predict` on the embedded test split, shipped with the page",
+            try_it::DEFAULT_NAME,
+        )),
     )?;
     let ms = now_ms();
     dom::set_text(
@@ -92,13 +95,24 @@ fn render() -> Result<(), JsValue> {
     Ok(())
 }
 
+thread_local! {
+    /// The model whose outputs the page shows.
+    static SHOWN_MODEL: std::cell::RefCell<String> =
+        std::cell::RefCell::new(try_it::DEFAULT_NAME.to_string());
+}
+
 /// Shows FP32 and INT4 outputs everywhere on the page: the metrics table and diagrams, the
-/// transfer table of the shipped calibrators and the before/after diagram. `source` says where
-/// the outputs come from (`None`: unchanged).
-pub(crate) fn show_outputs(test: outputs::Pair, source: Option<&str>) -> Result<(), JsValue> {
-    if let Some(source) = source {
+/// transfer table of the calibrators in use and the before/after diagram. `source` says where
+/// the outputs come from and which model made them (`None`: unchanged).
+pub(crate) fn show_outputs(
+    test: outputs::Pair,
+    source: Option<(&str, &str)>,
+) -> Result<(), JsValue> {
+    if let Some((source, model)) = source {
         dom::set_text("outputs-source", &format!("Outputs: {source}."))?;
+        SHOWN_MODEL.set(model.to_string());
     }
+    SHOWN_MODEL.with_borrow(|m| dom::set_text("calibrators-note", &calibrators::provenance(m)))?;
     let comparison = outputs::Comparison::of(&test);
     dom::render_comparison(&comparison)?;
     let rows = calibrators::transfer_rows(&test).map_err(|e| JsValue::from_str(&e))?;

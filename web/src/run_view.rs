@@ -235,7 +235,7 @@ async fn run_all(models: &Models) -> Result<(), String> {
     } else {
         format!("{} with {source}", models.name)
     };
-    crate::show_outputs(outputs, Some(&source)).map_err(|e| format!("{e:?}"))?;
+    crate::show_outputs(outputs, Some((&source, &models.name))).map_err(|e| format!("{e:?}"))?;
     let n = texts.len() as f64;
     let mut line = format!(
         "{} sentences: FP32 {:.1} sentences/s, {} {:.1} sentences/s ({} / FP32 = {:.2}x), \
