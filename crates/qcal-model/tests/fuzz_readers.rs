@@ -1,6 +1,7 @@
 //! Property test: random and mutated byte strings fed to every reader (safetensors weights,
 //! the qcal INT4 checkpoint, config.json, tokenizer config + vocab, tokenizer.json, CSV) must
 //! give an error or a value, never a panic. 4 readers x 2 strategies x 1,300 cases > 10,000.
+#![cfg(not(target_arch = "wasm32"))]
 
 use std::collections::HashMap;
 

@@ -56,7 +56,9 @@ fn build(root: &Path, name: &str, flags: &str) -> Result<PathBuf, String> {
                 "wasm_forward",
             ])
             .env("CARGO_TARGET_DIR", &dir)
-            .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", flags),
+            // RUSTFLAGS replaces `.cargo/config.toml`'s target rustflags (which would be merged
+            // with CARGO_TARGET_<triple>_RUSTFLAGS); with --target it spares build scripts.
+            .env("RUSTFLAGS", flags),
     )?;
     let wasm = dir.join("wasm32-unknown-unknown/release/examples/wasm_forward.wasm");
     let pkg = dir.join("pkg");
