@@ -35,6 +35,29 @@ function serve(root) {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
+// Whether `selector` appears on `page` within `timeout` ms.
+async function appears(page, selector, timeout) {
+  try {
+    await page.waitForSelector(selector, { timeout });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// A canvas's size and how many of its pixels are coloured (not grey): drawn series.
+function inkOf(page, id) {
+  return page.$eval(`#${id}`, (c) => {
+    const { width, height } = c;
+    const px = c.getContext('2d').getImageData(0, 0, width, height).data;
+    let coloured = 0;
+    for (let i = 0; i < px.length; i += 4) {
+      if (Math.abs(px[i] - px[i + 1]) > 40 || Math.abs(px[i + 1] - px[i + 2]) > 40) coloured += 1;
+    }
+    return { width, height, coloured };
+  });
+}
+
 const results = [];
 function check(name, ok, detail = '') {
   results.push(ok);
@@ -57,12 +80,7 @@ try {
   page.on('pageerror', (e) => errors.push(String(e)));
   const t0 = Date.now();
   await page.goto(url);
-  let ready = true;
-  try {
-    await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
-  } catch {
-    ready = false;
-  }
+  const ready = await appears(page, 'body[data-ready="true"]', 120_000);
   check('page becomes ready', ready, `${Date.now() - t0} ms`);
   const summary = await page.textContent('#data-summary');
   check('data summary shows the embedded rows', /11924/.test(summary ?? ''), summary?.slice(0, 80));
@@ -82,25 +100,12 @@ try {
   const href = await page.getAttribute('#download', 'href');
   check('picking a calibrator points the download at its JSON', href === 'assets/calibrators/dirichlet.json', href);
   for (const id of ['reliability', 'confidence', 'calibrated', 'fuzzy']) {
-    const ink = await page.$eval(`#${id}`, (c) => {
-      const { width, height } = c;
-      const px = c.getContext('2d').getImageData(0, 0, width, height).data;
-      let coloured = 0;
-      for (let i = 0; i < px.length; i += 4) {
-        if (Math.abs(px[i] - px[i + 1]) > 40 || Math.abs(px[i + 1] - px[i + 2]) > 40) coloured += 1;
-      }
-      return { width, height, coloured };
-    });
+    const ink = await inkOf(page, id);
     check(`canvas #${id} is drawn with coloured series`, ink.width > 0 && ink.coloured > 500, JSON.stringify(ink));
   }
   // Try it: the default model downloads, builds at FP32 and NF4 on the wasm CPU path, and answers.
   const tModel = Date.now();
-  let modelReady = true;
-  try {
-    await page.waitForSelector('body[data-model-ready="true"]', { timeout: 180_000 });
-  } catch {
-    modelReady = false;
-  }
+  const modelReady = await appears(page, 'body[data-model-ready="true"]', 180_000);
   check('default model loads in the page', modelReady, `${Date.now() - tModel} ms after the diagrams`);
   if (modelReady) {
     await page.fill('#sentence', 'Shares jump after record quarterly profit and a raised outlook');
@@ -113,12 +118,7 @@ try {
   // Run: the model over the first rows of the test split at FP32 and INT4, in the page.
   await page.fill('#rows', '24');
   await page.click('#run');
-  let runDone = true;
-  try {
-    await page.waitForSelector('body[data-run-done="24"]', { timeout: 120_000 });
-  } catch {
-    runDone = false;
-  }
+  const runDone = await appears(page, 'body[data-run-done="24"]', 120_000);
   const runStatus = await page.textContent('#run-status');
   console.log(`run: ${runStatus}`);
   check('run on 24 rows finishes with sentences per second', runDone && /FP32 [\d.]+ sentences\/s, INT4 NF4 [\d.]+ sentences\/s/.test(runStatus ?? ''), runStatus);
@@ -132,22 +132,12 @@ try {
   await page.selectOption('#text-col', 'sentence');
   await page.selectOption('#label-col', 'gold');
   await page.click('#run');
-  let uploadDone = true;
-  try {
-    await page.waitForSelector('body[data-run-done="3"]', { timeout: 60_000 });
-  } catch {
-    uploadDone = false;
-  }
+  const uploadDone = await appears(page, 'body[data-run-done="3"]', 60_000);
   check('an uploaded CSV with mapped columns runs', uploadDone && /mine\.csv \(3 rows\)/.test(await page.textContent('#outputs-source') ?? ''),
     await page.textContent('#outputs-source'));
   // WebGPU: the model uploaded to the page's adapter (SwiftShader here), timed against the CPU
   // path; then a run forced onto WebGPU.
-  let gpuReady = true;
-  try {
-    await page.waitForSelector('body[data-gpu-ready="true"]', { timeout: 240_000 });
-  } catch {
-    gpuReady = false;
-  }
+  const gpuReady = await appears(page, 'body[data-gpu-ready="true"]', 240_000);
   const deviceStatus = await page.textContent('#device-status');
   console.log(`device: ${deviceStatus}`);
   check('WebGPU set up with a timing against the CPU path', gpuReady && /WebGPU adapter: .*CPU path \d+ ms, WebGPU \d+ ms/.test(deviceStatus ?? ''), deviceStatus);
@@ -156,12 +146,7 @@ try {
     await page.fill('#rows', '8');
     await page.selectOption('#device', 'webgpu');
     await page.click('#run');
-    let gpuRun = true;
-    try {
-      await page.waitForSelector('body[data-run-done="8"]', { timeout: 300_000 });
-    } catch {
-      gpuRun = false;
-    }
+    const gpuRun = await appears(page, 'body[data-run-done="8"]', 300_000);
     const st = await page.textContent('#run-status');
     console.log(`run on WebGPU: ${st}`);
     check('a run on WebGPU finishes (FP32 and INT4 sentences/s)', gpuRun && /on WebGPU/.test(st ?? ''), st);
@@ -174,12 +159,7 @@ try {
   for (const backend of ['wgpu', 'cpu']) {
     await page.selectOption('#train-backend', backend);
     await page.click('#train');
-    let trained = true;
-    try {
-      await page.waitForSelector(`body[data-train-done="${backend}"]`, { timeout: 300_000 });
-    } catch {
-      trained = false;
-    }
+    const trained = await appears(page, `body[data-train-done="${backend}"]`, 300_000);
     trainStatus[backend] = await page.textContent('#train-status');
     console.log(`train on ${backend}: ${trainStatus[backend]}`);
     check(`fuzzy calibrator trains in the page on ${backend}`, trained && /fuzzy \d+ steps in [\d.]+ s \([\d.]+ steps\/s\)/.test(trainStatus[backend] ?? ''),
@@ -187,14 +167,7 @@ try {
   }
   const rate = (b) => Number((/\(([\d.]+) steps\/s\)/.exec(trainStatus[b] ?? '') ?? [])[1]);
   console.log(`training steps/s, WebGPU vs CPU backend: ${rate('wgpu')} vs ${rate('cpu')} (ratio ${(rate('wgpu') / rate('cpu')).toFixed(2)})`);
-  const lossInk = await page.$eval('#loss', (c) => {
-    const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    let coloured = 0;
-    for (let i = 0; i < px.length; i += 4) {
-      if (Math.abs(px[i] - px[i + 1]) > 40 || Math.abs(px[i + 1] - px[i + 2]) > 40) coloured += 1;
-    }
-    return coloured;
-  });
+  const lossInk = (await inkOf(page, 'loss')).coloured;
   check('the loss curve is drawn', lossInk > 100, String(lossInk));
   await page.selectOption('#method', 'fuzzy');
   check('the trained fuzzy calibrator is offered for download', /trained in this page/.test(await page.textContent('#download') ?? ''),
@@ -225,12 +198,7 @@ try {
   const loadModel = async (what, action) => {
     await page.evaluate(() => document.body.removeAttribute('data-model-loaded'));
     await action();
-    let loaded = true;
-    try {
-      await page.waitForSelector(`body[data-model-loaded="${what}"]`, { timeout: 120_000 });
-    } catch {
-      loaded = false;
-    }
+    const loaded = await appears(page, `body[data-model-loaded="${what}"]`, 120_000);
     const status = await page.textContent('#model-status');
     console.log(`model: ${status}`);
     return loaded ? status : '';
@@ -257,12 +225,7 @@ try {
   await page.fill('#rows', '6');
   await page.check('#run-val');
   await page.click('#run');
-  let tinyRun = true;
-  try {
-    await page.waitForSelector('body[data-run-done="6"]', { timeout: 120_000 });
-  } catch {
-    tinyRun = false;
-  }
+  const tinyRun = await appears(page, 'body[data-run-done="6"]', 120_000);
   const tinyStatus = await page.textContent('#run-status');
   console.log(`run with the loaded model: ${tinyStatus}`);
   check('the loaded model runs on test and val rows', tinyRun && /INT4 FP4 [\d.]+ sentences\/s.*first 6 val rows/.test(tinyStatus ?? '')

@@ -60,6 +60,18 @@ fn csv(dir: &Path, split: &str, rows: usize) -> PathBuf {
     path
 }
 
+/// `predict --model M --data D --out O` followed by `extra`.
+fn predict_args<'a>(
+    model: &'a str,
+    data: &'a str,
+    out: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec!["predict", "--model", model, "--data", data, "--out", out];
+    args.extend_from_slice(extra);
+    args
+}
+
 fn read(path: &Path) -> Outputs {
     Outputs::from_npz_bytes(&std::fs::read(path).expect("npz")).expect("parses")
 }
@@ -78,17 +90,12 @@ fn predict_and_quantize_write_the_models_outputs() {
     let dir = scratch("predict");
     let data = csv(&dir, "test", 12);
     let fp32 = dir.join("fp32.npz");
-    ok(&[
-        "predict",
-        "--model",
+    ok(&predict_args(
         s(&tiny()),
-        "--data",
         s(&data),
-        "--out",
         s(&fp32),
-        "--batch",
-        "5",
-    ]);
+        &["--batch", "5"],
+    ));
     let m = ModelDir::load(&tiny(), 64).expect("tiny");
     let dataset = qcal_model::Dataset::from_csv(
         &std::fs::read(&data).expect("csv"),
@@ -106,17 +113,12 @@ fn predict_and_quantize_write_the_models_outputs() {
 
     // In-memory NF4 equals the saved NF4 checkpoint run as stored.
     let nf4 = dir.join("nf4.npz");
-    ok(&[
-        "predict",
-        "--model",
+    ok(&predict_args(
         s(&tiny()),
-        "--data",
         s(&data),
-        "--out",
         s(&nf4),
-        "--precision",
-        "int4-nf4",
-    ]);
+        &["--precision", "int4-nf4"],
+    ));
     let mut q = m.model.clone();
     q.quantize(&QuantOptions::new(QuantFormat::Nf4))
         .expect("quantize");
@@ -135,15 +137,7 @@ fn predict_and_quantize_write_the_models_outputs() {
         s(&qdir),
     ]);
     let stored = dir.join("stored.npz");
-    ok(&[
-        "predict",
-        "--model",
-        s(&qdir),
-        "--data",
-        s(&data),
-        "--out",
-        s(&stored),
-    ]);
+    ok(&predict_args(s(&qdir), s(&data), s(&stored), &[]));
     assert_eq!(
         read(&stored).logits,
         got_q.logits,
@@ -157,15 +151,7 @@ fn metrics_and_calibrate_on_predicted_outputs() {
     let dir = scratch("metrics");
     let data = csv(&dir, "val", 40);
     let val = dir.join("val.npz");
-    ok(&[
-        "predict",
-        "--model",
-        s(&tiny()),
-        "--data",
-        s(&data),
-        "--out",
-        s(&val),
-    ]);
+    ok(&predict_args(s(&tiny()), s(&data), s(&val), &[]));
     let json: serde_json::Value =
         serde_json::from_str(&ok(&["metrics", "--probs", s(&val), "--json"])).expect("json");
     for key in [
@@ -263,15 +249,7 @@ fn train_head_writes_a_complete_checkpoint() {
     );
     assert_eq!(m.model.pooling, qcal_model::Pooling::Mean);
     let preds = dir.join("p.npz");
-    ok(&[
-        "predict",
-        "--model",
-        s(&out),
-        "--data",
-        s(&train),
-        "--out",
-        s(&preds),
-    ]);
+    ok(&predict_args(s(&out), s(&train), s(&preds), &[]));
     assert_eq!(read(&preds).n, 60);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -286,28 +264,17 @@ fn bad_input_gets_a_clear_error() {
     )
     .expect("csv");
     let out = dir.join("o.npz");
-    let err = fails(&[
-        "predict",
-        "--model",
-        s(&tiny()),
-        "--data",
-        s(&bad),
-        "--out",
-        s(&out),
-    ]);
+    let err = fails(&predict_args(s(&tiny()), s(&bad), s(&out), &[]));
     assert!(err.contains("line 3") && err.contains("bearish"), "{err}");
     assert!(!out.exists(), "nothing written on error");
     let err = fails(&["metrics", "--probs", s(&bad)]);
     assert!(err.contains("bad.csv"), "{err}");
-    let err = fails(&[
-        "predict",
-        "--model",
+    let err = fails(&predict_args(
         s(&dir.join("missing")),
-        "--data",
         s(&bad),
-        "--out",
         s(&out),
-    ]);
+        &[],
+    ));
     assert!(err.contains("missing"), "{err}");
     let err = fails(&[
         "calibrate",
