@@ -112,13 +112,24 @@ async fn try_setup(models: &Models) -> Result<String, String> {
     ));
     yield_to_browser().await;
     let data = run::embedded_rows(PROBE)?;
+    let texts = data.texts();
     let enc = models
         .tokenizer
-        .encode_batch(&data.texts())
+        .encode_batch(&texts)
         .map_err(|e| e.to_string())?;
-    let t0 = crate::now_ms();
-    let cpu = models.fp32.forward(&enc).map_err(|e| e.to_string())?;
-    let cpu_ms = crate::now_ms() - t0;
+    // The CPU path in small batches with a yield between them: a large model (BERT-base) takes
+    // seconds per batch in wasm, and the page must stay live meanwhile.
+    let (mut cpu, mut cpu_ms) = (Vec::new(), 0.0);
+    for chunk in texts.chunks(2) {
+        let enc = models
+            .tokenizer
+            .encode_batch(chunk)
+            .map_err(|e| e.to_string())?;
+        let t0 = crate::now_ms();
+        cpu.extend(models.fp32.forward(&enc).map_err(|e| e.to_string())?);
+        cpu_ms += crate::now_ms() - t0;
+        yield_to_browser().await;
+    }
     fp32.logits(&enc).await.map_err(|e| e.to_string())?; // warm-up: pipelines, workspace
     let t0 = crate::now_ms();
     let gpu = fp32.logits(&enc).await.map_err(|e| e.to_string())?;

@@ -6,7 +6,7 @@
 
 use crate::model_files::{self, CONVERT_HINT, ModelFiles, TokenizerFiles};
 use crate::net::{fetch_cached, js_text};
-use crate::try_it::Models;
+use crate::try_it::{Build, Models};
 use crate::try_view::{self, yield_to_browser};
 use crate::{dom, gpu_view};
 use js_sys::Uint8Array;
@@ -139,20 +139,34 @@ async fn requantize(format: QuantFormat) -> Result<(Models, String), String> {
         crate::try_it::int4_title(format)
     ));
     yield_to_browser().await;
-    let models = current.requantized(format)?;
+    let models = quantize_in_steps(Build::requantize(&current, format)).await?;
     Ok((models, "quantized anew in this page".into()))
 }
 
-/// Builds the model from its files, saying so first.
+/// Runs `build`'s quantization steps with the progress bar, yielding to the browser between
+/// steps (encoder layers) so the page stays live.
+async fn quantize_in_steps(mut build: Build) -> Result<Models, String> {
+    loop {
+        progress(build.done() as f64 / build.steps().max(1) as f64);
+        yield_to_browser().await;
+        if build.step()? {
+            break;
+        }
+    }
+    build.finish()
+}
+
+/// Builds the model from its files: loads it at FP32, then quantizes it layer by layer.
 async fn build(files: ModelFiles, format: QuantFormat) -> Result<Models, String> {
+    let name = files.name.clone();
+    status(&format!("Loading {name} at FP32…"));
+    yield_to_browser().await;
+    let build = Build::start(files, format)?;
     status(&format!(
-        "Building {} at FP32 and quantizing it to {} (the page pauses while it does)…",
-        files.name,
+        "Quantizing {name} to {}, one encoder layer at a time…",
         crate::try_it::int4_title(format)
     ));
-    progress(1.0);
-    yield_to_browser().await;
-    Models::from_files(files, format)
+    quantize_in_steps(build).await
 }
 
 /// Downloads (or reads from the browser cache) the files of a model id or URL.

@@ -65,74 +65,7 @@ impl Models {
 
     /// Builds a checkpoint at FP32 and quantized with `format`; errors name the file.
     pub fn from_files(files: ModelFiles, format: QuantFormat) -> Result<Self, String> {
-        let config = Config::from_json(&files.config).map_err(|e| format!("config.json: {e}"))?;
-        let labels = config
-            .label_names()
-            .map_err(|e| format!("config.json: {e}"))?;
-        let tokenizer = match &files.tokenizer {
-            TokenizerFiles::Json(j) => BertTokenizer::from_tokenizer_json(j, MAX_LEN)
-                .map_err(|e| format!("tokenizer.json: {e}"))?,
-            TokenizerFiles::Vocab { vocab, config } => {
-                BertTokenizer::from_vocab(vocab, config.as_deref(), MAX_LEN)
-                    .map_err(|e| format!("vocab.txt: {e}"))?
-            }
-        };
-        if tokenizer.vocab_size() > config.vocab_size {
-            return Err(format!(
-                "the tokenizer has {} tokens but config.json's vocab_size is {}: they are not of the same model",
-                tokenizer.vocab_size(),
-                config.vocab_size
-            ));
-        }
-        let weights =
-            Weights::from_bytes(files.weights).map_err(|e| format!("model.safetensors: {e}"))?;
-        let fp32 = BertForSequenceClassification::load(&weights, &config)
-            .map_err(|e| format!("model.safetensors: {e}"))?;
-        drop(weights);
-        if let Some(q) = &fp32.quant {
-            return Err(format!(
-                "model.safetensors is already quantized ({}); load the FP32 checkpoint, the page quantizes it",
-                q.label()
-            ));
-        }
-        let opts = QuantOptions::new(format);
-        let pooler = fp32.bert.pooler.is_some();
-        let fp32_bytes = checkpoint_bytes(&config, labels.len(), pooler, None);
-        let int4_bytes = checkpoint_bytes(&config, labels.len(), pooler, Some(&opts));
-        let mut int4 = fp32.clone();
-        int4.quantize(&opts)
-            .map_err(|e| format!("quantizing to {}: {e}", int4_title(format)))?;
-        Ok(Self {
-            name: files.name,
-            tokenizer,
-            fp32,
-            int4,
-            format,
-            labels,
-            bytes: (fp32_bytes, int4_bytes),
-        })
-    }
-
-    /// The same model with its INT4 variant quantized anew with `format` (no download).
-    pub fn requantized(&self, format: QuantFormat) -> Result<Self, String> {
-        let opts = QuantOptions::new(format);
-        let mut int4 = self.fp32.clone();
-        int4.quantize(&opts)
-            .map_err(|e| format!("quantizing to {}: {e}", int4_title(format)))?;
-        let c = &self.fp32.config;
-        let pooler = self.fp32.bert.pooler.is_some();
-        Ok(Self {
-            name: self.name.clone(),
-            tokenizer: self.tokenizer.clone(),
-            fp32: self.fp32.clone(),
-            int4,
-            format,
-            labels: self.labels.clone(),
-            bytes: (
-                self.bytes.0,
-                checkpoint_bytes(c, self.labels.len(), pooler, Some(&opts)),
-            ),
-        })
+        Build::start(files, format)?.finish()
     }
 
     /// `INT4 NF4` etc. for this model's INT4 variant.
@@ -208,6 +141,122 @@ impl Models {
             Ok(Answer { probs, label, word })
         };
         Ok([one(&self.fp32)?, one(&self.int4)?])
+    }
+}
+
+/// Models being built: the FP32 model loaded, its INT4 copy quantized one step (encoder layer)
+/// at a time, so that the page can yield to the browser between steps.
+pub struct Build {
+    /// The models; `int4` is complete once every step has run.
+    models: Models,
+    opts: QuantOptions,
+    next: usize,
+}
+
+impl Build {
+    /// Parses the files and loads the FP32 model (the INT4 copy not yet quantized); errors name
+    /// the file.
+    pub fn start(files: ModelFiles, format: QuantFormat) -> Result<Self, String> {
+        let config = Config::from_json(&files.config).map_err(|e| format!("config.json: {e}"))?;
+        let labels = config
+            .label_names()
+            .map_err(|e| format!("config.json: {e}"))?;
+        let tokenizer = match &files.tokenizer {
+            TokenizerFiles::Json(j) => BertTokenizer::from_tokenizer_json(j, MAX_LEN)
+                .map_err(|e| format!("tokenizer.json: {e}"))?,
+            TokenizerFiles::Vocab { vocab, config } => {
+                BertTokenizer::from_vocab(vocab, config.as_deref(), MAX_LEN)
+                    .map_err(|e| format!("vocab.txt: {e}"))?
+            }
+        };
+        if tokenizer.vocab_size() > config.vocab_size {
+            return Err(format!(
+                "the tokenizer has {} tokens but config.json's vocab_size is {}: they are not of the same model",
+                tokenizer.vocab_size(),
+                config.vocab_size
+            ));
+        }
+        let weights =
+            Weights::from_bytes(files.weights).map_err(|e| format!("model.safetensors: {e}"))?;
+        let fp32 = BertForSequenceClassification::load(&weights, &config)
+            .map_err(|e| format!("model.safetensors: {e}"))?;
+        drop(weights);
+        if let Some(q) = &fp32.quant {
+            return Err(format!(
+                "model.safetensors is already quantized ({}); load the FP32 checkpoint, the page quantizes it",
+                q.label()
+            ));
+        }
+        let pooler = fp32.bert.pooler.is_some();
+        let fp32_bytes = checkpoint_bytes(&config, labels.len(), pooler, None);
+        let models = Models {
+            name: files.name,
+            tokenizer,
+            int4: fp32.clone(),
+            fp32,
+            format,
+            labels,
+            bytes: (fp32_bytes, 0),
+        };
+        Ok(Self::of(models, format))
+    }
+
+    /// Starts quantizing `m`'s FP32 model anew with `format`.
+    pub fn requantize(m: &Models, format: QuantFormat) -> Self {
+        let models = Models {
+            name: m.name.clone(),
+            tokenizer: m.tokenizer.clone(),
+            fp32: m.fp32.clone(),
+            int4: m.fp32.clone(),
+            format,
+            labels: m.labels.clone(),
+            bytes: m.bytes,
+        };
+        Self::of(models, format)
+    }
+
+    fn of(mut models: Models, format: QuantFormat) -> Self {
+        let opts = QuantOptions::new(format);
+        let pooler = models.fp32.bert.pooler.is_some();
+        models.bytes.1 = checkpoint_bytes(
+            &models.fp32.config,
+            models.labels.len(),
+            pooler,
+            Some(&opts),
+        );
+        Self {
+            models,
+            opts,
+            next: 0,
+        }
+    }
+
+    /// Quantization steps in all.
+    pub fn steps(&self) -> usize {
+        self.models.int4.quantize_steps()
+    }
+
+    /// Steps done so far.
+    pub fn done(&self) -> usize {
+        self.next
+    }
+
+    /// Runs the next quantization step; `true` once all have run.
+    pub fn step(&mut self) -> Result<bool, String> {
+        if self.next < self.steps() {
+            self.models
+                .int4
+                .quantize_step(self.next, &self.opts)
+                .map_err(|e| format!("quantizing to {}: {e}", int4_title(self.opts.format)))?;
+            self.next += 1;
+        }
+        Ok(self.next >= self.steps())
+    }
+
+    /// The models, after running any steps left.
+    pub fn finish(mut self) -> Result<Models, String> {
+        while !self.step()? {}
+        Ok(self.models)
     }
 }
 
@@ -288,7 +337,10 @@ mod tests {
             json.answer(text, None).expect("answer")[1],
             "SYM is not NF4"
         );
-        let nf4 = sym.requantized(QuantFormat::Nf4).expect("requantize");
+        let mut build = Build::requantize(&sym, QuantFormat::Nf4);
+        assert_eq!((build.steps(), build.done()), (3, 0), "2 layers + the rest");
+        assert!(!build.step().expect("layer 0") && build.done() == 1);
+        let nf4 = build.finish().expect("requantize");
         assert_eq!(
             nf4.answer(text, None).expect("answer"),
             json.answer(text, None).expect("answer")

@@ -16,13 +16,30 @@ impl BertForSequenceClassification {
     /// Quantizes the model in place per `opts`: every encoder Linear and `pooler.dense`, the
     /// embeddings when asked, the classifier when asked. A quantized model is left as is.
     pub fn quantize(&mut self, opts: &QuantOptions) -> Result<()> {
+        for step in 0..self.quantize_steps() {
+            self.quantize_step(step, opts)?;
+        }
+        Ok(())
+    }
+
+    /// Steps of [`Self::quantize_step`]: one per encoder layer, then one for the rest.
+    pub fn quantize_steps(&self) -> usize {
+        self.bert.encoder.layer.len() + 1
+    }
+
+    /// Step `step` of [`Self::quantize`], for callers that must stay responsive between steps
+    /// (the browser): encoder layer `step`, or for the last step the pooler, embeddings and
+    /// classifier, after which the model is marked quantized. Steps run in order, each once; a
+    /// quantized model is left as is.
+    pub fn quantize_step(&mut self, step: usize, opts: &QuantOptions) -> Result<()> {
         if self.quant.is_some() {
             return Ok(());
         }
-        for layer in &mut self.bert.encoder.layer {
+        if let Some(layer) = self.bert.encoder.layer.get_mut(step) {
             for (_, linear) in layer.linears_mut() {
                 linear.quantize(opts.format, opts.clip_search)?;
             }
+            return Ok(());
         }
         if let Some(p) = &mut self.bert.pooler {
             p.dense.quantize(opts.format, opts.clip_search)?;
