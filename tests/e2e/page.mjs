@@ -167,6 +167,24 @@ try {
   }
   const rate = (b) => Number((/\(([\d.]+) steps\/s\)/.exec(trainStatus[b] ?? '') ?? [])[1]);
   console.log(`training steps/s, WebGPU vs CPU backend: ${rate('wgpu')} vs ${rate('cpu')} (ratio ${(rate('wgpu') / rate('cpu')).toFixed(2)})`);
+  // A longer fit on burn's CPU backend must leave the page painting: the longest gap between
+  // animation frames stays below half the fit's duration (the fit yields between steps; without
+  // that the gap is the whole fit).
+  await page.fill('#train-steps', '60');
+  await page.evaluate(() => {
+    window.qcalGap = 0;
+    let last = performance.now();
+    const tick = (t) => { window.qcalGap = Math.max(window.qcalGap, t - last); last = t; requestAnimationFrame(tick); };
+    requestAnimationFrame(tick);
+  });
+  await page.evaluate(() => document.body.removeAttribute('data-train-done'));
+  await page.click('#train');
+  const longFit = await appears(page, 'body[data-train-done="cpu"]', 300_000);
+  const gap = await page.evaluate(() => window.qcalGap);
+  const fitSecs = Number((/fuzzy \d+ steps in ([\d.]+) s/.exec(await page.textContent('#train-status') ?? '') ?? [])[1]);
+  console.log(`CPU-backend fit of up to 60 steps: ${fitSecs} s, longest frame gap ${gap.toFixed(0)} ms`);
+  check('the page keeps painting during a CPU-backend fit', longFit && gap < Math.max(500, fitSecs * 500),
+    `fit ${fitSecs} s, longest frame gap ${gap.toFixed(0)} ms`);
   const lossInk = (await inkOf(page, 'loss')).coloured;
   check('the loss curve is drawn', lossInk > 100, String(lossInk));
   await page.selectOption('#method', 'fuzzy');
