@@ -69,7 +69,10 @@ pub fn ensure(tools: &[Tool]) -> Result<(), String> {
             Tool::SystemPackages => {
                 stage("Debian packages (Chromium, ChromeDriver, lavapipe)", apt)?
             }
-            Tool::NodeModules => stage("playwright-core for the page test", node_modules)?,
+            Tool::NodeModules => stage(
+                "npm: playwright-core (page test), binaryen (wasm-opt)",
+                node_modules,
+            )?,
         }
     }
     Ok(())
