@@ -291,10 +291,31 @@ pub fn show_error(message: &str) {
 /// Marks the page as ready (`<body data-ready="true">`), which the end-to-end test waits for,
 /// with the time to first diagrams in ms since navigation (`data-first-diagrams-ms`).
 pub fn mark_ready(first_diagrams_ms: f64) {
+    set_body_flag(
+        "data-first-diagrams-ms",
+        Some(&format!("{first_diagrams_ms:.0}")),
+    );
+    set_body_flag("data-ready", Some("true"));
+}
+
+/// Sets (`Some`) or removes (`None`) an attribute of `<body>`: the progress marks the
+/// end-to-end test waits for.
+pub(crate) fn set_body_flag(name: &str, value: Option<&str>) {
     if let Ok(Some(body)) = document().map(|d| d.body()) {
-        let _ = body.set_attribute("data-first-diagrams-ms", &format!("{first_diagrams_ms:.0}"));
-        let _ = body.set_attribute("data-ready", "true");
+        let _ = match value {
+            Some(v) => body.set_attribute(name, v),
+            None => body.remove_attribute(name),
+        };
     }
+}
+
+/// The element `#id` as a `T` (e.g. `HtmlInputElement`); errors name the id.
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn el<T: JsCast>(id: &str) -> Result<T, String> {
+    by_id(id)
+        .map_err(|e| format!("{e:?}"))?
+        .dyn_into()
+        .map_err(|_| format!("#{id} has an unexpected element type"))
 }
 
 /// Chains a hook after console_error_panic_hook that also shows the panic on the page.

@@ -67,12 +67,7 @@ pub async fn setup(models: &Models) {
             ));
         }
     }
-    if let Some(body) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.body())
-    {
-        let _ = body.set_attribute("data-gpu-ready", "true");
-    }
+    dom::set_body_flag("data-gpu-ready", Some("true"));
 }
 
 /// Selects `device` in `#device`; `gpu_ok` false disables the WebGPU option.

@@ -8,8 +8,8 @@
 //! memberships). In the background it loads the default model for "Try it" (a text box) and
 //! "Run" (the model at FP32 and INT4 over embedded rows or an uploaded CSV, whose outputs then
 //! replace the precomputed ones everywhere); "Model" loads another checkpoint (a Hugging Face id,
-//! a URL or local files) and quantizes it with the chosen INT4 code book. Every error reaches the page as readable text, and
-//! a panic is reported on the page as well as in the console.
+//! a URL or local files) and quantizes it with the chosen INT4 code book. Every error reaches the
+//! page as readable text, and a panic is reported on the page as well as in the console.
 
 pub mod calibrators;
 mod dom;

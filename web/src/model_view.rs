@@ -4,6 +4,7 @@
 //! show its sizes at FP32 and INT4, and make it the model that "Try it", "Run" and WebGPU use.
 //! Changing the code book re-quantizes the current model without downloading it again.
 
+use crate::dom::el;
 use crate::model_files::{self, CONVERT_HINT, ModelFiles, TokenizerFiles};
 use crate::net::{fetch_cached, js_text};
 use crate::try_it::{Build, Models};
@@ -25,13 +26,6 @@ thread_local! {
 
 fn status(text: &str) {
     let _ = dom::set_text("model-status", text);
-}
-
-fn el<T: JsCast>(id: &str) -> Result<T, String> {
-    dom::by_id(id)
-        .map_err(|e| format!("{e:?}"))?
-        .dyn_into()
-        .map_err(|_| format!("#{id} has an unexpected element type"))
 }
 
 fn progress(value: f64) {
@@ -96,12 +90,7 @@ async fn install(models: Models, how: &str) {
     status(&format!(
         "{line} Try it and Run use it; see the WebGPU line below Run."
     ));
-    if let Some(body) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.body())
-    {
-        let _ = body.set_attribute("data-model-loaded", &name);
-    }
+    dom::set_body_flag("data-model-loaded", Some(&name));
 }
 
 /// Wires the section's controls; call once the default model is loaded.

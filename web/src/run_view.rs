@@ -3,6 +3,7 @@
 //! second, on WebGPU or the CPU path (`#device`); the outputs then replace the precomputed ones
 //! in every table and diagram.
 
+use crate::dom::el;
 use crate::try_it::Models;
 use crate::try_view::{self, yield_to_browser};
 use crate::{dom, gpu_view, run};
@@ -17,13 +18,6 @@ use web_sys::{HtmlButtonElement, HtmlInputElement, HtmlProgressElement, HtmlSele
 thread_local! {
     /// The uploaded CSV: file name and bytes.
     static UPLOAD: RefCell<Option<(String, Vec<u8>)>> = const { RefCell::new(None) };
-}
-
-fn el<T: JsCast>(id: &str) -> Result<T, String> {
-    dom::by_id(id)
-        .map_err(|e| format!("{e:?}"))?
-        .dyn_into()
-        .map_err(|_| format!("#{id} has an unexpected element type"))
 }
 
 fn status(text: &str) {
@@ -259,11 +253,6 @@ async fn run_all(models: &Models) -> Result<(), String> {
         ));
     }
     status(&line);
-    if let Some(body) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.body())
-    {
-        let _ = body.set_attribute("data-run-done", &format!("{}", texts.len()));
-    }
+    dom::set_body_flag("data-run-done", Some(&format!("{}", texts.len())));
     Ok(())
 }

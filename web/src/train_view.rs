@@ -38,19 +38,6 @@ fn install_pause() {
     })));
 }
 
-/// Sets (`Some`) or removes (`None`) an attribute of `<body>`.
-fn set_body_flag(name: &str, value: Option<&str>) {
-    if let Some(body) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.body())
-    {
-        let _ = match value {
-            Some(v) => body.set_attribute(name, v),
-            None => body.remove_attribute(name),
-        };
-    }
-}
-
 /// Enables the train button.
 pub fn start() -> Result<(), String> {
     install_pause();
@@ -144,7 +131,7 @@ async fn backend() -> TrainBackend {
 /// Fits every checked method on the FP32 val outputs, drawing the losses live.
 async fn train() -> Result<(), String> {
     let methods = checked_methods()?;
-    set_body_flag("data-fits-done", None);
+    dom::set_body_flag("data-fits-done", None);
     let backend = backend().await;
     let cfg = fit_config(backend)?;
     let (val, model) = outputs::calibration()?;
@@ -199,7 +186,7 @@ async fn train() -> Result<(), String> {
         }
     }
     // The fits are over (the page test measures responsiveness up to here); now redraw.
-    set_body_flag("data-fits-done", Some("true"));
+    dom::set_body_flag("data-fits-done", Some("true"));
     view::refresh()?;
     status(&format!(
         "Trained on {of_model} FP32 outputs of {} val rows with {where_} in {:.1} s: {}. The \
@@ -208,6 +195,6 @@ async fn train() -> Result<(), String> {
         (crate::now_ms() - total_start) / 1e3,
         report.join("; ")
     ));
-    set_body_flag("data-train-done", Some(&format!("{backend}")));
+    dom::set_body_flag("data-train-done", Some(&format!("{backend}")));
     Ok(())
 }

@@ -164,11 +164,6 @@ pub async fn start() -> Result<Rc<Models>, String> {
     }
     on_input.forget();
     show(&models, &area.value())?;
-    if let Some(body) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.body())
-    {
-        let _ = body.set_attribute("data-model-ready", "true");
-    }
+    dom::set_body_flag("data-model-ready", Some("true"));
     Ok(models)
 }
