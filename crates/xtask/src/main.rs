@@ -12,6 +12,7 @@
 
 mod assets;
 mod bench;
+mod build_cache;
 mod proc;
 mod test;
 mod tools;

@@ -152,13 +152,30 @@ impl SoftTerms {
         }
     }
 
-    /// Soft bin memberships of scores `s` (N x 1): N x B, rows summing to 1.
+    /// Soft bin memberships of scores `s` (M x 1): M x B, rows summing to 1,
+    /// `m_b = e_b / sum_b' e_b'` with `e_b = exp(-(s - u_b)^2 / (2 sigma^2))`.
+    ///
+    /// Written out rather than as `softmax`: for `s` in [0, 1] the nearest centre is within
+    /// `sigma` of `s`, so `e_b >= exp(-1/2)` for it and the sum never underflows; that spares the
+    /// max-subtraction pass of a general softmax (this is the hot loop of every fuzzy fit).
     fn bins(&self, s: Tensor<2>) -> Tensor<2> {
-        let d = s - self.centres.clone();
-        softmax(d.square().div_scalar(-2.0 * SOFT_SIGMA * SOFT_SIGMA), 1)
+        let e = (s - self.centres.clone())
+            .square()
+            .mul_scalar(-0.5 / (SOFT_SIGMA * SOFT_SIGMA))
+            .exp();
+        e.clone() / e.sum_dim(1)
+    }
+
+    /// Soft calibration gap `sum_b |sum_i m_ib r_i|` of scores `s` and residuals `r` (M x 1):
+    /// the residual sum of every soft bin, as one `r^T m` product.
+    fn gap(&self, s: Tensor<2>, r: Tensor<2>) -> Tensor<1> {
+        r.transpose().matmul(self.bins(s)).abs().sum()
     }
 
     /// The weighted loss of probabilities `q` (N x K) with log-probabilities `logq`.
+    ///
+    /// Soft ECE = `gap(max_k q, hit - max_k q) / N`; soft classwise ECE =
+    /// `sum_j gap(q_j, y_j - q_j) / (N K)`, all K classes in one pass over the N K scores.
     pub fn loss(&self, q: Tensor<2>, logq: Tensor<2>, b: &Batch) -> Tensor<1> {
         let [n, k] = q.dims();
         let w = self.weights;
@@ -174,23 +191,19 @@ impl SoftTerms {
             let c = q.clone().max_dim(1);
             let is_max = q.clone().greater_equal(c.clone().expand([n, k])).float();
             let hit = (is_max * b.y.clone()).sum_dim(1);
-            let s = (self.bins(c.clone()) * (hit - c)).sum_dim(0);
-            total = total + s.abs().sum().div_scalar(n as f64).mul_scalar(w.ece);
+            let ece = self.gap(c.clone(), hit - c).div_scalar(n as f64);
+            total = total + ece.mul_scalar(w.ece);
         }
         if w.classwise_ece != 0.0 {
-            let mut cw: Option<Tensor<1>> = None;
-            for j in 0..k {
-                let qj = q.clone().narrow(1, j, 1);
-                let yj = b.y.clone().narrow(1, j, 1);
-                let s = (self.bins(qj.clone()) * (yj - qj)).sum_dim(0).abs().sum();
-                cw = Some(match cw {
-                    Some(acc) => acc + s,
-                    None => s,
-                });
-            }
-            if let Some(cw) = cw {
-                total = total + cw.div_scalar((n * k) as f64).mul_scalar(w.classwise_ece);
-            }
+            let r = b.y.clone() - q.clone();
+            let m = self.bins(q.reshape([n * k, 1]));
+            // Row i * k + j of m belongs to sample i, class j: per class, the residual-weighted
+            // sum over samples.
+            let per_class: Tensor<3> = (m * r.reshape([n * k, 1]))
+                .reshape([n, k, SOFT_BINS])
+                .sum_dim(0);
+            let cw = per_class.abs().sum().div_scalar((n * k) as f64);
+            total = total + cw.mul_scalar(w.classwise_ece);
         }
         total
     }

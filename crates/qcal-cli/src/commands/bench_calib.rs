@@ -67,7 +67,8 @@ fn bench_set(
     let small = d.subset(&(0..d.n.min(500)).collect::<Vec<_>>());
     fit(Method::Matrix, &small, &cfg, &mut |_, _| {})?;
     for method in Method::ALL {
-        let (t, cal) = secs(|| fit(method, d, &cfg, &mut |_, _| {}));
+        let mut steps = 0usize;
+        let (t, cal) = secs(|| fit(method, d, &cfg, &mut |_, _| steps += 1));
         let cal = cal?;
         let key = match method {
             Method::Temperature => "temperature_20000x3",
@@ -84,7 +85,12 @@ fn bench_set(
         } else {
             format!("{method:?}").to_lowercase()
         };
-        println!("  fit {label:<18} {:>9.1} ms{note}", t * 1e3);
+        let per_step = if steps > 0 {
+            format!(" ({steps} steps, {:.2} ms/step)", t * 1e3 / steps as f64)
+        } else {
+            String::new()
+        };
+        println!("  fit {label:<18} {:>9.1} ms{per_step}{note}", t * 1e3);
         if backend == TrainBackend::Cpu
             && matches!(
                 method,
