@@ -25,18 +25,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
 /// Release build of `qcal`, then `qcal bench <part>` for each of `parts`.
 fn cli_benches(parts: &[&String]) -> Result<(), String> {
     let root = crate::root();
-    let target = crate::build_cache::target_dir();
     stage("release build of qcal", || {
-        run_inherit(
-            Command::new("cargo")
-                .current_dir(&root)
-                .env("CARGO_TARGET_DIR", &target)
-                .args(["build", "--release", "-p", "qcal-cli"]),
-        )
+        run_inherit(Command::new("cargo").current_dir(&root).args([
+            "build",
+            "--release",
+            "-p",
+            "qcal-cli",
+        ]))
     })?;
     crate::assets::ensure(None)?;
-    let qcal = target.join("release").join("qcal");
-    println!("    benchmarks run {}", qcal.display());
+    let qcal = root.join("target").join("release").join("qcal");
     for part in parts {
         stage(&format!("qcal bench {part}"), || {
             run_inherit(

@@ -12,7 +12,6 @@
 
 mod assets;
 mod bench;
-mod build_cache;
 mod proc;
 mod test;
 mod tools;

@@ -79,11 +79,6 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let root = crate::root();
     let skip_log = root.join("target").join("qcal-test-skips.log");
     let _ = std::fs::remove_file(&skip_log);
-    let target = crate::build_cache::target_dir();
-    println!(
-        "==> cargo builds into {} (shared by every checkout; QCAL_BUILD_CACHE=off builds into ./target)",
-        target.display()
-    );
     let mut tally = Tally::default();
 
     let ok = layer(
@@ -143,8 +138,7 @@ fn layer(name: &str, cmd: &mut Command) -> Result<(bool, Vec<String>), String> {
 fn cargo(args: &[&str], skip_log: &Path) -> Command {
     let mut cmd = Command::new("cargo");
     cmd.current_dir(crate::root()).args(args);
-    cmd.env("CARGO_TARGET_DIR", crate::build_cache::target_dir())
-        .env("QCAL_SKIP_LOG", skip_log)
+    cmd.env("QCAL_SKIP_LOG", skip_log)
         .env("QCAL_ASSETS", assets::assets_dir())
         .env("VK_ICD_FILENAMES", tools::LAVAPIPE_ICD)
         .env("VK_DRIVER_FILES", tools::LAVAPIPE_ICD)

@@ -10,20 +10,18 @@ use std::process::Command;
 /// Builds the app into `target/qcal-e2e/dist` and returns that folder.
 pub fn build_dist() -> Result<PathBuf, String> {
     let root = crate::root();
-    let cargo_target = crate::build_cache::target_dir();
-    run_inherit(
-        Command::new("cargo")
-            .current_dir(&root)
-            .env("CARGO_TARGET_DIR", &cargo_target)
-            .args([
-                "build",
-                "--release",
-                "--target",
-                "wasm32-unknown-unknown",
-                "-p",
-                "qcal-web",
-            ]),
-    )?;
+    run_inherit(Command::new("cargo").current_dir(&root).args([
+        "build",
+        "--release",
+        "--target",
+        "wasm32-unknown-unknown",
+        "-p",
+        "qcal-web",
+    ]))?;
+    // Cargo's output folder: `CARGO_TARGET_DIR` when set (relative to the workspace), else `target/`.
+    let cargo_target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(|d| root.join(d))
+        .unwrap_or_else(|| root.join("target"));
     let wasm = cargo_target.join("wasm32-unknown-unknown/release/qcal_web.wasm");
     let dist = root.join("target").join("qcal-e2e").join("dist");
     if dist.exists() {
