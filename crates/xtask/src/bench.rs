@@ -26,7 +26,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
 fn cli_benches(parts: &[&String]) -> Result<(), String> {
     let root = crate::root();
     stage("release build of qcal", || {
-        run_inherit(Command::new("cargo").current_dir(&root).args([
+        run_inherit(crate::cache::cargo().current_dir(&root).args([
             "build",
             "--release",
             "-p",

@@ -12,6 +12,7 @@
 
 mod assets;
 mod bench;
+mod cache;
 mod proc;
 mod test;
 mod tools;
@@ -74,6 +75,7 @@ fn setup_cmd(args: &[String]) -> Result<(), String> {
 fn serve_cmd(args: &[String]) -> Result<(), String> {
     let port = flag_value(args, "--port").unwrap_or_else(|| "8080".into());
     tools::ensure(&[
+        tools::Tool::Sccache,
         tools::Tool::WasmTarget,
         tools::Tool::WasmBindgen,
         tools::Tool::Trunk,
@@ -84,5 +86,6 @@ fn serve_cmd(args: &[String]) -> Result<(), String> {
     let mut cmd = std::process::Command::new(tools::cargo_bin("trunk"));
     cmd.current_dir(root())
         .args(["serve", "--offline", "--port", &port]);
+    cache::with_compiler_cache(&mut cmd);
     proc::run_inherit(&mut cmd)
 }

@@ -136,7 +136,7 @@ fn layer(name: &str, cmd: &mut Command) -> Result<(bool, Vec<String>), String> {
 
 /// `cargo <args>` in the workspace with the test environment set.
 fn cargo(args: &[&str], skip_log: &Path) -> Command {
-    let mut cmd = Command::new("cargo");
+    let mut cmd = crate::cache::cargo();
     cmd.current_dir(crate::root()).args(args);
     cmd.env("QCAL_SKIP_LOG", skip_log)
         .env("QCAL_ASSETS", assets::assets_dir())

