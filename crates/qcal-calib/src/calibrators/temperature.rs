@@ -42,7 +42,14 @@ impl Temperature {
             } else {
                 lo = tau
             }
-            let newton = tau - g / h;
+            let step = g / h;
+            // Converged: checked before the safeguard, since a Newton step below one ulp lands
+            // on the bracket's end and would be rejected in favour of a bisection.
+            if h > 0.0 && step.abs() <= 1e-14 * tau {
+                tau -= step;
+                break;
+            }
+            let newton = tau - step;
             let next = if h > 0.0 && newton > lo && newton < hi {
                 newton
             } else {

@@ -152,24 +152,43 @@ impl SoftTerms {
         }
     }
 
-    /// Soft bin memberships of scores `s` (M x 1): M x B, rows summing to 1,
-    /// `m_b = e_b / sum_b' e_b'` with `e_b = exp(-(s - u_b)^2 / (2 sigma^2))`.
+    /// Soft bin memberships of scores `s` (M x 1), unnormalised: `e` (M x B) with
+    /// `e_b = exp(-(s - u_b)^2 / (2 sigma^2))` and its row sums `S` (M x 1); the memberships are
+    /// `m_b = e_b / S`.
     ///
-    /// Written out rather than as `softmax`: for `s` in [0, 1] the nearest centre is within
-    /// `sigma` of `s`, so `e_b >= exp(-1/2)` for it and the sum never underflows; that spares the
-    /// max-subtraction pass of a general softmax (this is the hot loop of every fuzzy fit).
-    fn bins(&self, s: Tensor<2>) -> Tensor<2> {
+    /// The division is left to the callers, who apply it to the M residuals instead of the M x B
+    /// memberships (`sum_i m_ib r_i = sum_i e_ib (r_i / S_i)`): this is the hot loop of every
+    /// fuzzy fit. No max-subtraction is needed: for `s` in [0, 1] the nearest centre is within
+    /// `sigma` of `s`, so `S >= exp(-1/2)` never underflows.
+    fn kernel(&self, s: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
         let e = (s - self.centres.clone())
             .square()
             .mul_scalar(-0.5 / (SOFT_SIGMA * SOFT_SIGMA))
             .exp();
-        e.clone() / e.sum_dim(1)
+        let sum = e.clone().sum_dim(1);
+        (e, sum)
     }
 
     /// Soft calibration gap `sum_b |sum_i m_ib r_i|` of scores `s` and residuals `r` (M x 1):
-    /// the residual sum of every soft bin, as one `r^T m` product.
+    /// the residual sum of every soft bin, as one `(r / S)^T e` product.
     fn gap(&self, s: Tensor<2>, r: Tensor<2>) -> Tensor<1> {
-        r.transpose().matmul(self.bins(s)).abs().sum()
+        let (e, sum) = self.kernel(s);
+        (r / sum).transpose().matmul(e).abs().sum()
+    }
+
+    /// Soft classwise gap `sum_j sum_b |sum_i m_b(q_ij) r_ij|` of all K classes in one pass:
+    /// with `e` laid out as N x (K B), `(r / S)^T e` (K x K B) holds in its diagonal blocks
+    /// `(j, j)` the per-class residual sums; a K x K identity mask keeps those.
+    fn classwise_gap(&self, q: Tensor<2>, r: Tensor<2>) -> Tensor<1> {
+        let [n, k] = q.dims();
+        let (e, sum) = self.kernel(q.reshape([n * k, 1]));
+        let rs = (r.reshape([n * k, 1]) / sum).reshape([n, k]);
+        let all = rs.transpose().matmul(e.reshape([n, k * SOFT_BINS]));
+        let eye = (0..k * k)
+            .map(|i| if i / k == i % k { 1.0 } else { 0.0 })
+            .collect();
+        let eye = constant(&all.device(), eye, [k, k]).reshape([k, k, 1]);
+        (all.reshape([k, k, SOFT_BINS]) * eye).abs().sum()
     }
 
     /// The weighted loss of probabilities `q` (N x K) with log-probabilities `logq`.
@@ -196,13 +215,7 @@ impl SoftTerms {
         }
         if w.classwise_ece != 0.0 {
             let r = b.y.clone() - q.clone();
-            let m = self.bins(q.reshape([n * k, 1]));
-            // Row i * k + j of m belongs to sample i, class j: per class, the residual-weighted
-            // sum over samples.
-            let per_class: Tensor<3> = (m * r.reshape([n * k, 1]))
-                .reshape([n, k, SOFT_BINS])
-                .sum_dim(0);
-            let cw = per_class.abs().sum().div_scalar((n * k) as f64);
+            let cw = self.classwise_gap(q, r).div_scalar((n * k) as f64);
             total = total + cw.mul_scalar(w.classwise_ece);
         }
         total
