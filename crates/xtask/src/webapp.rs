@@ -66,9 +66,17 @@ const WASM_FEATURES: [&str; 7] = [
     "--enable-reference-types",
 ];
 
-/// binaryen's version (the npm package in `tests/e2e/package.json`), part of the wasm-opt
-/// cache key.
-const BINARYEN: &str = "binaryen 132.0.0";
+/// binaryen's version as pinned in `tests/e2e/package.json` (part of the wasm-opt cache key).
+fn binaryen_version(root: &Path) -> Result<String, String> {
+    let path = root.join("tests/e2e/package.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    json["dependencies"]["binaryen"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| format!("{} pins no binaryen version", path.display()))
+}
 
 /// Shrinks the release wasm in place with binaryen's `wasm-opt -Os` (the npm package installed
 /// beside the page test) and prints its size before and after, raw and gzipped. The result is
@@ -78,7 +86,11 @@ fn optimize_wasm(root: &Path, wasm: &Path) -> Result<(), String> {
     let before = sizes(wasm)?;
     let tmp = wasm.with_extension("opt.wasm");
     let start = std::time::Instant::now();
-    let salt = format!("{BINARYEN} -Os {}", WASM_FEATURES.join(" "));
+    let salt = format!(
+        "binaryen {} -Os {}",
+        binaryen_version(root)?,
+        WASM_FEATURES.join(" ")
+    );
     let stored = crate::cache::by_content("wasm-opt", &salt, wasm, &tmp, |input, out| {
         run_inherit(
             Command::new(&wasm_opt)
