@@ -12,6 +12,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     } else {
         args.to_vec()
     };
+    crate::seed::restore();
     let cli_parts: Vec<&String> = parts.iter().filter(|p| *p != "wasm").collect();
     if !cli_parts.is_empty() {
         cli_benches(&cli_parts)?;

@@ -5,8 +5,10 @@
 //!   each rustc invocation by a hash of the command, the environment and every source file, so a
 //!   fresh clone gets many of its dependency crates from `~/.cache/sccache` instead of compiling
 //!   them again (about 60 % measured; proc-macro crates, build scripts and links are never
-//!   cached). (Sharing cargo's `target/` instead is unsafe: cargo decides
-//!   freshness from file times and keys workspace crates by relative path.)
+//!   cached).
+//! - the dependency seed (`seed.rs`): the compiled registry crates of a passing run, copied into
+//!   a fresh clone's `target/` so that it compiles only qcal's own crates. (Sharing a whole
+//!   `target/` would be unsafe: cargo decides our crates' freshness from file times.)
 //! - outputs of slow deterministic tools (`wasm-opt`), stored under the sha256 of their input.
 //!
 //! `QCAL_SCCACHE=off` builds without the compiler cache; a `RUSTC_WRAPPER` of your own is kept.
@@ -188,7 +190,7 @@ pub fn by_content(
 }
 
 /// `~/.cache/qcal/<tool>` (or `$XDG_CACHE_HOME/qcal/<tool>`).
-fn store_dir(tool: &str) -> Option<PathBuf> {
+pub fn store_dir(tool: &str) -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;

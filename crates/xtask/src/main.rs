@@ -14,6 +14,7 @@ mod assets;
 mod bench;
 mod cache;
 mod proc;
+mod seed;
 mod test;
 mod tools;
 mod wasm_bench;
@@ -82,6 +83,7 @@ fn serve_cmd(args: &[String]) -> Result<(), String> {
     ])?;
     assets::ensure(None)?;
     assets::stage_for_page()?;
+    seed::restore();
     println!("==> serving the app at http://127.0.0.1:{port}/ (Ctrl-C stops)");
     let mut cmd = std::process::Command::new(tools::cargo_bin("trunk"));
     cmd.current_dir(root())

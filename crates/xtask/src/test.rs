@@ -76,6 +76,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let browser = !args.iter().any(|a| a == "--no-browser");
     tools::ensure(&tools::FOR_TESTS)?;
     assets::ensure(None)?;
+    crate::seed::restore();
     let root = crate::root();
     let skip_log = root.join("target").join("qcal-test-skips.log");
     let _ = std::fs::remove_file(&skip_log);
@@ -127,7 +128,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
         let (ok, lines) = stage("end-to-end page test", || page_test(&root))?;
         tally.add("page test", ok, &lines);
     }
-    report(&tally, &skip_log, browser)
+    let result = report(&tally, &skip_log, browser);
+    // Only a full passing run has built every profile the next fresh clone needs.
+    if result.is_ok() && browser {
+        crate::seed::save();
+    }
+    result
 }
 
 fn layer(name: &str, cmd: &mut Command) -> Result<(bool, Vec<String>), String> {
