@@ -49,7 +49,7 @@ pub fn restore() {
     }
     let t0 = Instant::now();
     let target = crate::root().join("target");
-    match copy_tree(&seed, &target, &|_| true) {
+    match copy_profiles(&seed, &target, &|_| true) {
         Ok(n) => {
             let _ = std::fs::write(&marker, seed.to_string_lossy().as_bytes());
             println!(
@@ -120,19 +120,25 @@ fn write_seed(seed: &Path) -> Result<usize, String> {
     let partial = seed.with_extension("partial");
     let _ = std::fs::remove_dir_all(&partial);
     let target = crate::root().join("target");
+    let files = copy_profiles(&target, &partial, &|name| !is_ours(name, &ours))?;
+    std::fs::rename(&partial, seed).map_err(|e| format!("{}: {e}", seed.display()))?;
+    prune(store);
+    Ok(files)
+}
+
+/// Copies the `deps/`, `build/` and `.fingerprint/` entries accepted by `keep` of every profile
+/// folder under `from` to the same place under `to`. Entries are the unit: one that `to` has is
+/// left as it is. Returns the files copied.
+fn copy_profiles(from: &Path, to: &Path, keep: &dyn Fn(&str) -> bool) -> Result<usize, String> {
     let mut files = 0;
-    for profile in profile_dirs(&target) {
-        let rel = profile.strip_prefix(&target).map_err(|e| e.to_string())?;
+    for profile in profile_dirs(from) {
+        let rel = profile.strip_prefix(from).map_err(|e| e.to_string())?;
         for kept in KEPT {
-            let from = profile.join(kept);
-            if from.is_dir() {
-                let keep = |name: &str| !is_ours(name, &ours);
-                files += copy_tree(&from, &partial.join(rel).join(kept), &keep)?;
+            if profile.join(kept).is_dir() {
+                files += copy_tree(&profile.join(kept), &to.join(rel).join(kept), keep)?;
             }
         }
     }
-    std::fs::rename(&partial, seed).map_err(|e| format!("{}: {e}", seed.display()))?;
-    prune(store);
     Ok(files)
 }
 
@@ -336,6 +342,33 @@ mod tests {
         copy_tree(&from, &to, &|_| true).unwrap();
         let mtime = std::fs::metadata(to.join("keep.rlib")).unwrap().modified();
         assert_eq!(mtime.unwrap(), old);
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
+
+    #[test]
+    fn restores_into_profiles_cargo_already_made() {
+        let tmp = std::env::temp_dir().join(format!("qcal-seed-merge-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        let (seed, target) = (tmp.join("seed"), tmp.join("target"));
+        for (root, file) in [
+            (&seed, "libdep-0123456789abcdef.rlib"),
+            (&target, "xtask-0"),
+        ] {
+            let profile = root.join("wasm32-unknown-unknown").join("release");
+            std::fs::create_dir_all(profile.join(".fingerprint").join("dep-0123456789abcdef"))
+                .unwrap();
+            std::fs::create_dir_all(profile.join("deps")).unwrap();
+            std::fs::write(profile.join("deps").join(file), "x").unwrap();
+        }
+        std::fs::create_dir_all(seed.join("debug").join(".fingerprint")).unwrap();
+        assert_eq!(copy_profiles(&seed, &target, &|_| true).unwrap(), 1);
+        let deps = target
+            .join("wasm32-unknown-unknown")
+            .join("release")
+            .join("deps");
+        assert!(deps.join("libdep-0123456789abcdef.rlib").is_file());
+        assert!(deps.join("xtask-0").is_file());
+        assert!(target.join("debug").join(".fingerprint").is_dir());
         std::fs::remove_dir_all(&tmp).unwrap();
     }
 }
