@@ -1,7 +1,7 @@
 //! `cargo xtask`: sets up, builds, serves and tests qcal.
 //!
-//! - `cargo xtask setup [--minilm-dir DIR]`: installs every missing tool and unpacks the default
-//!   model into `target/qcal-assets/`.
+//! - `cargo xtask setup [--minilm-dir DIR]`: installs every missing tool, unpacks the default
+//!   model into `target/qcal-assets/` and copies in the dependency seed (`seed.rs`).
 //! - `cargo xtask serve`: setup, then serves the browser app at http://127.0.0.1:8080 (Trunk).
 //! - `cargo xtask test`: setup, then every test layer; ends with `N passed, N failed[, N skipped]`.
 //! - `cargo xtask bench [calib|model|gpu|wasm ...]`: release build, then `qcal bench` for every
@@ -70,6 +70,7 @@ fn setup_cmd(args: &[String]) -> Result<(), String> {
     let minilm = flag_value(args, "--minilm-dir").map(PathBuf::from);
     tools::ensure(&tools::ALL)?;
     assets::ensure(minilm.as_deref())?;
+    seed::restore();
     Ok(())
 }
 

@@ -18,6 +18,10 @@
 //!   already in `target/` are never overwritten, and a seed is written to `<key>.partial` and
 //!   renamed, so an interrupted save never looks complete.
 //!
+//! The seed pays off only when it lands in profile folders before cargo builds anything there:
+//! a unit cargo builds is newer than the seed's units that depend on it, so those would be
+//! rebuilt. Hence the `xtask` alias builds xtask itself into `target/xtask/`.
+//!
 //! A seed is about 3 GB; the newest two are kept. `QCAL_SEED=off` neither reads nor writes it.
 
 use crate::cache::store_dir;
@@ -143,10 +147,13 @@ fn copy_profiles(from: &Path, to: &Path, keep: &dyn Fn(&str) -> bool) -> Result<
 }
 
 /// Cargo profile folders: `target/<profile>` and `target/<triple>/<profile>` that hold
-/// `.fingerprint/`.
+/// `.fingerprint/`; not `target/xtask/`, xtask's own build (made before any restore).
 fn profile_dirs(target: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
-    for dir in subdirs(target) {
+    for dir in subdirs(target)
+        .into_iter()
+        .filter(|d| !d.ends_with("xtask"))
+    {
         if dir.join(".fingerprint").is_dir() {
             found.push(dir);
         } else {
