@@ -4,8 +4,8 @@
 //! After a passing `cargo xtask test`, each cargo profile folder under `target/` (`debug`,
 //! `release`, `wasm32-unknown-unknown/release`, ...) is copied to
 //! `~/.cache/qcal/target-seed/<key>/<profile>/`, keeping only `deps/`, `build/` and
-//! `.fingerprint/` entries that belong to registry crates. `cargo xtask test | serve | bench`
-//! copies them into a `target/` that lacks them before cargo runs.
+//! `.fingerprint/` entries that belong to registry crates. `cargo xtask setup | serve | test |
+//! bench` copies them into a `target/` that lacks them before cargo runs.
 //!
 //! Why this is safe where sharing a whole `target/` is not:
 //! - cargo decides a registry crate's freshness from its version, features, profile and compiler
@@ -22,7 +22,8 @@
 //! a unit cargo builds is newer than the seed's units that depend on it, so those would be
 //! rebuilt. Hence the `xtask` alias builds xtask itself into `target/xtask/`.
 //!
-//! A seed is about 3 GB; the newest two are kept. `QCAL_SEED=off` neither reads nor writes it.
+//! A seed is 3.5-4.6 GB here; the newest two are kept. `QCAL_SEED=off` neither reads nor
+//! writes it.
 
 use crate::cache::store_dir;
 use crate::proc::output;
@@ -126,7 +127,7 @@ fn write_seed(seed: &Path) -> Result<usize, String> {
     let target = crate::root().join("target");
     let files = copy_profiles(&target, &partial, &|name| !is_ours(name, &ours))?;
     std::fs::rename(&partial, seed).map_err(|e| format!("{}: {e}", seed.display()))?;
-    prune(store);
+    crate::cache::prune(store, KEEP_SEEDS);
     Ok(files)
 }
 
@@ -269,21 +270,6 @@ fn copy_symlink(from: &Path, to: &Path) -> Result<(), String> {
 #[cfg(not(unix))]
 fn copy_symlink(_: &Path, _: &Path) -> Result<(), String> {
     Ok(())
-}
-
-/// Keeps the newest `KEEP_SEEDS` seeds (and removes leftover `.partial` folders).
-fn prune(store: &Path) {
-    let mut seeds: Vec<(std::time::SystemTime, PathBuf)> = subdirs(store)
-        .into_iter()
-        .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
-        .collect();
-    seeds.sort_by_key(|s| std::cmp::Reverse(s.0));
-    let (complete, partial): (Vec<_>, Vec<_>) = seeds
-        .into_iter()
-        .partition(|(_, p)| p.extension().is_none_or(|e| e != "partial"));
-    for (_, dir) in complete.into_iter().skip(KEEP_SEEDS).chain(partial) {
-        let _ = std::fs::remove_dir_all(dir);
-    }
 }
 
 #[cfg(test)]
