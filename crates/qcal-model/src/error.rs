@@ -82,6 +82,12 @@ pub enum Error {
     /// Inputs to a forward pass are inconsistent (e.g. ids outside the vocabulary).
     #[error("input: {0}")]
     Input(String),
+    /// A per-class sample cannot be drawn (zero rows asked for, or a class too small).
+    #[error("sample: {0}")]
+    Sample(String),
+    /// A scenario name that qcal does not ship.
+    #[error("unknown scenario `{0}`; the scenarios are {list}", list = crate::scenario::Scenario::names().join(", "))]
+    UnknownScenario(String),
 }
 
 /// Result with [`Error`].

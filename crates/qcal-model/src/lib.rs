@@ -15,6 +15,8 @@ pub mod error;
 pub mod par;
 pub mod quant;
 pub mod reference;
+pub mod sample;
+pub mod scenario;
 pub mod tokenize;
 pub mod weights;
 
@@ -25,5 +27,6 @@ pub use error::{Error, Result};
 pub use quant::{EmbeddingPrecision, QuantFormat, QuantOptions, QuantizedLinear};
 pub use reference::TokenRows;
 pub use reference::model::{BertForSequenceClassification, BertModel};
+pub use scenario::Scenario;
 pub use tokenize::{BertTokenizer, DEFAULT_MAX_LEN, Encoded};
 pub use weights::Weights;
