@@ -8,6 +8,7 @@
 //!   diagonal.
 //! - [`confidence_histogram`]: overlaid histograms of top-label confidence.
 //! - [`transfer_chart`]: one bar with whiskers per method (e.g. ECE transfer delta FP32 -> INT4).
+//! - [`grouped_bar_chart`]: several bars with whiskers per method (e.g. ECE at FP32 and INT4).
 //! - [`fuzzy_memberships`]: the fuzzy-gated calibrator's Gaussian memberships and gates.
 //! - [`fuzzy_region_maps`]: what each of its regions does to confidence on its own.
 //! - [`loss_curves`]: training loss per step of each fitted calibrator.
@@ -24,6 +25,7 @@ mod error;
 mod files;
 mod fuzzy;
 mod fuzzy_maps;
+mod grouped;
 mod histogram;
 mod loss;
 #[cfg(not(target_arch = "wasm32"))]
@@ -39,6 +41,7 @@ pub use files::save_png;
 pub use files::{save_svg, svg_string};
 pub use fuzzy::{fuzzy_gated_memberships, fuzzy_memberships};
 pub use fuzzy_maps::{MAX_MAP_POINTS, fuzzy_region_maps};
+pub use grouped::{BarGroup, grouped_bar_chart};
 pub use histogram::{Confidences, MAX_HISTOGRAM_BINS, confidence_histogram};
 pub use loss::{LossSeries, loss_curves};
 #[cfg(not(target_arch = "wasm32"))]

@@ -177,7 +177,7 @@ fn draw_method_labels<DB: DrawingBackend>(
 
 /// `label` as one line if it has at most `fits` characters, else two lines broken at the
 /// space or after the hyphen nearest its middle (one line if it has neither).
-fn wrap_label(label: &str, fits: usize) -> Vec<String> {
+pub(crate) fn wrap_label(label: &str, fits: usize) -> Vec<String> {
     let n = label.chars().count();
     if n <= fits {
         return vec![label.to_string()];
