@@ -9,6 +9,38 @@ pub const DEFAULT_SEEDS: [u64; 3] = [42, 123, 456];
 /// Name of the row without a calibrator.
 pub const UNCALIBRATED: &str = "uncalibrated";
 
+/// Simulated INT4 noise on `log p` while training the fuzzy-gated and affine calibrators (the
+/// follow-up study's "quantization-robust" training); the other methods ignore it.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum NoiseStd {
+    /// No noise (default).
+    #[default]
+    Off,
+    /// A fixed standard deviation (>= 0).
+    Fixed(f64),
+    /// Estimated per seed from the paired FP32 / first-INT4-arm calibration outputs
+    /// ([`qcal_calib::train::estimate_noise_std`]).
+    Estimated,
+}
+
+impl std::str::FromStr for NoiseStd {
+    type Err = ExperimentError;
+
+    /// `off`, `auto` (estimated) or a standard deviation such as `0.2`.
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim() {
+            "off" | "0" => Ok(Self::Off),
+            "auto" => Ok(Self::Estimated),
+            t => match t.parse::<f64>() {
+                Ok(v) if v.is_finite() && v >= 0.0 => Ok(Self::Fixed(v)),
+                _ => Err(ExperimentError::Config(format!(
+                    "noise std `{t}`: expected off, auto or a number >= 0"
+                ))),
+            },
+        }
+    }
+}
+
 /// Settings of [`crate::run`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExperimentConfig {
@@ -29,6 +61,8 @@ pub struct ExperimentConfig {
     pub fit: FitConfig,
     /// Refit every calibrator on the INT4 calibration outputs, the oracle arm (default true).
     pub oracle: bool,
+    /// Simulated INT4 noise while training fuzzy and affine (default off).
+    pub noise: NoiseStd,
 }
 
 impl Default for ExperimentConfig {
@@ -42,6 +76,7 @@ impl Default for ExperimentConfig {
             calibration_fraction: 0.5,
             fit: FitConfig::default(),
             oracle: true,
+            noise: NoiseStd::Off,
         }
     }
 }
@@ -67,6 +102,11 @@ impl ExperimentConfig {
         }
         if !(self.calibration_fraction > 0.0 && self.calibration_fraction < 1.0) {
             return bad("the calibration fraction must lie in (0, 1)");
+        }
+        if let NoiseStd::Fixed(v) = self.noise
+            && !(v.is_finite() && v >= 0.0)
+        {
+            return bad("the noise std must be a finite number >= 0");
         }
         Ok(())
     }
@@ -118,6 +158,10 @@ mod tests {
         let e = parse_methods("platt").map(|_| ()).unwrap_err().to_string();
         assert!(e.contains("platt") && e.contains("fuzzy"), "{e}");
         assert!(ExperimentConfig::default().validate().is_ok());
+        assert_eq!("auto".parse::<NoiseStd>().ok(), Some(NoiseStd::Estimated));
+        assert_eq!("0.25".parse::<NoiseStd>().ok(), Some(NoiseStd::Fixed(0.25)));
+        assert_eq!("off".parse::<NoiseStd>().ok(), Some(NoiseStd::Off));
+        assert!("-1".parse::<NoiseStd>().is_err() && "nan".parse::<NoiseStd>().is_err());
         for m in Method::ALL {
             assert_eq!(method_name(m).parse::<Method>().ok(), Some(m));
         }

@@ -12,8 +12,9 @@ use qcal_calib::calibrators::FuzzyGated;
 use qcal_calib::metrics::{ReliabilityBins, reliability_band, top_label_pairs};
 use qcal_calib::{Calibrator, ProbData};
 use qcal_plot::{
-    DeltaBar, DrawingArea, DrawingBackend, PlotError, Series, Shift, confidence_histogram,
-    fuzzy_gated_memberships, fuzzy_region_maps, reliability_diagram, transfer_chart,
+    BarGroup, DeltaBar, DrawingArea, DrawingBackend, PlotError, Series, Shift,
+    confidence_histogram, fuzzy_gated_memberships, fuzzy_region_maps, grouped_bar_chart,
+    reliability_diagram, transfer_chart,
 };
 use std::path::{Path, PathBuf};
 
@@ -24,7 +25,7 @@ const HISTOGRAM_BINS: usize = 30;
 type HistogramPanel = (String, Vec<(String, Vec<f64>)>);
 
 /// One figure, drawable on any backend.
-enum Figure {
+pub(crate) enum Figure {
     /// Reliability panels side by side: (title, series).
     Reliability(Vec<(String, Vec<Series>)>),
     /// Confidence histogram panels on a grid with `cols` columns.
@@ -35,6 +36,8 @@ enum Figure {
     Fuzzy(Vec<(String, FuzzyGated)>),
     /// The fuzzy calibrator's per-region maps: title, calibrator, FP32 test probabilities.
     FuzzyMaps(String, FuzzyGated, Vec<f64>),
+    /// Grouped bar panels side by side: y label, series names, (title, groups) per panel.
+    Grouped(String, Vec<String>, Vec<(String, Vec<BarGroup>)>),
 }
 
 impl Figure {
@@ -61,6 +64,13 @@ impl Figure {
                 }
             }
             Self::FuzzyMaps(title, f, probs) => fuzzy_region_maps(area, title, f, probs)?,
+            Self::Grouped(y, series, panels) => {
+                let names: Vec<&str> = series.iter().map(String::as_str).collect();
+                let cells = area.split_evenly((1, panels.len().max(1)));
+                for ((title, groups), a) in panels.iter().zip(&cells) {
+                    grouped_bar_chart(a, title, y, &names, groups)?;
+                }
+            }
         }
         Ok(())
     }
@@ -80,12 +90,16 @@ impl Figure {
                 let rows = f.regions().div_ceil(3).max(1) as u32;
                 (420 * cols, 60 + 400 * rows)
             }
+            Self::Grouped(_, _, p) => {
+                let groups = p.iter().map(|(_, g)| g.len()).max().unwrap_or(1) as u32;
+                ((140 + 78 * groups).max(620) * p.len().max(1) as u32, 560)
+            }
         }
     }
 }
 
 /// Writes `fig` as `<stem>.png` and `<stem>.svg` in `out`.
-fn save(out: &Path, stem: &str, fig: &Figure) -> Result<Vec<PathBuf>> {
+pub(crate) fn save(out: &Path, stem: &str, fig: &Figure) -> Result<Vec<PathBuf>> {
     let err = |e: PlotError| ExperimentError::Figure {
         name: stem.to_string(),
         message: e.to_string(),

@@ -7,6 +7,7 @@
 //! ([`evaluate`], [`seed`]); means over seeds ([`summary`]); the seed study's claims judged
 //! ([`claims`]). [`write`] turns the result into a report folder: `transfer.json`
 //! ([`report`]), `transfer.md` ([`markdown`]), `README.md` ([`readme`]) and the figures.
+//! [`regimes`] puts several scenarios' reports side by side with the seed study.
 //! [`cache`] keys model outputs by content so that re-runs skip the model.
 
 #![warn(missing_docs)]
@@ -23,13 +24,14 @@ pub mod pool;
 pub mod progress;
 pub mod protocol;
 pub mod readme;
+pub mod regimes;
 pub mod report;
 pub mod seed;
 pub mod split;
 pub mod summary;
 pub mod write;
 
-pub use config::{ExperimentConfig, parse_methods};
+pub use config::{ExperimentConfig, NoiseStd, parse_methods};
 pub use error::{ExperimentError, Result};
 pub use inputs::{Arm, Inputs};
 pub use progress::{Progress, Silent};
@@ -88,7 +90,10 @@ pub fn run(inputs: &Inputs, cfg: &ExperimentConfig, progress: &dyn Progress) -> 
         runs.push(r);
     }
     progress.done();
-    let report = assemble(inputs, cfg, runs);
+    let mut report = assemble(inputs, cfg, runs);
+    if cfg.noise != config::NoiseStd::Off {
+        report.setup.noise_std = fits.iter().map(|f| f.noise_std).collect();
+    }
     Ok(Experiment {
         report,
         fits,
@@ -131,6 +136,7 @@ fn assemble(inputs: &Inputs, cfg: &ExperimentConfig, runs: Vec<report::SeedRepor
             level: cfg.level,
             calibration_fraction: cfg.calibration_fraction,
             oracle: cfg.oracle,
+            noise_std: Vec::new(),
         },
         runs,
         summary,

@@ -41,7 +41,8 @@ pub fn row_title(r: &SummaryRow) -> String {
     title_of(&r.method).to_string()
 }
 
-fn delta(r: &SummaryRow) -> String {
+/// The transfer delta of a summary row: `+4.5% [lo, hi]` (bounds averaged over seeds), or `n/a`.
+pub fn delta(r: &SummaryRow) -> String {
     match (r.delta_pct, r.delta_pct_seeds) {
         (Some(d), Some(s)) => format!("{d:+.1}% [{:+.1}, {:+.1}]", s.lo, s.hi),
         (Some(d), None) => format!("{d:+.1}%"),

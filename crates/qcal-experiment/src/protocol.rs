@@ -2,12 +2,12 @@
 //! calibrator fitted on the FP32 calibration outputs, and again on each INT4 arm's calibration
 //! outputs (the oracle).
 
-use crate::config::{ExperimentConfig, method_name};
+use crate::config::{ExperimentConfig, NoiseStd, method_name};
 use crate::error::Result;
 use crate::inputs::Inputs;
 use crate::progress::Progress;
 use crate::split::{Split, stratified};
-use qcal_calib::train::{FitConfig, Method, fit};
+use qcal_calib::train::{FitConfig, Method, estimate_noise_std, fit};
 use qcal_calib::{Calibrator, ProbData};
 use std::time::Instant;
 
@@ -34,6 +34,8 @@ pub struct SeedFit {
     pub split: Split,
     /// One entry per method, in the order of [`ExperimentConfig::methods`].
     pub fitted: Vec<Fitted>,
+    /// Std of the simulated INT4 noise fuzzy and affine were trained with (0 = none).
+    pub noise_std: f64,
 }
 
 /// Number of fits [`fit_seed`] runs per seed (for progress bars).
@@ -51,11 +53,12 @@ pub fn fit_seed(
 ) -> Result<SeedFit> {
     let d = &inputs.fp32;
     let split = stratified(&d.labels, d.k, cfg.calibration_fraction, seed);
-    let fit_cfg = FitConfig {
+    let fp32_cal = d.subset(&split.calibration);
+    let mut fit_cfg = FitConfig {
         seed,
         ..cfg.fit.clone()
     };
-    let fp32_cal = d.subset(&split.calibration);
+    fit_cfg.fuzzy.noise_std = noise_std(inputs, cfg, &fp32_cal, &split)?;
     let oracle_cal: Vec<ProbData> = if cfg.oracle {
         inputs
             .int4
@@ -86,6 +89,27 @@ pub fn fit_seed(
         seed,
         split,
         fitted,
+        noise_std: fit_cfg.fuzzy.noise_std,
+    })
+}
+
+/// The noise std of this seed's fuzzy and affine fits (see [`NoiseStd`]).
+fn noise_std(
+    inputs: &Inputs,
+    cfg: &ExperimentConfig,
+    fp32_cal: &ProbData,
+    split: &Split,
+) -> Result<f64> {
+    Ok(match cfg.noise {
+        NoiseStd::Off => cfg.fit.fuzzy.noise_std,
+        NoiseStd::Fixed(v) => v,
+        NoiseStd::Estimated => {
+            let arm = inputs.int4.first().ok_or_else(|| {
+                crate::ExperimentError::Config("estimating the noise needs an INT4 arm".into())
+            })?;
+            let int4_cal = arm.data.subset(&split.calibration);
+            estimate_noise_std(&fp32_cal.probs, &int4_cal.probs, fp32_cal.k)?
+        }
     })
 }
 

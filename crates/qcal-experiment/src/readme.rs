@@ -25,6 +25,9 @@ fn setup(out: &mut String, r: &Report, about: &About) {
         .collect();
     let _ = writeln!(out, "## Setup\n");
     let _ = writeln!(out, "- command: `{}`", about.command);
+    if let Some((name, what)) = &about.scenario {
+        let _ = writeln!(out, "- scenario: `{name}`. {what}");
+    }
     if let Some(m) = &about.model {
         let _ = writeln!(out, "- model: `{m}`");
     }
@@ -56,6 +59,14 @@ fn setup(out: &mut String, r: &Report, about: &About) {
         100.0 * s.level,
         s.bootstrap
     );
+    if !s.noise_std.is_empty() {
+        let stds: Vec<String> = s.noise_std.iter().map(|v| format!("{v:.4}")).collect();
+        let _ = writeln!(
+            out,
+            "- noise-trained: fuzzy-gated and affine trained with simulated INT4 noise              (Gaussian on log p), std per seed {}\n",
+            stds.join(", ")
+        );
+    }
 }
 
 fn machine(out: &mut String, about: &About, timings: &[(String, f64)]) {
@@ -132,9 +143,14 @@ fn verdicts(out: &mut String, r: &Report) {
 
 /// The whole README; `timings` are the experiment's own stages, `figures` the image files.
 pub fn readme(r: &Report, about: &About, timings: &[(String, f64)], figures: &[String]) -> String {
-    let mut out = String::from(
-        "# qcal experiment: does calibration survive INT4 quantization?\n\n\
-         Files: `transfer.json` (every method x precision x seed x metric, schema \
+    let mut out = match &about.scenario {
+        Some((name, _)) => format!(
+            "# qcal experiment, {name} scenario: does calibration survive INT4 quantization?\n\n"
+        ),
+        None => "# qcal experiment: does calibration survive INT4 quantization?\n\n".to_string(),
+    };
+    out.push_str(
+        "Files: `transfer.json` (every method x precision x seed x metric, schema \
          `qcal-transfer` v1), `transfer.md` (the table), `calibrators/` (every fitted \
          calibrator), `timings.json`, and the figures below.\n\n",
     );

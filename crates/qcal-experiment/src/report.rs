@@ -55,6 +55,10 @@ pub struct Setup {
     pub calibration_fraction: f64,
     /// Whether the oracle arm (refit on INT4) was run.
     pub oracle: bool,
+    /// Per seed, the std of the simulated INT4 noise on `log p` that fuzzy and affine were
+    /// trained with (absent, i.e. empty, when trained without noise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub noise_std: Vec<f64>,
 }
 
 /// Metrics of one set of probabilities; `T` is an [`Interval`] per seed, a [`Stat`] in the

@@ -12,6 +12,8 @@ use std::time::Instant;
 pub struct About {
     /// The command line that produced the report.
     pub command: String,
+    /// The shipped scenario run, as `(name, what it is)` (absent for another model or files).
+    pub scenario: Option<(String, String)>,
     /// The model folder (absent when cached outputs were given).
     pub model: Option<String>,
     /// The data files of the evaluation pool.
