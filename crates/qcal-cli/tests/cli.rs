@@ -289,3 +289,132 @@ fn bad_input_gets_a_clear_error() {
     assert!(err.contains("platt"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn train_head_per_class_draws_a_balanced_seeded_sample() {
+    let dir = scratch("few-shot");
+    let train = csv(&dir, "train", 120);
+    let run = |name: &str, seed: &str| {
+        let out = dir.join(name);
+        ok(&[
+            "train-head",
+            "--model",
+            s(&tiny()),
+            "--data",
+            s(&train),
+            "--out",
+            s(&out),
+            "--steps",
+            "10",
+            "--per-class",
+            "4",
+            "--sample-seed",
+            seed,
+        ]);
+        let text = std::fs::read_to_string(out.join("sample.json")).expect("sample.json");
+        let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+        assert_eq!(v["per_class"], 4);
+        let rows: Vec<u64> = v["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .filter_map(serde_json::Value::as_u64)
+            .collect();
+        assert!(
+            v["command"]
+                .as_str()
+                .is_some_and(|c| c.contains("--per-class 4"))
+        );
+        rows
+    };
+    let (a, b, c) = (run("a", "1"), run("b", "1"), run("c", "2"));
+    assert_eq!(a.len(), 12);
+    assert_eq!(a, b, "same seed, same rows");
+    assert_ne!(a, c, "another seed, other rows");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn few_shot_and_scenario_errors_list_what_exists() {
+    let dir = scratch("scenario-errors");
+    let train = csv(&dir, "train", 30);
+    let out = dir.join("head");
+    let head = |n: &str| {
+        fails(&[
+            "train-head",
+            "--model",
+            s(&tiny()),
+            "--data",
+            s(&train),
+            "--out",
+            s(&out),
+            "--per-class",
+            n,
+        ])
+    };
+    let err = head("0");
+    assert!(err.contains("at least 1"), "{err}");
+    let err = head("1000");
+    assert!(
+        err.contains("fewer than the 1000") && err.contains("neutral"),
+        "{err}"
+    );
+    assert!(!out.exists(), "nothing written on error");
+    let npz = dir.join("o.npz");
+    let err = fails(&[
+        "predict",
+        "--scenario",
+        "zero-shot",
+        "--data",
+        s(&train),
+        "--out",
+        s(&npz),
+    ]);
+    assert!(
+        err.contains("zero-shot") && err.contains("in-domain, few-shot"),
+        "{err}"
+    );
+    let err = fails(&["experiment", "--scenario", "nope", "--out", s(&dir)]);
+    assert!(err.contains("in-domain, few-shot"), "{err}");
+    let err = fails(&["regimes", "--regime", "x", "--out", s(&dir)]);
+    assert!(err.contains("NAME=DIR"), "{err}");
+    let err = fails(&[
+        "regimes",
+        "--regime",
+        &format!("x={}", s(&dir)),
+        "--out",
+        s(&dir),
+    ]);
+    assert!(err.contains("transfer.json"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn regimes_compares_the_shipped_reports() {
+    let dir = scratch("regimes");
+    let results = root().join("www/assets/results");
+    let mut args = vec!["regimes".to_string()];
+    for name in ["in-domain", "few-shot"] {
+        args.push("--regime".into());
+        args.push(format!("{name}={}", s(&results.join(name))));
+    }
+    args.extend(["--out".into(), s(&dir).to_string()]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    ok(&refs);
+    let readme = std::fs::read_to_string(dir.join("README.md")).expect("README.md");
+    for needle in [
+        "| seed study",
+        "| in-domain |",
+        "| few-shot |",
+        "per regime",
+    ] {
+        assert!(readme.contains(needle), "{needle} in:\n{readme}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("regimes.json")).expect("json"))
+            .expect("valid JSON");
+    assert_eq!(json["schema"], "qcal-regimes");
+    assert_eq!(json["regimes"].as_array().map(Vec::len), Some(2));
+    assert!(dir.join("regimes_ece.png").is_file() && dir.join("regimes_ece.svg").is_file());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -17,8 +17,12 @@ pub struct ExperimentArgs {
     /// Model folder (Hugging Face checkpoint) [default: the embedded default model].
     #[arg(long, conflicts_with = "fp32")]
     pub model: Option<PathBuf>,
+    /// Run a shipped scenario's model (in-domain or few-shot); --data then defaults to the
+    /// shipped evaluation pool (twfin val + test).
+    #[arg(long, conflicts_with_all = ["model", "fp32"], value_parser = super::assets::parse_scenario)]
+    pub scenario: Option<qcal_model::Scenario>,
     /// Labelled CSV files (`text,label`) forming the evaluation pool: repeat or comma-separate.
-    #[arg(long, value_delimiter = ',', required_unless_present = "fp32")]
+    #[arg(long, value_delimiter = ',', required_unless_present_any = ["fp32", "scenario"])]
     pub data: Vec<PathBuf>,
     /// Precisions to run: fp32 and one or more of int4-sym, int4-nf4, int4-fp4.
     #[arg(long, value_delimiter = ',', default_value = "fp32,int4-nf4")]
@@ -58,6 +62,10 @@ pub struct ExperimentArgs {
     /// Skip the oracle arm (calibrators refitted on INT4).
     #[arg(long)]
     pub no_oracle: bool,
+    /// Train fuzzy-gated and affine with simulated INT4 noise on log p (quantization-aware):
+    /// `off`, `auto` (std estimated per seed from paired FP32/INT4 calibration outputs) or a std.
+    #[arg(long, default_value = "off")]
+    pub noise_std: qcal_experiment::NoiseStd,
     /// cpu, or gpu (wgpu, falling back to the CPU with a warning).
     #[arg(long, default_value = "cpu")]
     pub device: super::runner::Device,
@@ -115,6 +123,7 @@ fn config(args: &ExperimentArgs) -> anyhow::Result<ExperimentConfig> {
         bins: args.bins,
         bootstrap: args.bootstrap,
         oracle: !args.no_oracle,
+        noise: args.noise_std,
         fit: FitConfig::default(),
         ..ExperimentConfig::default()
     };
@@ -123,8 +132,11 @@ fn config(args: &ExperimentArgs) -> anyhow::Result<ExperimentConfig> {
 }
 
 /// Runs `qcal experiment`.
-pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
+pub fn run(mut args: ExperimentArgs) -> anyhow::Result<()> {
     let start = Instant::now();
+    if args.scenario.is_some() && args.data.is_empty() {
+        args.data = super::assets::shipped_pool()?;
+    }
     let cfg = config(&args)?;
     let source = Source::from_args(&args)?;
     let (inputs, mut about) = experiment_inputs::load(&source, &args, &cfg)?;

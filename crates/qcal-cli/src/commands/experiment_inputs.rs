@@ -17,8 +17,8 @@ use std::time::Instant;
 /// Where the outputs come from.
 #[derive(Debug, Clone)]
 pub enum Source {
-    /// Run `model` (a folder; `None` = default model) on the data files.
-    Model(Option<PathBuf>),
+    /// Run the model in this folder on the data files.
+    Model(PathBuf),
     /// Read cached outputs: FP32 and named INT4 files.
     Files(PathBuf, Vec<(String, PathBuf)>),
 }
@@ -27,7 +27,8 @@ impl Source {
     /// The source chosen by the arguments.
     pub fn from_args(args: &ExperimentArgs) -> anyhow::Result<Self> {
         let Some(fp32) = &args.fp32 else {
-            return Ok(Self::Model(args.model.clone()));
+            let dir = super::assets::model_dir(args.model.as_deref(), args.scenario)?;
+            return Ok(Self::Model(dir));
         };
         let several = args.int4.len() > 1;
         let named = args
@@ -61,12 +62,7 @@ pub fn load(
 ) -> anyhow::Result<(Inputs, About)> {
     match source {
         Source::Files(fp32, int4) => from_files(fp32, int4),
-        Source::Model(dir) => {
-            let dir = dir
-                .clone()
-                .unwrap_or_else(super::predict::default_model_dir);
-            from_model(&dir, args, cfg)
-        }
+        Source::Model(dir) => from_model(dir, args, cfg),
     }
 }
 
@@ -146,6 +142,7 @@ fn from_model(
         .text("label_map", &map_text.join(","))
         .text("device", &format!("{:?}", args.device));
     let mut about = About {
+        scenario: args.scenario.map(scenario_line),
         model: Some(dir.display().to_string()),
         data: args
             .data
@@ -173,6 +170,22 @@ fn from_model(
     let base = outs.remove(0);
     let arms: Vec<(String, Outputs)> = int4.into_iter().zip(outs).collect();
     Ok((Inputs::from_outputs(&base, &arms)?, about))
+}
+
+/// The report's scenario line: its name, what it is, and the command that trained its head
+/// (from the head's `sample.json`, where there is one).
+fn scenario_line(s: qcal_model::Scenario) -> (String, String) {
+    let command = super::assets::www_assets()
+        .ok()
+        .map(|www| www.join(s.assets_folder()).join("head").join("sample.json"))
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v.get("command")?.as_str().map(str::to_string));
+    let about = match command {
+        Some(c) => format!("{} Head trained with `{c}`.", s.about()),
+        None => s.about().to_string(),
+    };
+    (s.name().to_string(), about)
 }
 
 /// `fp32` and the other precisions, in order; fp32 is required.

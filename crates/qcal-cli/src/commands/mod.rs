@@ -1,5 +1,6 @@
 //! The subcommands of `qcal`, one module each.
 
+mod assets;
 mod bench;
 mod bench_calib;
 mod bench_gpu;
@@ -12,6 +13,7 @@ mod experiment_inputs;
 mod metrics;
 mod predict;
 mod quantize;
+mod regimes;
 mod runner;
 mod train_head;
 
@@ -38,6 +40,8 @@ pub enum Command {
     Experiment(experiment::ExperimentArgs),
     /// Train a linear head on frozen pooled features; write a complete checkpoint.
     TrainHead(train_head::TrainHeadArgs),
+    /// Compare the scenarios' experiment reports (regimes) with the seed study.
+    Regimes(regimes::RegimesArgs),
 }
 
 /// Runs one subcommand.
@@ -51,5 +55,6 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Quantize(args) => quantize::run(args),
         Command::TrainHead(args) => train_head::run(args),
         Command::Experiment(args) => experiment::run(args),
+        Command::Regimes(args) => regimes::run(args),
     }
 }

@@ -14,9 +14,12 @@ use super::runner::{Device, Runner};
 #[derive(Debug, clap::Args)]
 pub struct PredictArgs {
     /// Model folder: a Hugging Face checkpoint or a qcal INT4 checkpoint
-    /// [default: the embedded default model, `target/qcal-assets/default-model`].
+    /// [default: the --scenario's model, `target/qcal-assets/default-model` without one].
     #[arg(long)]
     pub model: Option<PathBuf>,
+    /// Run a shipped scenario's model: in-domain (the default model) or few-shot.
+    #[arg(long, conflicts_with = "model", value_parser = super::assets::parse_scenario)]
+    pub scenario: Option<qcal_model::Scenario>,
     /// CSV file with a header `text,label` (labels are the model's `id2label` names).
     #[arg(long)]
     pub data: PathBuf,
@@ -39,21 +42,13 @@ pub struct PredictArgs {
     pub max_len: usize,
 }
 
-/// The default model folder: `$QCAL_ASSETS/default-model`, else `target/qcal-assets/default-model`.
-pub(crate) fn default_model_dir() -> PathBuf {
-    std::env::var_os("QCAL_ASSETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("target").join("qcal-assets"))
-        .join("default-model")
-}
-
 /// Loads a model folder and brings it to `precision` (`None`: as stored).
 pub(crate) fn load_model(
     dir: Option<&Path>,
     precision: Option<&str>,
     max_len: usize,
 ) -> anyhow::Result<ModelDir> {
-    let dir = dir.map(Path::to_path_buf).unwrap_or_else(default_model_dir);
+    let dir = super::assets::model_dir(dir, None)?;
     let mut m = ModelDir::load(&dir, max_len)
         .with_context(|| format!("cannot load the model in {}", dir.display()))?;
     let stored = m.model.quant.map(|q| q.label());
@@ -116,11 +111,8 @@ pub(crate) fn read_data(path: &Path, label_names: &[String]) -> anyhow::Result<D
 
 /// Runs `qcal predict`.
 pub fn run(args: PredictArgs) -> anyhow::Result<()> {
-    let m = load_model(
-        args.model.as_deref(),
-        args.precision.as_deref(),
-        args.max_len,
-    )?;
+    let dir = super::assets::model_dir(args.model.as_deref(), args.scenario)?;
+    let m = load_model(Some(&dir), args.precision.as_deref(), args.max_len)?;
     let names = m.label_names()?;
     let data = read_data(&args.data, &names)?;
     let texts = data.texts();

@@ -46,6 +46,9 @@ pub struct TrainHeadArgs {
     /// Maximum optimiser steps.
     #[arg(long, default_value_t = 300)]
     pub steps: usize,
+    /// Fraction of the training rows held out for early stopping (0: train to convergence).
+    #[arg(long, default_value_t = 0.1)]
+    pub holdout: f64,
     /// Dimensions with a train standard deviation below this are dropped.
     #[arg(long, default_value_t = 1e-3)]
     pub min_std: f64,
@@ -55,6 +58,26 @@ pub struct TrainHeadArgs {
     /// Maximum tokens per sentence.
     #[arg(long, default_value_t = 64)]
     pub max_len: usize,
+    /// Train on N rows of each class drawn from --data (a balanced few-shot head); the drawn
+    /// row numbers are written to `sample.json` beside the checkpoint.
+    #[arg(long, value_name = "N")]
+    pub per_class: Option<usize>,
+    /// Seed of the --per-class draw.
+    #[arg(long, default_value_t = 0, requires = "per_class")]
+    pub sample_seed: u64,
+}
+
+/// The rows drawn by `--per-class`, written as `sample.json` beside the checkpoint: the command
+/// line, the data file, `per_class`, `sample_seed`, and `rows` (0-based data rows in file order;
+/// CSV line = row + 2, the header being line 1).
+fn sample_record(args: &TrainHeadArgs, per_class: usize, rows: &[usize]) -> Value {
+    json!({
+        "command": std::env::args().collect::<Vec<_>>().join(" "),
+        "data": args.data.display().to_string(),
+        "per_class": per_class,
+        "sample_seed": args.sample_seed,
+        "rows": rows,
+    })
 }
 
 fn parse_pooling(s: &str) -> anyhow::Result<Pooling> {
@@ -87,36 +110,81 @@ fn features(
     Ok(out)
 }
 
-fn accuracy(x: &[f32], d: usize, labels: &[usize], w: &[f32], b: &[f32]) -> f64 {
+/// Head logits `[n, k]` of features `x` `[n, d]`: `b + W x` with `W` `[k, d]`.
+fn head_logits(x: &[f32], d: usize, w: &[f32], b: &[f32]) -> Vec<f32> {
     let k = b.len();
-    let hits = x
-        .chunks_exact(d)
-        .zip(labels)
-        .filter(|(row, y)| {
-            let logits: Vec<f32> = (0..k)
-                .map(|c| {
-                    b[c] + w[c * d..(c + 1) * d]
-                        .iter()
-                        .zip(*row)
-                        .map(|(a, v)| a * v)
-                        .sum::<f32>()
-                })
-                .collect();
-            argmax(&logits) == **y
+    x.chunks_exact(d)
+        .flat_map(|row| {
+            (0..k).map(move |c| {
+                b[c] + w[c * d..(c + 1) * d]
+                    .iter()
+                    .zip(row)
+                    .map(|(a, v)| a * v)
+                    .sum::<f32>()
+            })
         })
+        .collect()
+}
+
+fn accuracy(x: &[f32], d: usize, labels: &[usize], w: &[f32], b: &[f32]) -> f64 {
+    let logits = head_logits(x, d, w, b);
+    let hits = logits
+        .chunks_exact(b.len())
+        .zip(labels)
+        .filter(|(row, y)| argmax(row) == **y)
         .count();
     hits as f64 / labels.len().max(1) as f64
+}
+
+/// Accuracy and top-label ECE (15 bins) of the head on evaluation features.
+fn eval_metrics(
+    x: &[f32],
+    d: usize,
+    data: &qcal_model::Dataset,
+    w: &[f32],
+    b: &[f32],
+) -> anyhow::Result<(f64, f64)> {
+    let labels: Vec<i64> = data.labels().iter().map(|&l| l as i64).collect();
+    let outputs = qcal_calib::Outputs::from_logits(
+        head_logits(x, d, w, b),
+        data.len(),
+        b.len(),
+        labels,
+        data.label_names.clone(),
+    );
+    let probs = qcal_calib::ProbData::from_outputs(&outputs, true)?;
+    Ok((
+        qcal_calib::metrics::accuracy(&probs),
+        qcal_calib::metrics::ece(&probs, qcal_calib::metrics::DEFAULT_BINS),
+    ))
 }
 
 /// Runs `qcal train-head`.
 pub fn run(args: TrainHeadArgs) -> anyhow::Result<()> {
     let pooling = parse_pooling(&args.pooling)?;
+    if !(0.0..1.0).contains(&args.holdout) {
+        bail!("--holdout {}: expected a fraction in [0, 1)", args.holdout);
+    }
     let config = checkpoint::read_config(&args.model)?;
     let weights = Weights::from_file(&checkpoint::weights_file(&args.model)?)?;
     let bert = BertModel::load(&weights, &config)?;
     let tok = BertTokenizer::from_dir(&args.model, args.max_len)?;
     let names: Vec<String> = LABEL_NAMES.iter().map(|s| s.to_string()).collect();
-    let data = read_data(&args.data, &names)?;
+    let mut data = read_data(&args.data, &names)?;
+    let sample = match args.per_class {
+        Some(n) => {
+            let rows = qcal_model::sample::per_class(&data.labels(), &names, n, args.sample_seed)
+                .with_context(|| format!("--per-class {n} from {}", args.data.display()))?;
+            data.examples = rows.iter().map(|&r| data.examples[r].clone()).collect();
+            eprintln!(
+                "drew {n} rows per class ({} in all) with --sample-seed {}",
+                rows.len(),
+                args.sample_seed
+            );
+            Some(sample_record(&args, n, &rows))
+        }
+        None => None,
+    };
     let (n, d, k) = (data.len(), config.hidden_size, names.len());
     let start = Instant::now();
     let x = features(&bert, &tok, &config, &data.texts(), pooling, args.batch)?;
@@ -129,6 +197,7 @@ pub fn run(args: TrainHeadArgs) -> anyhow::Result<()> {
         steps: args.steps,
         seed: args.seed,
         min_std: args.min_std,
+        holdout: args.holdout,
         ..SoftmaxRegressionConfig::default()
     };
     let y = data.labels();
@@ -142,14 +211,24 @@ pub fn run(args: TrainHeadArgs) -> anyhow::Result<()> {
     if let Some(eval) = &args.eval {
         let e = read_data(eval, &names)?;
         let xe = features(&bert, &tok, &config, &e.texts(), pooling, args.batch)?;
-        let acc = accuracy(&xe, d, &e.labels(), &head.weight, &head.bias);
-        eprintln!("accuracy on {}: {acc:.4}", eval.display());
+        let (acc, ece) = eval_metrics(&xe, d, &e, &head.weight, &head.bias)?;
+        eprintln!(
+            "on {}: accuracy {acc:.4}, ECE {ece:.4} (FP32, 15 bins)",
+            eval.display()
+        );
     }
     let classifier = [
         OwnedTensor::f32("classifier.weight", vec![k, d], &head.weight),
         OwnedTensor::f32("classifier.bias", vec![k], &head.bias),
     ];
-    write_checkpoint(&args, &weights, &classifier, &names, pooling)
+    write_checkpoint(&args, &weights, &classifier, &names, pooling)?;
+    if let Some(sample) = &sample {
+        write(
+            &args.out.join("sample.json"),
+            &serde_json::to_vec_pretty(sample)?,
+        )?;
+    }
+    Ok(())
 }
 
 fn write_checkpoint(
