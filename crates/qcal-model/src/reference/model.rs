@@ -190,4 +190,126 @@ impl BertForSequenceClassification {
         self.classifier.tensors("classifier", &mut out);
         out
     }
+
+    /// Puts another head on the same encoder: replaces the classifier by `head`'s
+    /// `classifier.weight` `[K, H]` and `classifier.bias` `[K]` (f32, as `qcal train-head`
+    /// writes them), with this model's K and H. On a quantized model the new classifier is
+    /// quantized as the old one was (only when `quantize_classifier` is set). A missing tensor
+    /// or another shape is an error naming the tensor and both shapes; the model is then
+    /// unchanged.
+    pub fn replace_classifier(&mut self, head: &Weights) -> Result<()> {
+        let (k, h) = (self.num_labels(), self.config.hidden_size);
+        for (name, want) in [
+            ("classifier.weight", vec![k, h]),
+            ("classifier.bias", vec![k]),
+        ] {
+            match head.shape(name) {
+                None => {
+                    return Err(Error::MissingTensor {
+                        name: name.into(),
+                        hint:
+                            "; a head file holds classifier.weight [K, H] and classifier.bias [K]"
+                                .into(),
+                    });
+                }
+                Some(found) if found != want => {
+                    return Err(Error::Input(format!(
+                        "the head's `{name}` has shape {found:?}, but this model ({k} classes, \
+                         hidden size {h}) needs {want:?}"
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        let mut classifier = Linear::load(head, "classifier", h, k, None)?;
+        if let Some(q) = self.quant.filter(|q| q.quantize_classifier) {
+            classifier.quantize(q.format, q.clip_search)?;
+        }
+        self.classifier = classifier;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::QuantFormat;
+    use crate::weights::serialize;
+
+    /// The tiny BERT fixture (random weights; 3 classes, hidden 64).
+    fn tiny() -> BertForSequenceClassification {
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/fixtures/tiny-bert/"
+        );
+        let config = crate::checkpoint::read_config(std::path::Path::new(dir)).expect("config");
+        let weights = Weights::from_file(&std::path::Path::new(dir).join("model.safetensors"))
+            .expect("weights");
+        BertForSequenceClassification::load(&weights, &config).expect("tiny-bert")
+    }
+
+    /// A head file with `classifier.weight` `[k, h]` and `classifier.bias` `[k]`.
+    fn head(k: usize, h: usize, scale: f32) -> Weights {
+        let w: Vec<f32> = (0..k * h).map(|i| scale * ((i % 7) as f32 - 3.0)).collect();
+        let b: Vec<f32> = (0..k).map(|i| i as f32).collect();
+        let tensors = [
+            OwnedTensor::f32("classifier.weight", vec![k, h], &w),
+            OwnedTensor::f32("classifier.bias", vec![k], &b),
+        ];
+        Weights::from_bytes(serialize(&tensors, Default::default()).expect("serialize"))
+            .expect("head")
+    }
+
+    #[test]
+    fn a_new_head_replaces_the_classifier_at_fp32_and_int4() {
+        let mut fp32 = tiny();
+        let mut int4 = fp32.clone();
+        int4.quantize(&QuantOptions::new(QuantFormat::Nf4))
+            .expect("quantize");
+        let h = head(3, 64, 0.01);
+        fp32.replace_classifier(&h).expect("fp32 head");
+        int4.replace_classifier(&h).expect("int4 head");
+        let b: Vec<f32> = vec![0.0, 1.0, 2.0];
+        assert_eq!(fp32.classifier.bias, b);
+        assert_eq!(fp32.classifier.weight_f32(), int4.classifier.weight_f32());
+        assert!(int4.quant.is_some(), "still quantized");
+        let mut qc = tiny();
+        let opts = QuantOptions {
+            quantize_classifier: true,
+            ..QuantOptions::new(QuantFormat::Nf4)
+        };
+        qc.quantize(&opts).expect("quantize with classifier");
+        qc.replace_classifier(&h).expect("head");
+        assert!(matches!(
+            qc.classifier.weight,
+            crate::reference::linear::LinearWeight::Int4(_)
+        ));
+    }
+
+    #[test]
+    fn a_head_of_another_shape_is_refused_and_the_model_kept() {
+        let mut m = tiny();
+        let before = m.classifier.clone();
+        let err = m
+            .replace_classifier(&head(2, 64, 1.0))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("classifier.weight") && err.contains("[2, 64]") && err.contains("[3, 64]"),
+            "{err}"
+        );
+        let err = m
+            .replace_classifier(&head(3, 32, 1.0))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("[3, 32]"), "{err}");
+        let empty = Weights::from_bytes(serialize(&[], Default::default()).expect("empty"))
+            .expect("empty file");
+        let err = m.replace_classifier(&empty).unwrap_err().to_string();
+        assert!(
+            err.contains("classifier.weight") && err.contains("missing"),
+            "{err}"
+        );
+        assert_eq!(m.classifier, before);
+    }
 }
