@@ -10,6 +10,7 @@ mod fuzzy;
 mod linear;
 mod prior;
 mod temperature;
+mod validate;
 mod words;
 
 pub use fuzzy::{Combine, FuzzyGated, GATE_EPS};
@@ -162,7 +163,14 @@ impl Calibrator {
         Ok(serde_json::to_string_pretty(&v)?)
     }
 
-    /// Parses a versioned JSON document; unknown formats and versions are errors saying so.
+    /// Checks every field (lengths against K and R, finite numbers, K >= 2, `clip` in
+    /// (0, 0.5), T > 0); an error names the field and what was expected.
+    pub fn validate(&self) -> Result<()> {
+        validate::check(self)
+    }
+
+    /// Parses a versioned JSON document and [validates](Self::validate) it; unknown formats
+    /// and versions are errors saying so.
     pub fn from_json(text: &str) -> Result<Self> {
         let v: serde_json::Value = serde_json::from_str(text)?;
         let format = v.get("format").and_then(|f| f.as_str());
@@ -179,7 +187,9 @@ impl Calibrator {
                 )));
             }
         }
-        serde_json::from_value(v).map_err(|e| CalibError::Format(e.to_string()))
+        let c: Self = serde_json::from_value(v).map_err(|e| CalibError::Format(e.to_string()))?;
+        c.validate()?;
+        Ok(c)
     }
 }
 
