@@ -1,5 +1,5 @@
-//! Statistics of the protocol (DESIGN.md section 4): McNemar's test, paired bootstrap of metric
-//! differences, mean ± std over seeds.
+//! Statistics of the transfer experiment (its protocol: the `qcal-experiment` crate docs):
+//! McNemar's test, paired bootstrap of metric differences, mean ± std over seeds.
 
 use crate::data::ProbData;
 use crate::metrics::{Interval, percentile_interval};

@@ -1,5 +1,5 @@
-//! The seed study's claims (DESIGN.md section 1), judged on the summary rows of one INT4
-//! precision. Each verdict is `holds`, `does not hold` or `not tested`, with its numbers.
+//! The seed study's claims (the README's "The question and the seed study"), judged on the
+//! summary rows of one INT4 precision. Each verdict is `holds`, `does not hold` or `not tested`, with its numbers.
 
 use crate::config::{UNCALIBRATED, method_name};
 use crate::report::{Claim, SummaryRow};

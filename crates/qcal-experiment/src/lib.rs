@@ -1,9 +1,8 @@
 //! qcal-experiment: does a calibrator fitted on FP32 outputs still work on INT4 outputs?
 //!
-//! The protocol of DESIGN.md section 4 on cached model outputs ([`Inputs`]): per seed a
-//! stratified calibration/test split ([`split`]), every calibrator fitted on the FP32
-//! calibration half and applied to the FP32 and INT4 test halves, an oracle refitted on INT4
-//! ([`protocol`]); metrics with bootstrap intervals, paired ECE differences and McNemar tests
+//! The protocol, on cached model outputs ([`Inputs`]): per seed a stratified calibration/test
+//! split ([`split`]), every calibrator fitted on the FP32 calibration half and applied to the
+//! FP32 and INT4 test halves, an oracle refitted on INT4 ([`protocol`]); metrics with bootstrap intervals, paired ECE differences and McNemar tests
 //! ([`evaluate`], [`seed`]); means over seeds ([`summary`]); the seed study's claims judged
 //! ([`claims`]). [`write`] turns the result into a report folder: `transfer.json`
 //! ([`report`]), `transfer.md` ([`markdown`]), `README.md` ([`readme`]) and the figures.

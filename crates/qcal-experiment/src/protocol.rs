@@ -1,4 +1,4 @@
-//! The fitting half of the protocol (DESIGN.md section 4): per seed, a stratified split; every
+//! The fitting half of the protocol (see the crate docs): per seed, a stratified split; every
 //! calibrator fitted on the FP32 calibration outputs, and again on each INT4 arm's calibration
 //! outputs (the oracle).
 

@@ -1,4 +1,4 @@
-//! The fuzzy-gated calibrator (DESIGN.md section 3), applied in plain Rust.
+//! The fuzzy-gated calibrator (the seed study's method), applied in plain Rust.
 //!
 //! Confidence `c = max_k p_k`; R Gaussian memberships `g_r(c) = exp(-(c - m_r)^2 / (2 s_r^2))`
 //! with `s_r = exp(log_width_r)`; weights `w_r = g_r / (sum_r g_r + 1e-12)`; per region a log-space

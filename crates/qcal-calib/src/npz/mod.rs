@@ -1,4 +1,5 @@
-//! numpy-compatible `.npz` input and output (DESIGN.md section 4).
+//! numpy-compatible `.npz` input and output (the model outputs of `qcal predict` and the
+//! experiment's cache).
 //!
 //! An `.npz` is a zip archive of `.npy` members (`<key>.npy`, stored or deflated); see [`npy`] for
 //! the dtypes read. [`Outputs`] is a classifier's cached outputs on a labelled set: `logits`

@@ -1,6 +1,6 @@
-//! `qcal experiment`: the FP32 -> INT4 calibration transfer experiment (DESIGN.md section 4),
-//! from a model and labelled CSVs (outputs cached by content) or from cached `.npz` outputs,
-//! into a report folder. The protocol and the report live in `qcal-experiment`.
+//! `qcal experiment`: the FP32 -> INT4 calibration transfer experiment, from a model and
+//! labelled CSVs (outputs cached by content) or from cached `.npz` outputs, into a report
+//! folder. The protocol and the report live in `qcal-experiment`.
 
 use super::experiment_inputs::{self, Source};
 use anyhow::Context;

@@ -5,7 +5,8 @@
 //! regression trained with burn by `qcal_calib::train::fit_softmax_regression` (the calibrators'
 //! training code), seeded. Near-constant feature dimensions (train std < `--min-std`, three of
 //! them for MiniLM's mean-pooled embedding) are dropped, their constant contribution folded
-//! into the bias, so no weight is amplified by a tiny standard deviation (DESIGN.md section 8).
+//! into the bias, so no weight is amplified by a tiny standard deviation (standardising them
+//! would give weights of ~1e4 that turn f32 rounding noise into logit noise).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
