@@ -14,7 +14,7 @@ use qcal_calib::{Calibrator, ProbData};
 use qcal_plot::{
     BarGroup, DeltaBar, DrawingArea, DrawingBackend, PlotError, Series, Shift,
     confidence_histogram, fuzzy_gated_memberships, fuzzy_region_maps, grouped_bar_chart,
-    reliability_diagram, transfer_chart,
+    grouped_y_max, reliability_diagram, transfer_chart,
 };
 use std::path::{Path, PathBuf};
 
@@ -36,7 +36,8 @@ pub(crate) enum Figure {
     Fuzzy(Vec<(String, FuzzyGated)>),
     /// The fuzzy calibrator's per-region maps: title, calibrator, FP32 test probabilities.
     FuzzyMaps(String, FuzzyGated, Vec<f64>),
-    /// Grouped bar panels side by side: y label, series names, (title, groups) per panel.
+    /// Grouped bar panels side by side on one y scale: y label, series names, (title, groups)
+    /// per panel.
     Grouped(String, Vec<String>, Vec<(String, Vec<BarGroup>)>),
 }
 
@@ -66,9 +67,11 @@ impl Figure {
             Self::FuzzyMaps(title, f, probs) => fuzzy_region_maps(area, title, f, probs)?,
             Self::Grouped(y, series, panels) => {
                 let names: Vec<&str> = series.iter().map(String::as_str).collect();
+                let all: Vec<&[BarGroup]> = panels.iter().map(|(_, g)| g.as_slice()).collect();
+                let top = Some(grouped_y_max(&all));
                 let cells = area.split_evenly((1, panels.len().max(1)));
                 for ((title, groups), a) in panels.iter().zip(&cells) {
-                    grouped_bar_chart(a, title, y, &names, groups)?;
+                    grouped_bar_chart(a, title, y, &names, groups, top)?;
                 }
             }
         }

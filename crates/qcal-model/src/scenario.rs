@@ -64,7 +64,7 @@ impl Scenario {
                  training tweets: it has seen the data's class balance and is nearly calibrated."
             }
             Scenario::FewShot => {
-                "The same encoder with a linear head trained on 16 tweets per class (balanced), \
+                "The same encoder with a linear head trained on 32 tweets per class (balanced), \
                  then run on the skewed twfin stream (65% neutral): overconfident and \
                  prior-shifted, the seed study's regime."
             }

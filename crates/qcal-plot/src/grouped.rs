@@ -24,19 +24,25 @@ const GROUP_MARGIN: f64 = 0.12;
 
 /// Draws `groups` on `area` (filled white first): group `i` spans `i..i + 1` on the x axis,
 /// its bars side by side in the colours of [`series_colour`], whiskers `lo..hi`, the legend
-/// naming `series`. The y axis starts at 0 (or below, for negative values). Errors: no group,
-/// a group whose bar count differs from `series.len()`, NaN or infinite values, `lo > hi`.
+/// naming `series`. The y axis starts at 0 (or below, for negative values) and ends at `y_max`
+/// when given (panels side by side share a scale so; see [`grouped_y_max`]), else just above
+/// the highest whisker. Errors: no group, a group whose bar count differs from
+/// `series.len()`, NaN or infinite values, `lo > hi`.
 pub fn grouped_bar_chart<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     title: &str,
     y_label: &str,
     series: &[&str],
     groups: &[BarGroup],
+    y_max: Option<f64>,
 ) -> Result<(), PlotError> {
     style::ensure_fonts()?;
     validate_groups(series, groups)?;
     let s = Sizes::of(area);
-    let (y0, y1) = y_range(groups);
+    let (y0, auto_top) = y_range(groups);
+    let y1 = y_max
+        .filter(|m| m.is_finite() && *m > y0)
+        .unwrap_or(auto_top);
     area.fill(&WHITE)?;
     let n = groups.len() as f64;
     let mut chart = ChartBuilder::on(area)
@@ -154,6 +160,11 @@ fn validate_groups(series: &[&str], groups: &[BarGroup]) -> Result<(), PlotError
         }
     }
     Ok(())
+}
+
+/// The top of the y axis that fits every panel's bars (for a shared scale).
+pub fn grouped_y_max(panels: &[&[BarGroup]]) -> f64 {
+    panels.iter().map(|g| y_range(g).1).fold(f64::MIN, f64::max)
 }
 
 /// Y range: zero and every whisker, 12% headroom above (and below when negative).

@@ -41,7 +41,7 @@ pub use files::save_png;
 pub use files::{save_svg, svg_string};
 pub use fuzzy::{fuzzy_gated_memberships, fuzzy_memberships};
 pub use fuzzy_maps::{MAX_MAP_POINTS, fuzzy_region_maps};
-pub use grouped::{BarGroup, grouped_bar_chart};
+pub use grouped::{BarGroup, grouped_bar_chart, grouped_y_max};
 pub use histogram::{Confidences, MAX_HISTOGRAM_BINS, confidence_histogram};
 pub use loss::{LossSeries, loss_curves};
 #[cfg(not(target_arch = "wasm32"))]

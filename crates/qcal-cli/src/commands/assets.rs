@@ -12,13 +12,20 @@ use std::path::{Path, PathBuf};
 /// The environment variable that names the assets folder.
 pub const ASSETS_ENV: &str = "QCAL_ASSETS";
 
-/// The assets folder relative to a checkout's root.
-const IN_CHECKOUT: [&str; 2] = ["target", "qcal-assets"];
-
-fn in_checkout(root: &Path) -> PathBuf {
-    IN_CHECKOUT
-        .iter()
-        .fold(root.to_path_buf(), |p, s| p.join(s))
+/// The first `rel` folder (a path relative to a checkout's root) that exists in the current
+/// directory or a parent (returned relative to the current directory, so reports written from
+/// the checkout name `target/...`, not `/home/...`), else beside the `qcal` binary or a parent.
+fn find_in_checkout(rel: &Path, found: impl Fn(&Path) -> bool) -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    let up = cwd
+        .ancestors()
+        .enumerate()
+        .find(|(_, a)| found(&a.join(rel)));
+    if let Some((depth, _)) = up {
+        return Some(PathBuf::from("../".repeat(depth)).join(rel));
+    }
+    let exe = std::env::current_exe().ok()?;
+    exe.ancestors().map(|a| a.join(rel)).find(|d| found(d))
 }
 
 /// The setup's assets folder (see the module docs for the search order).
@@ -26,22 +33,14 @@ pub fn assets_dir() -> anyhow::Result<PathBuf> {
     if let Some(dir) = std::env::var_os(ASSETS_ENV) {
         return Ok(PathBuf::from(dir));
     }
-    let cwd = std::env::current_dir().ok();
-    let exe = std::env::current_exe().ok();
-    let starts = cwd.iter().chain(exe.iter());
-    for start in starts {
-        if let Some(found) = start.ancestors().map(in_checkout).find(|d| d.is_dir()) {
-            return Ok(found);
-        }
+    let rel = Path::new("target").join("qcal-assets");
+    if let Some(dir) = find_in_checkout(&rel, Path::is_dir) {
+        return Ok(dir);
     }
     bail!(
-        "cannot find the default model files: no target/qcal-assets in {} or its parents, nor \
-         beside the qcal binary. Run `cargo xtask setup` in the qcal checkout, or set \
-         {ASSETS_ENV} to a folder holding default-model/ (or pass --model DIR)",
-        cwd.map_or_else(
-            || "the current directory".into(),
-            |d| d.display().to_string()
-        )
+        "cannot find the default model files: no target/qcal-assets in the current directory or \
+         its parents, nor beside the qcal binary. Run `cargo xtask setup` in the qcal checkout, \
+         or set {ASSETS_ENV} to a folder holding in-domain-model/ (or pass --model DIR)"
     )
 }
 
@@ -76,18 +75,11 @@ pub fn parse_scenario(s: &str) -> Result<Scenario, String> {
 /// scenarios' heads were not trained on.
 const POOL: [&str; 2] = ["twfin_val.csv", "twfin_test.csv"];
 
-/// The checkout's `www/assets/` (found from the current directory or the `qcal` binary, as the
-/// folder holding the shipped data).
+/// The checkout's `www/assets/` (found like [`assets_dir`], as the folder holding the shipped
+/// data).
 pub fn www_assets() -> anyhow::Result<PathBuf> {
-    let cwd = std::env::current_dir().ok();
-    let exe = std::env::current_exe().ok();
-    let found = cwd
-        .iter()
-        .chain(exe.iter())
-        .flat_map(|start| start.ancestors())
-        .map(|root| root.join("www").join("assets"))
-        .find(|d| POOL.iter().all(|f| d.join("data").join(f).is_file()));
-    match found {
+    let has_pool = |d: &Path| POOL.iter().all(|f| d.join("data").join(f).is_file());
+    match find_in_checkout(&Path::new("www").join("assets"), has_pool) {
         Some(dir) => Ok(dir),
         None => bail!(
             "cannot find the app's assets (www/assets/data/twfin_val.csv and twfin_test.csv) in \
