@@ -13,6 +13,9 @@ use std::collections::BTreeMap;
 use std::io::{Cursor, Read, Write};
 use std::path::Path;
 
+/// Most bytes reserved before reading an archive member (64 MiB).
+const PREALLOC_LIMIT: usize = 64 << 20;
+
 /// Reads every member of an `.npz` archive, keyed by name without the `.npy` suffix.
 pub fn read_npz(bytes: &[u8]) -> Result<BTreeMap<String, NpyArray>> {
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes))?;
@@ -20,7 +23,11 @@ pub fn read_npz(bytes: &[u8]) -> Result<BTreeMap<String, NpyArray>> {
     for i in 0..archive.len() {
         let mut file = archive.by_index(i)?;
         let name = file.name().trim_end_matches(".npy").to_string();
-        let mut buf = Vec::with_capacity(usize::try_from(file.size()).unwrap_or(0));
+        // The declared size comes from the file: reserve at most PREALLOC_LIMIT up front, so a
+        // corrupt header cannot ask for an impossible allocation (the read still grows the
+        // buffer to the member's real size).
+        let declared = usize::try_from(file.size()).unwrap_or(0);
+        let mut buf = Vec::with_capacity(declared.min(PREALLOC_LIMIT));
         file.read_to_end(&mut buf)
             .map_err(|e| CalibError::Npz(format!("member `{name}`: {e}")))?;
         out.insert(name.clone(), npy::parse(&name, &buf)?);

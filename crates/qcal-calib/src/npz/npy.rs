@@ -39,7 +39,7 @@ pub fn parse(key: &str, bytes: &[u8]) -> Result<NpyArray> {
         return Err(err(key, "not a .npy array (bad magic)"));
     }
     let major = bytes[6];
-    let (hlen, start) = match major {
+    let (hlen, start): (usize, usize) = match major {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
         2 | 3 if bytes.len() >= 12 => (
             u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
@@ -47,8 +47,9 @@ pub fn parse(key: &str, bytes: &[u8]) -> Result<NpyArray> {
         ),
         _ => return Err(err(key, format!("unsupported .npy version {major}"))),
     };
-    let header = bytes
-        .get(start..start + hlen)
+    let header = start
+        .checked_add(hlen)
+        .and_then(|end| bytes.get(start..end))
         .ok_or_else(|| err(key, "truncated header"))?;
     let header = std::str::from_utf8(header).map_err(|_| err(key, "header is not text"))?;
     let descr = dict_value(header, "descr").ok_or_else(|| err(key, "header lacks 'descr'"))?;
@@ -61,7 +62,10 @@ pub fn parse(key: &str, bytes: &[u8]) -> Result<NpyArray> {
     }
     let shape = parse_shape(dict_value(header, "shape").ok_or_else(|| err(key, "no 'shape'"))?)
         .ok_or_else(|| err(key, "malformed 'shape'"))?;
-    let count: usize = shape.iter().product();
+    let count = shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| err(key, format!("shape {shape:?} has too many elements")))?;
     let body = &bytes[start + hlen..];
     let data = decode(
         key,
@@ -95,10 +99,20 @@ fn parse_shape(text: &str) -> Option<Vec<usize>> {
         .collect()
 }
 
+/// Most items of a zero-width string array (`<U0`), whose size the data cannot bound.
+const MAX_EMPTY_STRINGS: usize = 1 << 20;
+
 fn decode(key: &str, descr: &str, body: &[u8], count: usize) -> Result<NpyData> {
     let need = |width: usize| -> Result<&[u8]> {
-        body.get(..count * width)
-            .ok_or_else(|| err(key, format!("data truncated: need {} bytes", count * width)))
+        count
+            .checked_mul(width)
+            .and_then(|n| body.get(..n))
+            .ok_or_else(|| {
+                err(
+                    key,
+                    format!("data truncated: {count} items of {width} bytes"),
+                )
+            })
     };
     let chunks = |width: usize| need(width).map(|b| b.chunks_exact(width));
     Ok(match descr {
@@ -117,12 +131,19 @@ fn decode(key: &str, descr: &str, body: &[u8], count: usize) -> Result<NpyData> 
         d if d.starts_with("<U") => {
             let width: usize = d[2..]
                 .parse()
-                .map_err(|_| err(key, format!("bad dtype {d}")))?;
-            let mut out = Vec::with_capacity(count);
-            for item in need(4 * width)?.chunks_exact(4 * width.max(1)) {
+                .ok()
+                .filter(|w: &usize| w.checked_mul(4).is_some())
+                .ok_or_else(|| err(key, format!("bad dtype {d}")))?;
+            let items = need(4 * width)?;
+            let mut out = Vec::with_capacity(count.min(items.len()));
+            for item in items.chunks_exact(4 * width.max(1)) {
                 out.push(decode_utf32(key, item)?);
             }
             if width == 0 {
+                // Zero-width strings take no bytes, so the count is bounded here instead.
+                if count > MAX_EMPTY_STRINGS {
+                    return Err(err(key, format!("{count} empty strings")));
+                }
                 out = vec![String::new(); count];
             }
             NpyData::Str(out)
