@@ -58,6 +58,21 @@ function inkOf(page, id) {
   });
 }
 
+// The FP32-vs-INT4 metrics table as { row name: [FP32, INT4] } numbers.
+function metricsOf(page) {
+  return page.$$eval('#first-look-table tbody tr', (trs) => Object.fromEntries(trs.map((tr) => [
+    tr.querySelector('th')?.textContent ?? '',
+    [...tr.querySelectorAll('td')].slice(0, 2).map((td) => Number(td.textContent)),
+  ])));
+}
+
+// Clicks the scenario switch's radio of `name` and waits until the page shows that scenario
+// (redrawing every figure takes seconds with a software canvas and GPU).
+async function pickScenario(page, name) {
+  await page.click(`#scenario-switch input[value="${name}"]`, { timeout: 90_000 });
+  return appears(page, `body[data-scenario="${name}"]`, 90_000);
+}
+
 const results = [];
 function check(name, ok, detail = '') {
   results.push(ok);
@@ -89,20 +104,51 @@ try {
   check('test split shows its class counts', rows.some((r) => /test\s*2385\s*479\s*358\s*1548/.test(r)));
   const firstMs = await page.getAttribute('body', 'data-first-diagrams-ms');
   console.log(`time to first diagrams: ${firstMs} ms after navigation`);
+  // Scenarios: the page opens on few-shot (overconfident, prior-shifted), in-domain is one click away.
+  check('the page opens on the few-shot scenario', await page.isChecked('#scenario-switch input[value="few-shot"]')
+    && (await page.getAttribute('body', 'data-scenario')) === 'few-shot');
+  const about = await page.textContent('#scenario-about');
+  check('the line under the switch says what the scenario is, with its measured ECE and accuracy',
+    /few balanced|per class/.test(about ?? '') && /ECE 0\.\d{3}, accuracy 0\.\d{3}/.test(about ?? ''), about);
+  const head = await page.textContent('#data-head');
+  check('the data summary says how the few-shot head was trained', /\d+ rows per class/.test(head ?? ''), head);
+  const few = await metricsOf(page);
+  const fewEce = few['ECE (15 bins)']?.[0];
+  const fewAcc = few.accuracy?.[0];
+  console.log(`few-shot (test, FP32 / INT4 NF4): ECE ${few['ECE (15 bins)']?.join(' / ')}, accuracy ${few.accuracy?.join(' / ')}`);
+  check('few-shot: the uncalibrated FP32 ECE shown is at least 0.15', fewEce >= 0.15, String(fewEce));
+  check('few-shot: FP32 accuracy is between 0.50 and 0.65', fewAcc >= 0.5 && fewAcc <= 0.65, String(fewAcc));
+  const drawnEce = Number(await page.getAttribute('#reliability', 'data-ece-fp32'));
+  check('few-shot: the reliability diagram is drawn off the diagonal (its FP32 points\' mean gap is the ECE shown)',
+    drawnEce >= 0.15 && Math.abs(drawnEce - fewEce) < 1e-4 && (await inkOf(page, 'reliability')).coloured > 500, String(drawnEce));
   const table = await page.$$eval('#first-look-table tbody tr', (trs) => trs.map((tr) => tr.textContent));
   check('FP32-vs-INT4 table holds numbers', table.length === 8 && table.every((r) => /\d\.\d{4}.*\d\.\d{4}/.test(r)),
     JSON.stringify(table.slice(0, 2)));
-  check('accuracy row shows the default model\'s FP32 accuracy', /accuracy\s*0\.7753/.test(table[0] ?? ''), table[0]);
   const transfer = await page.$$eval('#transfer-table tbody tr', (trs) => trs.map((tr) => tr.textContent));
   check('transfer table has uncalibrated + 8 calibrators with numbers', transfer.length === 9
     && transfer.every((r) => /\d\.\d{4}\s*\d\.\d{4}\s*[+-]\d/.test(r)), JSON.stringify(transfer.slice(0, 2)));
   await page.selectOption('#method', 'dirichlet');
   const href = await page.getAttribute('#download', 'href');
-  check('picking a calibrator points the download at its JSON', href === 'assets/calibrators/dirichlet.json', href);
+  check('picking a calibrator points the download at the scenario\'s JSON', href === 'assets/scenarios/few-shot/calibrators/dirichlet.json', href);
+  const served = await page.evaluate(async (h) => (await (await fetch(h)).json()).method, href).catch((e) => String(e));
+  check('the calibrator download is served', served === 'dirichlet', served);
   for (const id of ['reliability', 'confidence', 'calibrated', 'fuzzy']) {
     const ink = await inkOf(page, id);
     check(`canvas #${id} is drawn with coloured series`, ink.width > 0 && ink.coloured > 500, JSON.stringify(ink));
   }
+  // Switch to in-domain: every table follows, and the address names the scenario.
+  const switched = await pickScenario(page, 'in-domain');
+  const inDomain = await metricsOf(page);
+  console.log(`in-domain (test, FP32 / INT4 NF4): ECE ${inDomain['ECE (15 bins)']?.join(' / ')}, accuracy ${inDomain.accuracy?.join(' / ')}`);
+  check('switching to in-domain names it in the address', switched && new URL(page.url()).searchParams.get('scenario') === 'in-domain', page.url());
+  check('in-domain: the tables change (another ECE)', inDomain['ECE (15 bins)']?.[0] !== fewEce, JSON.stringify(inDomain['ECE (15 bins)']));
+  const inTable = await page.$$eval('#first-look-table tbody tr', (trs) => trs.map((tr) => tr.textContent));
+  check('in-domain: the accuracy row shows its FP32 accuracy', /accuracy\s*0\.7753/.test(inTable[0] ?? ''), inTable[0]);
+  check('in-domain: the download and the head line follow', (await page.getAttribute('#download', 'href')) === 'assets/scenarios/in-domain/calibrators/dirichlet.json'
+    && /all 7154 rows/.test(await page.textContent('#data-head') ?? ''), await page.getAttribute('#download', 'href'));
+  const back = await pickScenario(page, 'few-shot');
+  check('switching back shows few-shot again', back && (await metricsOf(page))['ECE (15 bins)']?.[0] === fewEce
+    && new URL(page.url()).searchParams.get('scenario') === 'few-shot', page.url());
   // Try it: the default model downloads, builds at FP32 and NF4 on the wasm CPU path, and answers.
   const tModel = Date.now();
   const modelReady = await appears(page, 'body[data-model-ready="true"]', 180_000);
@@ -122,6 +168,9 @@ try {
   const runStatus = await page.textContent('#run-status');
   console.log(`run: ${runStatus}`);
   check('run on 24 rows finishes with sentences per second', runDone && /FP32 [\d.]+ sentences\/s, INT4 NF4 [\d.]+ sentences\/s/.test(runStatus ?? ''), runStatus);
+  const diffs = /shipped few-shot outputs of these rows: FP32 ([\d.]+e[+-]\d+), INT4 NF4 ([\d.]+e[+-]\d+)/.exec(runStatus ?? '') ?? [];
+  check('the run reproduces the shipped few-shot outputs of its rows (the page\'s model wears the few-shot head)',
+    Number(diffs[1]) < 1e-3 && Number(diffs[2]) < 1e-2, `FP32 ${diffs[1]}, INT4 NF4 ${diffs[2]}`);
   const ran = await page.$$eval('#first-look-table tbody tr', (trs) => trs.map((tr) => tr.textContent));
   check('tables now show the 24-row run', /24 sentences/.test(await page.textContent('#first-look-table')) && ran.length === 8,
     ran[0]);
@@ -150,6 +199,25 @@ try {
     const st = await page.textContent('#run-status');
     console.log(`run on WebGPU: ${st}`);
     check('a run on WebGPU finishes (FP32 and INT4 sentences/s)', gpuRun && /on WebGPU/.test(st ?? ''), st);
+  }
+  // Try it with the other scenario's head on the same encoder: no second download, the head
+  // swapped in place and the weights re-uploaded to WebGPU.
+  if (modelReady) {
+    const firstRow = () => page.textContent('#prediction tbody tr');
+    const fewAnswer = await firstRow();
+    await pickScenario(page, 'in-domain');
+    await page.waitForFunction((a) => document.querySelector('#prediction tbody tr')?.textContent !== a, fewAnswer, { timeout: 30_000 }).catch(() => {});
+    const inAnswer = await firstRow();
+    console.log(`Try it, FP32: few-shot head ${fewAnswer}; in-domain head ${inAnswer}`);
+    check('Try it follows the scenario: the in-domain head answers differently', inAnswer !== fewAnswer
+      && /^The default model \(MiniLM-L6 encoder with the in-domain head\)/.test(await page.textContent('#model-status') ?? ''), inAnswer);
+    const reuploaded = await appears(page, 'body[data-gpu-ready="true"]', 240_000);
+    check('the in-domain head is uploaded to WebGPU without a new timing', reuploaded
+      && /in-domain head\) uploaded/.test(await page.textContent('#device-status') ?? ''), await page.textContent('#device-status'));
+    await pickScenario(page, 'few-shot');
+    await page.waitForFunction((a) => document.querySelector('#prediction tbody tr')?.textContent === a, fewAnswer, { timeout: 30_000 }).catch(() => {});
+    check('switching back puts the few-shot head back', (await firstRow()) === fewAnswer, await firstRow());
+    await appears(page, 'body[data-gpu-ready="true"]', 240_000);
   }
   // Train: the fuzzy calibrator for a few steps with burn, on WebGPU and on the CPU backend.
   await page.uncheck('input[name=train-method][value=temperature]');
@@ -201,6 +269,12 @@ try {
   await page.selectOption('#method', 'fuzzy');
   check('the trained fuzzy calibrator is offered for download', /trained in this page/.test(await page.textContent('#download') ?? ''),
     await page.textContent('#download'));
+  // Calibrators trained in the page belong to the scenario they were trained in.
+  await pickScenario(page, 'in-domain');
+  const otherDownload = await page.textContent('#download');
+  await pickScenario(page, 'few-shot');
+  check('trained calibrators are kept per scenario', /shipped/.test(otherDownload ?? '')
+    && /trained in this page/.test(await page.textContent('#download') ?? ''), otherDownload);
   const png = await page.evaluate(() => {
     const a = document.querySelector('#reliability-png');
     a?.addEventListener('click', (e) => e.preventDefault(), { once: true });
@@ -233,7 +307,7 @@ try {
     return loaded ? status : '';
   };
   await page.selectOption('#int4-format', 'fp4');
-  await page.waitForSelector('body[data-model-loaded="default"]', { timeout: 120_000 }).catch(() => {});
+  await page.waitForSelector('body[data-model-loaded="default (few-shot head)"]', { timeout: 120_000 }).catch(() => {});
   await page.fill('#model-id', 'qcal-test/tiny-bert');
   const hub = await loadModel('qcal-test/tiny-bert', () => page.click('#model-load-url'));
   check('a Hugging Face model id downloads and is quantized to the chosen INT4 format',
@@ -269,6 +343,23 @@ try {
   await page.setViewportSize({ width: 380, height: 800 });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
   check('phone width does not overflow', !overflow);
+  // Shared links: ?scenario=in-domain opens it directly; an unknown name says which exist.
+  for (const [query, want] of [['in-domain', 'in-domain'], ['zero-shot', 'few-shot']]) {
+    const other = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    await other.goto(`${url}?scenario=${query}`);
+    const shown = await appears(other, `body[data-ready="true"][data-scenario="${want}"]`, 120_000);
+    const notice = await other.isVisible('#scenario-notice') ? await other.textContent('#scenario-notice') : '';
+    const acc = (await metricsOf(other)).accuracy?.[0];
+    if (query === want) {
+      check(`?scenario=${query} opens that scenario`, shown && await other.isChecked(`#scenario-switch input[value="${want}"]`)
+        && Math.abs(acc - 0.7753) < 1e-4 && !notice, `accuracy ${acc}`);
+    } else {
+      check(`?scenario=${query} says which scenarios exist and shows ${want}`, shown
+        && /zero-shot/.test(notice) && /in-domain, few-shot/.test(notice), notice);
+    }
+    check(`?scenario=${query}: no error on the page`, !(await other.isVisible('#error')));
+    await other.close();
+  }
 } finally {
   await browser.close();
   server.close();

@@ -1,76 +1,49 @@
-//! The FP32-fitted calibrators shipped with the page (`www/assets/calibrators/`, fitted by
-//! `qcal calibrate fit` on the default model's FP32 outputs of the val split, see the README
-//! there), or those trained in the page, applied to the shown FP32 and INT4 outputs: the
-//! transfer experiment in the page.
+//! The FP32-fitted calibrators of the scenario the page shows: those shipped with the page
+//! (`www/assets/scenarios/<name>/calibrators/`, fitted by `qcal calibrate fit` on the scenario
+//! model's FP32 outputs of the val split, see the README there), or those trained in the page,
+//! applied to the shown FP32 and INT4 outputs: the transfer experiment in the page.
 
 use crate::outputs::{BINS, Pair};
-use crate::try_it::DEFAULT_NAME;
+use crate::scenario;
+use crate::shipped::{self, shipped};
+use crate::try_it::{default_name, model_title};
 use qcal_calib::metrics::{MetricSet, ReliabilityBins};
 use qcal_calib::{Calibrator, ProbData};
+use qcal_model::Scenario;
 use std::cell::RefCell;
 
-/// `(method, calibrator JSON)` of every shipped calibrator, in the seed study's order.
-pub const SHIPPED: [(&str, &str); 8] = [
-    (
-        "temperature",
-        include_str!("../../www/assets/calibrators/temperature.json"),
-    ),
-    (
-        "vector",
-        include_str!("../../www/assets/calibrators/vector.json"),
-    ),
-    (
-        "matrix",
-        include_str!("../../www/assets/calibrators/matrix.json"),
-    ),
-    (
-        "dirichlet",
-        include_str!("../../www/assets/calibrators/dirichlet.json"),
-    ),
-    (
-        "affine",
-        include_str!("../../www/assets/calibrators/affine.json"),
-    ),
-    (
-        "fuzzy",
-        include_str!("../../www/assets/calibrators/fuzzy.json"),
-    ),
-    (
-        "labelwise",
-        include_str!("../../www/assets/calibrators/labelwise.json"),
-    ),
-    (
-        "prior",
-        include_str!("../../www/assets/calibrators/prior.json"),
-    ),
-];
-
-/// Parses the shipped calibrator of `method`.
-pub fn shipped(method: &str) -> Result<Calibrator, String> {
-    let (_, json) = SHIPPED
+/// Parses scenario `s`'s shipped calibrator of `method`.
+pub fn shipped_of(s: Scenario, method: &str) -> Result<Calibrator, String> {
+    let (_, json) = shipped(s)
+        .calibrators
         .iter()
         .find(|(m, _)| *m == method)
         .ok_or_else(|| format!("no shipped calibrator '{method}'"))?;
-    Calibrator::from_json(json).map_err(|e| format!("calibrators/{method}.json: {e}"))
+    Calibrator::from_json(json).map_err(|e| format!("{}: {e}", shipped::calibrator_url(s, method)))
 }
 
-/// A calibrator trained in the page and the model whose outputs it was fitted on.
+/// A calibrator trained in the page, the scenario the page showed, and the model whose
+/// outputs it was fitted on.
 struct Trained {
+    scenario: Scenario,
     method: String,
     calibrator: Calibrator,
     model: String,
 }
 
 thread_local! {
-    /// Calibrators trained in the page, by method; they replace the shipped ones.
+    /// Calibrators trained in the page, by scenario and method; they replace that scenario's
+    /// shipped ones.
     static TRAINED: RefCell<Vec<Trained>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Records `c` (trained in the page on `model`'s outputs) as the calibrator of its method.
-pub fn set_trained(c: Calibrator, model: &str) {
+/// Records `c` (trained in the page on `model`'s outputs while it showed scenario `s`) as
+/// `s`'s calibrator of its method.
+pub fn set_trained(s: Scenario, c: Calibrator, model: &str) {
     TRAINED.with_borrow_mut(|t| {
-        t.retain(|x| x.method != c.method());
+        t.retain(|x| x.scenario != s || x.method != c.method());
         t.push(Trained {
+            scenario: s,
             method: c.method().to_string(),
             calibrator: c,
             model: model.to_string(),
@@ -78,42 +51,44 @@ pub fn set_trained(c: Calibrator, model: &str) {
     });
 }
 
-/// The calibrator of `method` in use: trained in the page if it was, else the shipped one;
-/// `true` when trained.
-pub fn current(method: &str) -> Result<(Calibrator, bool), String> {
-    let trained = TRAINED.with_borrow(|t| {
+/// The shown scenario's calibrator of `method` trained in the page and its model, if any.
+fn trained(method: &str) -> Option<(Calibrator, String)> {
+    let s = scenario::current();
+    TRAINED.with_borrow(|t| {
         t.iter()
-            .find(|x| x.method == method)
-            .map(|x| x.calibrator.clone())
-    });
-    match trained {
-        Some(c) => Ok((c, true)),
-        None => Ok((shipped(method)?, false)),
+            .find(|x| x.scenario == s && x.method == method)
+            .map(|x| (x.calibrator.clone(), x.model.clone()))
+    })
+}
+
+/// The calibrator of `method` in use for the shown scenario: trained in the page if it was,
+/// else the shipped one; `true` when trained.
+pub fn current(method: &str) -> Result<(Calibrator, bool), String> {
+    match trained(method) {
+        Some((c, _)) => Ok((c, true)),
+        None => Ok((shipped_of(scenario::current(), method)?, false)),
     }
 }
 
 /// The model whose outputs `method`'s calibrator in use was fitted on (the shipped ones: the
-/// default model's).
+/// shown scenario's model).
 pub fn fitted_on(method: &str) -> String {
-    TRAINED.with_borrow(|t| {
-        t.iter()
-            .find(|x| x.method == method)
-            .map_or_else(|| DEFAULT_NAME.to_string(), |x| x.model.clone())
-    })
+    trained(method).map_or_else(|| default_name(scenario::current()), |(_, m)| m)
 }
 
 /// A warning naming the calibrators in use that were fitted on another model's outputs than
 /// `shown_model`'s (the model whose outputs the page shows); empty when all match.
 pub fn provenance(shown_model: &str) -> String {
-    let other: Vec<&str> = SHIPPED
-        .iter()
-        .map(|(m, _)| *m)
-        .filter(|m| fitted_on(m) != shown_model)
+    let other: Vec<(&str, String)> = shipped::methods()
+        .map(|m| (m, fitted_on(m)))
+        .filter(|(_, model)| model != shown_model)
         .collect();
-    if other.is_empty() {
+    let Some((_, first)) = other.first() else {
         return String::new();
-    }
-    let all = other.len() == SHIPPED.len();
+    };
+    let all = other.len() == shipped::methods().count();
+    let one_model = other.iter().all(|(_, m)| m == first);
+    let names: Vec<&str> = other.iter().map(|(m, _)| *m).collect();
     format!(
         "Note: {} fitted on another model's outputs than those shown{}. Run this model with val \
          rows, then train, to compare like with like.",
@@ -122,14 +97,14 @@ pub fn provenance(shown_model: &str) -> String {
         } else {
             format!(
                 "{} {}",
-                other.join(", "),
-                if other.len() == 1 { "was" } else { "were" }
+                names.join(", "),
+                if names.len() == 1 { "was" } else { "were" }
             )
         },
-        if all && shown_model != DEFAULT_NAME {
-            " (they were fitted on the default model's)"
+        if all && one_model {
+            format!(" (on those of {})", model_title(first))
         } else {
-            ""
+            String::new()
         }
     )
 }
@@ -172,7 +147,7 @@ pub fn transfer_rows(test: &Pair) -> Result<Vec<TransferRow>, String> {
         int4: MetricSet::compute(q, BINS),
     };
     let mut rows = vec![row("uncalibrated", &test.fp32, &test.int4)];
-    for (method, _) in SHIPPED {
+    for method in shipped::methods() {
         let (f, q) = calibrated(test, &current(method)?.0)?;
         rows.push(row(method, &f, &q));
     }
@@ -198,51 +173,62 @@ pub fn reliability(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outputs::embedded;
+    use crate::outputs::embedded_of;
 
     #[test]
     fn every_shipped_calibrator_parses_and_fits_three_classes() {
-        for (method, _) in SHIPPED {
-            let c = shipped(method).expect("parses");
-            assert_eq!(c.method(), method);
-            assert!(c.classes().is_none_or(|k| k == 3), "{method}");
+        for s in Scenario::ALL {
+            for method in shipped::methods() {
+                let c = shipped_of(s, method).expect("parses");
+                assert_eq!(c.method(), method);
+                assert!(c.classes().is_none_or(|k| k == 3), "{s} {method}");
+            }
         }
-        assert!(shipped("platt").is_err());
+        assert!(shipped_of(Scenario::InDomain, "platt").is_err());
     }
 
     #[test]
-    fn trained_calibrators_replace_the_shipped_ones() {
+    fn trained_calibrators_replace_the_shipped_ones_of_their_scenario() {
+        let s = scenario::current();
+        let default = default_name(s);
         let (shipped_t, trained) = current("temperature").expect("shipped");
         assert!(!trained);
         let t = Calibrator::from_json(
             r#"{"format":"qcal-calibrator","version":1,"method":"temperature","temperature":3.0}"#,
         )
         .expect("json");
-        assert_eq!(fitted_on("temperature"), DEFAULT_NAME);
-        set_trained(t.clone(), "ProsusAI/finbert");
+        assert_eq!(fitted_on("temperature"), default);
+        set_trained(s, t.clone(), "ProsusAI/finbert");
         assert_eq!(current("temperature").expect("current"), (t, true));
         assert_eq!(fitted_on("temperature"), "ProsusAI/finbert");
-        assert_eq!(fitted_on("fuzzy"), DEFAULT_NAME);
+        assert_eq!(fitted_on("fuzzy"), default);
         assert_ne!(current("temperature").expect("current").0, shipped_t);
         assert!(
             !current("fuzzy").expect("fuzzy").1,
             "other methods stay shipped"
         );
+        let other = Scenario::ALL.into_iter().find(|&x| x != s).expect("two");
+        scenario::set(other);
+        assert!(!current("temperature").expect("other").1, "per scenario");
+        assert_eq!(fitted_on("temperature"), default_name(other));
+        scenario::set(s);
     }
 
     #[test]
     fn provenance_warns_about_calibrators_of_another_model() {
+        let s = scenario::current();
         assert_eq!(
-            provenance(DEFAULT_NAME),
+            provenance(&default_name(s)),
             "",
-            "shipped ones fit the default model"
+            "shipped ones fit the scenario's model"
         );
         let all = provenance("mine");
         assert!(
             all.starts_with("Note: these calibrators were fitted on another model's"),
             "{all}"
         );
-        set_trained(shipped("prior").expect("prior"), "mine");
+        assert!(all.contains(&model_title(&default_name(s))), "{all}");
+        set_trained(s, shipped_of(s, "prior").expect("prior"), "mine");
         let some = provenance("mine");
         assert!(some.starts_with("Note: temperature, vector"), "{some}");
         assert!(!some.contains("prior"), "{some}");
@@ -250,9 +236,10 @@ mod tests {
 
     #[test]
     fn transfer_table_on_the_test_split() {
-        let test = embedded("test").expect("test outputs");
+        let test = embedded_of(Scenario::InDomain, "test").expect("test outputs");
+        scenario::set(Scenario::InDomain);
         let rows = transfer_rows(&test).expect("rows");
-        assert_eq!(rows.len(), 1 + SHIPPED.len());
+        assert_eq!(rows.len(), 1 + shipped::methods().count());
         assert_eq!(rows[0].method, "uncalibrated");
         for r in &rows {
             for m in [&r.fp32, &r.int4] {
@@ -270,5 +257,18 @@ mod tests {
         // Calibrators fitted on FP32 val lower the FP32 test ECE of the uncalibrated model.
         let best = rows[1..].iter().map(|r| r.fp32.ece).fold(1.0, f64::min);
         assert!(best < rows[0].fp32.ece, "{best} vs {}", rows[0].fp32.ece);
+    }
+
+    #[test]
+    fn few_shot_calibrators_lower_its_ece_a_lot() {
+        let test = embedded_of(Scenario::FewShot, "test").expect("test outputs");
+        scenario::set(Scenario::FewShot);
+        let rows = transfer_rows(&test).expect("rows");
+        let best = rows[1..].iter().map(|r| r.fp32.ece).fold(1.0, f64::min);
+        assert!(
+            best < 0.5 * rows[0].fp32.ece,
+            "{best} vs {}",
+            rows[0].fp32.ece
+        );
     }
 }

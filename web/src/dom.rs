@@ -1,10 +1,12 @@
-//! Writing to the page: the data summary, the FP32-vs-INT4 and transfer tables, the method
-//! picker and download link, errors, the ready flag.
+//! Writing to the page: the scenario line, the data summary, the FP32-vs-INT4 and transfer
+//! tables, the method picker and download link, errors, the ready flag.
 
 use crate::calibrators::TransferRow;
 use crate::embedded::Split;
 use crate::outputs::{Comparison, INT4_FORMAT};
+use crate::shipped;
 use qcal_calib::calibrators::method_title;
+use qcal_model::Scenario;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{Document, Element};
@@ -19,6 +21,27 @@ pub(crate) fn by_id(id: &str) -> Result<Element, JsValue> {
     document()?
         .get_element_by_id(id)
         .ok_or_else(|| JsValue::from_str(&format!("the page has no element #{id}")))
+}
+
+/// Shows scenario `s` as picked: its radio in `#scenario-switch` checked, `about` under it,
+/// `<body data-scenario>`, and its calibrators' folder in `#calibrators-folder`.
+pub fn render_scenario(s: Scenario, about: &str) -> Result<(), JsValue> {
+    set_text("scenario-about", about)?;
+    set_text(
+        "calibrators-folder",
+        &format!("{}/", shipped::calibrators_url(s)),
+    )?;
+    let radios = document()?.query_selector_all("#scenario-switch input[name=scenario]")?;
+    for i in 0..radios.length() {
+        if let Some(r) = radios
+            .item(i)
+            .and_then(|n| n.dyn_into::<web_sys::HtmlInputElement>().ok())
+        {
+            r.set_checked(r.value() == s.name());
+        }
+    }
+    set_body_flag("data-scenario", Some(s.name()));
+    Ok(())
 }
 
 /// Renders a table of rows and class counts per split into `#data-summary`.
@@ -80,13 +103,14 @@ const METRIC_ROWS: [MetricRow; 8] = [
     ("NLL", |m| m.nll),
 ];
 
-/// Renders the FP32-vs-INT4 metrics table and the agreement line into `#first-look-table`.
+/// Renders the FP32-vs-INT4 metrics table and the agreement line into `#first-look-table`, with
+/// its ECEs and FP32 accuracy as `data-ece-fp32`, `data-ece-int4`, `data-accuracy-fp32`.
 pub fn render_comparison(c: &Comparison) -> Result<(), JsValue> {
     let doc = document()?;
     let table = doc.create_element("table")?;
     table.set_attribute(
         "aria-label",
-        "Calibration metrics of the default model at FP32 and INT4 on the test split",
+        "Calibration metrics of the shown outputs at FP32 and INT4",
     )?;
     let mut html = format!(
         "<thead><tr><th scope=\"col\">metric</th><th scope=\"col\">FP32</th>\
@@ -106,6 +130,14 @@ pub fn render_comparison(c: &Comparison) -> Result<(), JsValue> {
     html.push_str("</tbody>");
     table.set_inner_html(&html);
     let target = by_id("first-look-table")?;
+    let [f, q] = &c.metrics;
+    for (name, v) in [
+        ("data-ece-fp32", f.ece),
+        ("data-ece-int4", q.ece),
+        ("data-accuracy-fp32", f.accuracy),
+    ] {
+        target.set_attribute(name, &format!("{v}"))?;
+    }
     target.set_inner_html(&format!(
         "<p>{} sentences; INT4 predicts the same label as FP32 on <strong>{:.1}%</strong> \
          of them, and its ECE changes by <strong>{:+.1}%</strong>.</p>",
@@ -199,7 +231,7 @@ pub fn set_download(method: &str, trained: bool) -> Result<(), JsValue> {
             js_sys::encode_uri_component(&json)
         )
     } else {
-        format!("assets/calibrators/{method}.json")
+        shipped::calibrator_url(crate::scenario::current(), method)
     };
     link.set_attribute("href", &href)?;
     link.set_attribute("download", &format!("qcal-{method}.json"))?;

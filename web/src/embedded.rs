@@ -34,6 +34,17 @@ pub fn load_splits() -> qcal_model::Result<Vec<Split>> {
         .collect()
 }
 
+/// Rows of the embedded `split` (`train`, `val` or `test`).
+pub fn split_rows(split: &str) -> Result<usize, String> {
+    let (_, csv) = SPLITS
+        .iter()
+        .find(|(name, _)| *name == split)
+        .ok_or_else(|| format!("the embedded data has no {split} split"))?;
+    Dataset::from_csv(csv.as_bytes(), &LABEL_NAMES)
+        .map(|d| d.len())
+        .map_err(|e| format!("{split}: {e}"))
+}
+
 /// Rows and class counts per split, as a JSON array.
 pub fn summary_json(splits: &[Split]) -> String {
     let items: Vec<String> = splits
@@ -71,5 +82,7 @@ mod tests {
         assert_eq!(counts[0], (7154, vec![1438, 1073, 4643]));
         assert_eq!(counts[1], (2385, vec![480, 357, 1548]));
         assert_eq!(counts[2], (2385, vec![479, 358, 1548]));
+        assert_eq!(split_rows("train"), Ok(7154));
+        assert!(split_rows("dev").is_err());
     }
 }

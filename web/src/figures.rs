@@ -15,16 +15,21 @@ use web_sys::HtmlCanvasElement;
 /// Bins of the confidence histogram.
 const HISTOGRAM_BINS: usize = 30;
 
+/// The canvas `id`.
+fn canvas_element(id: &str) -> Result<HtmlCanvasElement, String> {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+        .ok_or_else(|| format!("the page has no canvas #{id}"))?
+        .dyn_into()
+        .map_err(|_| format!("#{id} is not a canvas"))
+}
+
 /// Sizes the canvas `id` to its laid-out width (at the screen's pixel ratio) and `aspect`
 /// (height / width), and returns it.
 fn sized_canvas(id: &str, aspect: f64) -> Result<HtmlCanvasElement, String> {
     let window = web_sys::window().ok_or("no window")?;
-    let canvas: HtmlCanvasElement = window
-        .document()
-        .and_then(|d| d.get_element_by_id(id))
-        .ok_or_else(|| format!("the page has no canvas #{id}"))?
-        .dyn_into()
-        .map_err(|_| format!("#{id} is not a canvas"))?;
+    let canvas = canvas_element(id)?;
     let ratio = window.device_pixel_ratio().clamp(1.0, 3.0);
     let css_width = f64::from(canvas.client_width().max(300));
     let width = (css_width * ratio).round() as u32;
@@ -63,7 +68,8 @@ fn pair_series(fp32: &ReliabilityBins, int4: &ReliabilityBins) -> Vec<Series> {
 }
 
 /// The reliability diagram (FP32 vs INT4) on `#reliability` and the confidence histogram on
-/// `#confidence`.
+/// `#confidence`. The diagram's canvas carries `data-ece-fp32` and `data-ece-int4`: how far
+/// its drawn points lie from the diagonal (the count-weighted mean gap of each series' bins).
 pub fn draw_comparison(c: &Comparison) -> Result<(), String> {
     let int4 = int4_name();
     let names = ["FP32".to_string(), int4.clone()];
@@ -71,6 +77,12 @@ pub fn draw_comparison(c: &Comparison) -> Result<(), String> {
     on_canvas("reliability", 0.75, |a| {
         reliability_diagram(a, &format!("Reliability, FP32 vs {int4}"), &series)
     })?;
+    let canvas = canvas_element("reliability")?;
+    for (name, bins) in [("data-ece-fp32", &c.bins[0]), ("data-ece-int4", &c.bins[1])] {
+        canvas
+            .set_attribute(name, &format!("{}", bins.ece()))
+            .map_err(|e| format!("#reliability: {e:?}"))?;
+    }
     let conf: Vec<(String, Vec<f64>)> = names
         .iter()
         .cloned()

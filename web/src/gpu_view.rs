@@ -2,13 +2,14 @@
 //! (our WGSL kernels, `qcal-gpu`), times the same small batch on the CPU path and on WebGPU, and
 //! makes the faster one the default device of "Run" (the user can override it). A software
 //! adapter (SwiftShader) is usually far slower than the CPU path; without WebGPU the page says
-//! so and runs on the CPU.
+//! so and runs on the CPU. When the default model changes its head (a scenario switch), its
+//! weights are uploaded again to the same device, without a new timing.
 
 use crate::try_it::Models;
 use crate::try_view::yield_to_browser;
 use crate::{dom, run};
 use qcal_gpu::{GpuClassifier, GpuContext};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use wasm_bindgen::JsCast;
 use web_sys::HtmlSelectElement;
 
@@ -23,11 +24,21 @@ pub struct Gpu {
     pub int4: GpuClassifier,
     /// Adapter name (with "software" for a CPU adapter).
     pub adapter: String,
+    /// The setup that uploaded them (see `SETUPS`).
+    setup: u64,
 }
 
 thread_local! {
     /// The GPU models once uploaded; taken out while a run uses them.
     static GPU: RefCell<Option<Gpu>> = const { RefCell::new(None) };
+    /// The WebGPU device and its adapter's name, once found.
+    static DEVICE: RefCell<Option<(GpuContext, String)>> = const { RefCell::new(None) };
+    /// Setups started so far: only the latest one's models are kept, and an older one stops at
+    /// its next step (the page's model may change while an upload is under way, e.g. on a
+    /// scenario switch).
+    static SETUPS: Cell<u64> = const { Cell::new(0) };
+    /// Whether a setup has timed WebGPU against the CPU path and picked the device.
+    static TIMED: Cell<bool> = const { Cell::new(false) };
 }
 
 fn status(text: &str) {
@@ -47,19 +58,49 @@ pub fn take() -> Option<Gpu> {
     GPU.take()
 }
 
-/// Returns the GPU models after a run.
+/// Returns the GPU models after a run (dropped if another model was uploaded meanwhile).
 pub fn put_back(gpu: Gpu) {
-    GPU.set(Some(gpu));
+    if gpu.setup == SETUPS.get() {
+        GPU.set(Some(gpu));
+    }
+}
+
+/// Starts a setup: frees the earlier model's weights and clears `<body data-gpu-ready>`;
+/// returns its number.
+fn begin() -> u64 {
+    let id = SETUPS.get() + 1;
+    SETUPS.set(id);
+    GPU.set(None);
+    dom::set_body_flag("data-gpu-ready", None);
+    id
+}
+
+/// An error when setup `id` has been overtaken by a later one.
+fn still_current(id: u64) -> Result<(), String> {
+    if SETUPS.get() == id {
+        Ok(())
+    } else {
+        Err("overtaken by a later setup".into())
+    }
 }
 
 /// Sets up WebGPU for `models` and picks the default device; never fails the page: problems
-/// become a notice and the CPU path.
+/// become a notice and the CPU path. `<body data-gpu-ready>` is set once done; a setup
+/// overtaken by a later one (for another model) ends without a trace.
 pub async fn setup(models: &Models) {
-    // Any earlier model's weights are freed before the new upload.
-    GPU.set(None);
+    let id = begin();
     status("Looking for a WebGPU adapter…");
-    match try_setup(models).await {
-        Ok(line) => status(&line),
+    let result = try_setup(models, id).await;
+    if still_current(id).is_err() {
+        return;
+    }
+    match result {
+        Ok((gpu, faster, line)) => {
+            GPU.set(Some(gpu));
+            set_device(faster, true);
+            TIMED.set(true);
+            status(&line);
+        }
         Err(e) => {
             set_device("cpu", false);
             status(&format!(
@@ -70,17 +111,64 @@ pub async fn setup(models: &Models) {
     dom::set_body_flag("data-gpu-ready", Some("true"));
 }
 
-/// Selects `device` in `#device`; `gpu_ok` false disables the WebGPU option.
-fn set_device(device: &str, gpu_ok: bool) {
-    if !gpu_ok && let Ok(opt) = dom::by_id("device-webgpu") {
-        let _ = opt.set_attribute("disabled", "");
+/// After the default model changed its head: uploads `models` to the device already found,
+/// keeping the device choice (no new timing); before a setup has timed the device, a full
+/// [`setup`].
+pub async fn reupload(models: &Models) {
+    let device = DEVICE.with_borrow(Clone::clone).filter(|_| TIMED.get());
+    let Some((ctx, adapter)) = device else {
+        return setup(models).await;
+    };
+    let id = begin();
+    status(&format!("Uploading {} to {adapter}…", models.title()));
+    let result = upload(&ctx, models, id).await;
+    if still_current(id).is_err() {
+        return;
     }
-    if let Ok(Ok(select)) = dom::by_id("device").map(|e| e.dyn_into::<HtmlSelectElement>()) {
-        select.set_value(device);
+    match result {
+        Ok((fp32, int4)) => {
+            status(&format!(
+                "WebGPU adapter: {adapter}. {} uploaded (FP32 and {}); the device choice stands.",
+                models.title(),
+                models.int4_title()
+            ));
+            GPU.set(Some(Gpu {
+                fp32,
+                int4,
+                adapter,
+                setup: id,
+            }));
+        }
+        Err(e) => status(&format!(
+            "The upload to WebGPU failed ({e}); Run uses the CPU path."
+        )),
     }
+    dom::set_body_flag("data-gpu-ready", Some("true"));
 }
 
-async fn try_setup(models: &Models) -> Result<String, String> {
+/// Uploads `models` at FP32 and INT4 (setup `id`, stopping when overtaken).
+async fn upload(
+    ctx: &GpuContext,
+    models: &Models,
+    id: u64,
+) -> Result<(GpuClassifier, GpuClassifier), String> {
+    yield_to_browser().await;
+    let fp32 = GpuClassifier::new(ctx, &models.fp32)
+        .await
+        .map_err(|e| format!("FP32 upload: {e}"))?;
+    still_current(id)?;
+    let int4 = GpuClassifier::new(ctx, &models.int4)
+        .await
+        .map_err(|e| format!("INT4 upload: {e}"))?;
+    still_current(id)?;
+    Ok((fp32, int4))
+}
+
+/// The page's WebGPU device (found once, then reused) and its adapter's name.
+async fn device() -> Result<(GpuContext, String), String> {
+    if let Some(d) = DEVICE.with_borrow(Clone::clone) {
+        return Ok(d);
+    }
     let ctx = GpuContext::new().await.map_err(|e| e.to_string())?;
     let info = ctx.adapter_info();
     // Browsers may hide the adapter's name; say what is known.
@@ -94,14 +182,28 @@ async fn try_setup(models: &Models) -> Result<String, String> {
     } else {
         name
     };
+    DEVICE.set(Some((ctx.clone(), adapter.clone())));
+    Ok((ctx, adapter))
+}
+
+/// Selects `device` in `#device`; `gpu_ok` false disables the WebGPU option.
+fn set_device(device: &str, gpu_ok: bool) {
+    if !gpu_ok && let Ok(opt) = dom::by_id("device-webgpu") {
+        let _ = opt.set_attribute("disabled", "");
+    }
+    if let Ok(Ok(select)) = dom::by_id("device").map(|e| e.dyn_into::<HtmlSelectElement>()) {
+        select.set_value(device);
+    }
+}
+
+/// Uploads `models` to a WebGPU adapter and times it against the CPU path (setup `id`,
+/// stopping when overtaken): the GPU models, the faster device (`webgpu` or `cpu`) and a line
+/// for the page.
+async fn try_setup(models: &Models, id: u64) -> Result<(Gpu, &'static str, String), String> {
+    let (ctx, adapter) = device().await?;
+    still_current(id)?;
     status(&format!("Uploading the model to {adapter}…"));
-    yield_to_browser().await;
-    let mut fp32 = GpuClassifier::new(&ctx, &models.fp32)
-        .await
-        .map_err(|e| format!("FP32 upload: {e}"))?;
-    let int4 = GpuClassifier::new(&ctx, &models.int4)
-        .await
-        .map_err(|e| format!("INT4 upload: {e}"))?;
+    let (mut fp32, int4) = upload(&ctx, models, id).await?;
     status(&format!(
         "Timing {PROBE} sentences on the CPU path and on {adapter}…"
     ));
@@ -125,7 +227,9 @@ async fn try_setup(models: &Models) -> Result<String, String> {
         cpu_ms += crate::now_ms() - t0;
         yield_to_browser().await;
     }
+    still_current(id)?;
     fp32.logits(&enc).await.map_err(|e| e.to_string())?; // warm-up: pipelines, workspace
+    still_current(id)?;
     let t0 = crate::now_ms();
     let gpu = fp32.logits(&enc).await.map_err(|e| e.to_string())?;
     let gpu_ms = crate::now_ms() - t0;
@@ -134,14 +238,8 @@ async fn try_setup(models: &Models) -> Result<String, String> {
         .zip(&gpu)
         .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
     let faster = if gpu_ms < cpu_ms { "webgpu" } else { "cpu" };
-    set_device(faster, true);
     let (fp32_bytes, int4_bytes) = (fp32.weight_bytes(), int4.weight_bytes());
-    GPU.set(Some(Gpu {
-        fp32,
-        int4,
-        adapter: adapter.clone(),
-    }));
-    Ok(format!(
+    let line = format!(
         "WebGPU adapter: {adapter}. Weights on the GPU: FP32 {:.1} MB, {} {:.1} MB ({:.2}x). \
          {PROBE} sentences at FP32: CPU path {cpu_ms:.0} ms, WebGPU {gpu_ms:.0} ms (max logit \
          difference {diff:.1e}); Run uses {} by default.",
@@ -154,5 +252,12 @@ async fn try_setup(models: &Models) -> Result<String, String> {
         } else {
             "the CPU path"
         }
-    ))
+    );
+    let gpu = Gpu {
+        fp32,
+        int4,
+        adapter,
+        setup: id,
+    };
+    Ok((gpu, faster, line))
 }

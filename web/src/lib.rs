@@ -1,15 +1,18 @@
 //! qcal-web: the browser app, a thin wasm-bindgen layer over the qcal crates.
 //!
-//! The page (`www/index.html`) is built by Trunk (`cargo xtask serve`). On start the app reads
-//! the embedded twfin data set and shows its size and class counts, then compares the default
-//! model's precomputed FP32 and INT4 outputs on the test split: a metrics table, a reliability
-//! diagram and a confidence histogram on canvases; then applies the shipped FP32-fitted
-//! calibrators to both (the transfer table, before/after diagrams of a chosen method, the fuzzy
-//! memberships). In the background it loads the default model for "Try it" (a text box) and
-//! "Run" (the model at FP32 and INT4 over embedded rows or an uploaded CSV, whose outputs then
-//! replace the precomputed ones everywhere); "Model" loads another checkpoint (a Hugging Face id,
-//! a URL or local files) and quantizes it with the chosen INT4 code book. Every error reaches the
-//! page as readable text, and a panic is reported on the page as well as in the console.
+//! The page (`www/index.html`) is built by Trunk (`cargo xtask serve`). It shows one scenario
+//! at a time ([`qcal_model::Scenario`]: `?scenario=` or the switch at the top; one encoder, two
+//! heads). On start the app reads the embedded twfin data set and shows its size and class
+//! counts and how the scenario's head was trained, then compares the scenario's precomputed
+//! FP32 and INT4 outputs on the test split: a metrics table, a reliability diagram and a
+//! confidence histogram on canvases; then applies the scenario's shipped FP32-fitted calibrators
+//! to both (the transfer table, before/after diagrams of a chosen method, the fuzzy
+//! memberships). In the background it loads the default model (wearing the scenario's head) for
+//! "Try it" (a text box) and "Run" (the model at FP32 and INT4 over embedded rows or an uploaded
+//! CSV, whose outputs then replace the precomputed ones everywhere); "Model" loads another
+//! checkpoint (a Hugging Face id, a URL or local files) and quantizes it with the chosen INT4
+//! code book. Every error reaches the page as readable text, and a panic is reported on the page
+//! as well as in the console.
 
 pub mod calibrators;
 mod dom;
@@ -27,6 +30,10 @@ pub mod outputs;
 pub mod run;
 #[cfg(target_arch = "wasm32")]
 mod run_view;
+pub mod scenario;
+#[cfg(target_arch = "wasm32")]
+mod scenario_view;
+pub mod shipped;
 #[cfg(target_arch = "wasm32")]
 mod train_view;
 pub mod try_it;
@@ -35,6 +42,7 @@ mod try_view;
 #[cfg(target_arch = "wasm32")]
 mod view;
 
+use qcal_model::Scenario;
 use wasm_bindgen::prelude::*;
 
 /// Entry point, run by wasm-bindgen when the module is instantiated.
@@ -76,14 +84,9 @@ fn load_model_in_background() {
 fn render() -> Result<(), JsValue> {
     let splits = embedded::load_splits().map_err(|e| JsValue::from_str(&e.to_string()))?;
     dom::render_data_summary(&splits)?;
-    let test = outputs::embedded("test").map_err(|e| JsValue::from_str(&e))?;
-    show_outputs(
-        test,
-        Some((
-            "precomputed by `qcal predict` on the embedded test split, shipped with the page",
-            try_it::DEFAULT_NAME,
-        )),
-    )?;
+    #[cfg(target_arch = "wasm32")]
+    scenario_view::start()?;
+    show_scenario(scenario::current())?;
     let ms = now_ms();
     dom::set_text(
         "first-look-time",
@@ -95,10 +98,27 @@ fn render() -> Result<(), JsValue> {
     Ok(())
 }
 
+/// Makes `s` the scenario the page shows: the line under the switch, how its head was trained,
+/// and its shipped outputs and calibrators in every table and diagram.
+pub(crate) fn show_scenario(s: Scenario) -> Result<(), JsValue> {
+    let js = |e: String| JsValue::from_str(&e);
+    scenario::set(s);
+    dom::render_scenario(s, &scenario::about(s).map_err(js)?)?;
+    let train_rows = embedded::split_rows("train").map_err(js)?;
+    let head = shipped::shipped(s).head_training(train_rows).map_err(js)?;
+    dom::set_text("data-head", &head)?;
+    let test = outputs::embedded_of(s, "test").map_err(js)?;
+    let source = format!(
+        "precomputed by `qcal predict` for the {s} scenario on the embedded test split, shipped \
+         with the page"
+    );
+    show_outputs(test, Some((&source, &try_it::default_name(s))))
+}
+
 thread_local! {
     /// The model whose outputs the page shows.
     static SHOWN_MODEL: std::cell::RefCell<String> =
-        std::cell::RefCell::new(try_it::DEFAULT_NAME.to_string());
+        std::cell::RefCell::new(try_it::default_name(Scenario::PAGE_DEFAULT));
 }
 
 /// Shows FP32 and INT4 outputs everywhere on the page: the metrics table and diagrams, the
@@ -132,15 +152,27 @@ pub(crate) fn now_ms() -> f64 {
         .map_or(0.0, |p| p.now())
 }
 
-/// The default model's FP32-vs-INT4 comparison on the embedded test split, as JSON:
+/// The scenario named `scenario` (`None`: the one the page shows); an unknown name is an error
+/// listing the scenarios.
+fn scenario_or_current(scenario: Option<String>) -> Result<Scenario, JsError> {
+    scenario.map_or(Ok(scenario::current()), |s| {
+        s.parse()
+            .map_err(|e: qcal_model::Error| JsError::new(&e.to_string()))
+    })
+}
+
+/// A scenario's FP32-vs-INT4 comparison on the embedded test split (`scenario`: its name;
+/// `None`: the one the page shows), as JSON:
 /// `{"fp32": {metrics}, "int4-nf4": {metrics}, "agreement": f, "ece_delta_pct": f}`.
 #[wasm_bindgen(js_name = firstLook)]
-pub fn first_look() -> Result<String, JsError> {
-    let test = outputs::embedded("test").map_err(|e| JsError::new(&e))?;
+pub fn first_look(scenario: Option<String>) -> Result<String, JsError> {
+    let s = scenario_or_current(scenario)?;
+    let test = outputs::embedded_of(s, "test").map_err(|e| JsError::new(&e))?;
     Ok(outputs::Comparison::of(&test).to_json())
 }
 
-/// The transfer table of the shipped calibrators on the test split, as JSON:
+/// The transfer table of the calibrators in use on the test split of the scenario the page
+/// shows, as JSON:
 /// `[{"method": m, "ece_fp32": f, "ece_int4": f, "delta_pct": f, "acc_int4": f}, ...]`.
 #[wasm_bindgen(js_name = transferTable)]
 pub fn transfer_table() -> Result<String, JsError> {
@@ -160,6 +192,15 @@ pub fn transfer_table() -> Result<String, JsError> {
         })
         .collect();
     Ok(format!("[{}]", items.join(",")))
+}
+
+/// The scenario a `?scenario=` value asks for and, for an unknown name, the message the page
+/// shows (listing the scenarios) before falling back to the default, as JSON:
+/// `{"scenario": name, "message": text or null}`.
+#[wasm_bindgen(js_name = scenarioFromParam)]
+pub fn scenario_from_param(value: Option<String>) -> String {
+    let (s, message) = scenario::from_param(value.as_deref());
+    serde_json::json!({ "scenario": s.name(), "message": message }).to_string()
 }
 
 /// The embedded data summary as JSON: `[{"split": "train", "rows": 7154, "classes": {...}}, ...]`.

@@ -79,10 +79,16 @@ fn set_controls_disabled(disabled: bool) {
 
 /// Makes `models` the page's model: Try it and Run use it, WebGPU gets its weights.
 async fn install(models: Models, how: &str) {
+    let models = match try_view::set_current(Rc::new(models)) {
+        Ok(m) => m,
+        Err(e) => {
+            dom::show_error(&format!("Model: {e}"));
+            let Some(m) = try_view::current() else { return };
+            m
+        }
+    };
     let line = format!("{} ready ({how}): {}.", models.title(), models.summary());
     let name = models.name.clone();
-    let models = Rc::new(models);
-    try_view::set_current(models.clone());
     status(&format!(
         "{line} Try it and Run use it now; uploading it to WebGPU…"
     ));

@@ -1,29 +1,19 @@
-//! The default model's precomputed outputs on the embedded data (FP32 and INT4 NF4, made by
-//! `qcal predict`, see `www/assets/outputs/README.md`), compiled into the module so the first
-//! diagrams need neither a model nor a GPU, and the FP32-vs-INT4 comparison computed from them.
+//! The precomputed outputs of each scenario's model on the embedded data (FP32 and INT4 NF4,
+//! made by `qcal predict`, see `www/assets/scenarios/<name>/outputs/README.md`), compiled into
+//! the module ([`crate::shipped`]) so the first diagrams need neither a model nor a GPU, and the
+//! FP32-vs-INT4 comparison computed from them.
 
+use crate::scenario;
+use crate::shipped::shipped;
 use qcal_calib::metrics::{MetricSet, ReliabilityBins, top_label_pairs};
 use qcal_calib::{Outputs, ProbData};
+use qcal_model::Scenario;
 
 /// Bins of every ECE and reliability diagram (netcal's default).
 pub const BINS: usize = 15;
 
 /// The INT4 format of the precomputed outputs.
 pub const INT4_FORMAT: &str = "int4-nf4";
-
-/// `(split, FP32 npz, INT4 npz)` for the calibration (val) and test splits.
-const EMBEDDED: [(&str, &[u8], &[u8]); 2] = [
-    (
-        "val",
-        include_bytes!("../../www/assets/outputs/twfin_val.fp32.npz"),
-        include_bytes!("../../www/assets/outputs/twfin_val.int4-nf4.npz"),
-    ),
-    (
-        "test",
-        include_bytes!("../../www/assets/outputs/twfin_test.fp32.npz"),
-        include_bytes!("../../www/assets/outputs/twfin_test.int4-nf4.npz"),
-    ),
-];
 
 /// FP32 and INT4 outputs of the same rows.
 #[derive(Debug, Clone)]
@@ -64,37 +54,52 @@ pub fn pair(fp32: (ProbData, Vec<String>), int4: (ProbData, Vec<String>)) -> Res
     })
 }
 
-/// The embedded outputs of `split` (`val` or `test`).
+/// The embedded outputs of `split` (`val` or `test`) of the scenario the page shows.
 pub fn embedded(split: &str) -> Result<Pair, String> {
-    let (name, f, q) = EMBEDDED
+    embedded_of(scenario::current(), split)
+}
+
+/// The embedded outputs of `split` (`val` or `test`) of scenario `s`.
+pub fn embedded_of(s: Scenario, split: &str) -> Result<Pair, String> {
+    let (name, f, q) = shipped(s)
+        .outputs
         .iter()
-        .find(|(s, _, _)| *s == split)
+        .find(|(n, _, _)| *n == split)
         .ok_or_else(|| format!("no embedded outputs for split '{split}' (val or test)"))?;
     pair(
-        parse(&format!("{name}.fp32.npz"), f)?,
-        parse(&format!("{name}.{INT4_FORMAT}.npz"), q)?,
+        parse(&format!("{s}: {name}.fp32.npz"), f)?,
+        parse(&format!("{s}: {name}.{INT4_FORMAT}.npz"), q)?,
     )
 }
 
 thread_local! {
-    /// Calibration (val) outputs run in the page, and the model they came from; `None`: the
-    /// default model's embedded val outputs.
-    static CALIBRATION: std::cell::RefCell<Option<(Pair, String)>> =
-        const { std::cell::RefCell::new(None) };
+    /// Calibration (val) outputs run in the page, per scenario, and the model they came from;
+    /// none for a scenario: its model's embedded val outputs.
+    static CALIBRATION: std::cell::RefCell<Vec<(Scenario, Pair, String)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Makes `val` (outputs of `model` on val rows, run in the page) the data calibrators are
-/// trained on.
-pub fn set_calibration(val: Pair, model: &str) {
-    CALIBRATION.set(Some((val, model.to_string())));
+/// Makes `val` (outputs of `model` on val rows, run in the page while the page showed
+/// scenario `s`) the data calibrators of `s` are trained on.
+pub fn set_calibration(s: Scenario, val: Pair, model: &str) {
+    CALIBRATION.with_borrow_mut(|c| {
+        c.retain(|(x, _, _)| *x != s);
+        c.push((s, val, model.to_string()));
+    });
 }
 
-/// The outputs calibrators are trained on and the model they came from: those run in the page
-/// ([`set_calibration`]), else the default model's embedded val outputs.
+/// The outputs calibrators of the shown scenario are trained on and the model they came from:
+/// those run in the page for it ([`set_calibration`]), else its model's embedded val outputs.
 pub fn calibration() -> Result<(Pair, String), String> {
-    match CALIBRATION.with_borrow(Clone::clone) {
+    let s = scenario::current();
+    let ran = CALIBRATION.with_borrow(|c| {
+        c.iter()
+            .find(|(x, _, _)| *x == s)
+            .map(|(_, p, m)| (p.clone(), m.clone()))
+    });
+    match ran {
         Some(c) => Ok(c),
-        None => Ok((embedded("val")?, crate::try_it::DEFAULT_NAME.to_string())),
+        None => Ok((embedded_of(s, "val")?, crate::try_it::default_name(s))),
     }
 }
 
@@ -150,20 +155,23 @@ mod tests {
     #[test]
     fn embedded_outputs_cover_the_embedded_rows() {
         let splits = crate::embedded::load_splits().expect("embedded CSVs");
-        for split in ["val", "test"] {
-            let p = embedded(split).expect("embedded outputs parse");
-            let data = &splits.iter().find(|s| s.name == split).expect("split").data;
-            assert_eq!(p.fp32.n, data.len(), "{split}");
+        for (s, split) in Scenario::ALL
+            .into_iter()
+            .flat_map(|s| [(s, "val"), (s, "test")])
+        {
+            let p = embedded_of(s, split).expect("embedded outputs parse");
+            let data = &splits.iter().find(|x| x.name == split).expect("split").data;
+            assert_eq!(p.fp32.n, data.len(), "{s} {split}");
             let labels: Vec<usize> = data.examples.iter().map(|e| e.label).collect();
-            assert_eq!(p.fp32.labels, labels, "{split}: labels in CSV order");
+            assert_eq!(p.fp32.labels, labels, "{s} {split}: labels in CSV order");
             assert_eq!(p.label_names, ["positive", "negative", "neutral"]);
         }
     }
 
     #[test]
     fn comparison_on_the_test_split_has_the_documented_numbers() {
-        let c = Comparison::of(&embedded("test").expect("test outputs"));
-        // The default model's test accuracy at FP32 (www/assets/model/README.md).
+        let c = Comparison::of(&embedded_of(Scenario::InDomain, "test").expect("test outputs"));
+        // The in-domain model's test accuracy at FP32 (its head/README.md).
         assert!(
             (c.metrics[0].accuracy - 0.7753).abs() < 5e-5,
             "{}",
@@ -177,30 +185,41 @@ mod tests {
     }
 
     #[test]
-    fn calibration_outputs_default_to_the_embedded_val_split() {
+    fn scenarios_ship_different_outputs_of_the_same_rows() {
+        let a = embedded_of(Scenario::InDomain, "test").expect("in-domain");
+        let b = embedded_of(Scenario::FewShot, "test").expect("few-shot");
+        assert_eq!(a.fp32.labels, b.fp32.labels);
+        assert_ne!(a.fp32.probs, b.fp32.probs, "two heads, two sets of outputs");
+    }
+
+    #[test]
+    fn calibration_outputs_default_to_the_embedded_val_split_per_scenario() {
+        let s = scenario::current();
         let (val, model) = calibration().expect("embedded val");
-        assert_eq!((val.fp32.n, model.as_str()), (2385, "default"));
+        assert_eq!((val.fp32.n, model), (2385, crate::try_it::default_name(s)));
         let test = embedded("test").expect("test");
-        set_calibration(test.clone(), "mine");
+        set_calibration(s, test.clone(), "mine");
         let (got, model) = calibration().expect("set");
         assert_eq!(
             (got.fp32.labels, model.as_str()),
             (test.fp32.labels, "mine")
         );
+        let other = Scenario::ALL.into_iter().find(|&x| x != s).expect("two");
+        scenario::set(other);
+        let (_, model) = calibration().expect("other scenario");
+        assert_eq!(
+            model,
+            crate::try_it::default_name(other),
+            "not the other's run"
+        );
+        scenario::set(s);
     }
 
     #[test]
     fn mismatched_outputs_are_refused_with_a_reason() {
-        let f = parse(
-            "f",
-            include_bytes!("../../www/assets/outputs/twfin_val.fp32.npz"),
-        )
-        .unwrap();
-        let q = parse(
-            "q",
-            include_bytes!("../../www/assets/outputs/twfin_test.int4-nf4.npz"),
-        )
-        .unwrap();
+        let files = &shipped(Scenario::InDomain).outputs;
+        let f = parse("f", files[0].1).unwrap();
+        let q = parse("q", files[1].2).unwrap();
         let err = pair(f, q).expect_err("val vs test must not pair");
         assert!(err.contains("not of the same labelled rows"), "{err}");
         let err = parse("broken.npz", b"PK\x03\x04 not a zip").expect_err("error");

@@ -60,6 +60,22 @@ pub fn outputs_of(data: &Dataset, fp32: &[f32], int4: &[f32]) -> Result<Pair, St
     pair(one(fp32, "FP32")?, one(int4, "INT4")?)
 }
 
+/// The largest difference of any probability between `ran` (outputs of the first `ran.n` rows
+/// of a split, run in the page) and `shipped` (the shipped outputs of the whole split, same
+/// classes); `None` when the shapes do not allow the comparison.
+pub fn max_prob_diff(ran: &ProbData, shipped: &ProbData) -> Option<f64> {
+    if ran.k != shipped.k || ran.n > shipped.n || ran.labels[..] != shipped.labels[..ran.n] {
+        return None;
+    }
+    Some(
+        ran.probs
+            .iter()
+            .zip(&shipped.probs)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,6 +109,19 @@ mod tests {
         let bad = b"sentence,gold\nProfit soars,positive\nLoss widens,bearish\n";
         let err = upload_dataset(bad, "sentence", "gold").expect_err("bad label");
         assert!(err.contains("line 3") && err.contains("bearish"), "{err}");
+    }
+
+    #[test]
+    fn runs_compare_with_the_shipped_outputs_of_their_rows() {
+        let shipped = crate::outputs::embedded("test").expect("test").fp32;
+        let first = shipped.subset(&[0, 1, 2]);
+        assert_eq!(max_prob_diff(&first, &shipped), Some(0.0));
+        let mut off = first.clone();
+        off.probs[0] += 0.25;
+        assert_eq!(max_prob_diff(&off, &shipped), Some(0.25));
+        let mut other_rows = first.clone();
+        other_rows.labels[0] = (other_rows.labels[0] + 1) % 3;
+        assert_eq!(max_prob_diff(&other_rows, &shipped), None);
     }
 
     #[test]

@@ -1,14 +1,16 @@
-//! The "Run" section: the default model at FP32 and INT4 over the first rows of the embedded test
-//! split or an uploaded CSV (columns chosen by the user), with a progress bar and sentences per
-//! second, on WebGPU or the CPU path (`#device`); the outputs then replace the precomputed ones
-//! in every table and diagram.
+//! The "Run" section: the page's model (the default model wearing the shown scenario's head, or
+//! one the user loaded) at FP32 and INT4 over the first rows of the embedded test split or an
+//! uploaded CSV (columns chosen by the user), with a progress bar and sentences per second, on
+//! WebGPU or the CPU path (`#device`); the outputs then replace the precomputed ones in every
+//! table and diagram (and the default model's are compared with the shipped ones).
 
 use crate::dom::el;
+use crate::outputs::Pair;
 use crate::try_it::Models;
 use crate::try_view::{self, yield_to_browser};
 use crate::{dom, gpu_view, run};
 use qcal_gpu::GpuClassifier;
-use qcal_model::{BertForSequenceClassification, Dataset};
+use qcal_model::{BertForSequenceClassification, Dataset, QuantFormat, Scenario};
 use std::cell::RefCell;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -216,18 +218,43 @@ fn with_val() -> bool {
     el::<HtmlInputElement>("run-val").is_ok_and(|i| i.checked())
 }
 
+/// How the default model's outputs on the first test rows (`ran`) compare with the shipped
+/// outputs of scenario `s` (whose head it wears) on the same rows: the page reproduces
+/// `qcal predict`.
+fn against_shipped(s: Scenario, ran: &Pair, models: &Models) -> Result<String, String> {
+    let shipped = crate::outputs::embedded_of(s, "test")?;
+    let fp32 = run::max_prob_diff(&ran.fp32, &shipped.fp32);
+    let int4 =
+        run::max_prob_diff(&ran.int4, &shipped.int4).filter(|_| models.format == QuantFormat::Nf4);
+    Ok(match (fp32, int4) {
+        (Some(f), Some(q)) => format!(
+            " Largest probability difference from the shipped {s} outputs of these rows: FP32 \
+             {f:.1e}, INT4 NF4 {q:.1e}."
+        ),
+        (Some(f), None) => format!(
+            " Largest probability difference from the shipped {s} outputs of these rows: FP32 \
+             {f:.1e}."
+        ),
+        _ => String::new(),
+    })
+}
+
 /// Runs both precisions over the chosen data (and, when asked, as many val rows for the
 /// calibrators) and shows the outputs.
 async fn run_all(models: &Models) -> Result<(), String> {
+    let scenario = crate::scenario::current();
     let (data, source, embedded) = chosen_data()?;
     let cols = models.columns_for(&data.label_names)?;
     let texts = data.texts();
     let ran = both(models, &texts, &cols, "").await?;
     let outputs = run::outputs_of(&data, &ran.fp32, &ran.int4)?;
-    let source = if models.name == crate::try_it::DEFAULT_NAME {
-        source
-    } else {
-        format!("{} with {source}", models.name)
+    let shipped_check = match models.scenario {
+        Some(s) if embedded => against_shipped(s, &outputs, models)?,
+        _ => String::new(),
+    };
+    let source = match models.scenario {
+        Some(s) => format!("the default model with the {s} head, {source}"),
+        None => format!("{} with {source}", models.name),
     };
     crate::show_outputs(outputs, Some((&source, &models.name))).map_err(|e| format!("{e:?}"))?;
     let n = texts.len() as f64;
@@ -242,11 +269,12 @@ async fn run_all(models: &Models) -> Result<(), String> {
         ran.t32 / ran.t4.max(1e-9),
         ran.device
     );
+    line.push_str(&shipped_check);
     if embedded && with_val() {
         let val = run::embedded_split_rows("val", texts.len())?;
         let val_ran = both(models, &val.texts(), &cols, "val rows: ").await?;
         let pair = run::outputs_of(&val, &val_ran.fp32, &val_ran.int4)?;
-        crate::outputs::set_calibration(pair, &models.name);
+        crate::outputs::set_calibration(scenario, pair, &models.name);
         line.push_str(&format!(
             " Train now fits calibrators on this model's outputs of the first {} val rows.",
             val.len()

@@ -1,8 +1,9 @@
-//! Training calibrators in the page with burn: on FP32 val outputs (the default model's embedded
-//! ones, or those of the page's model run on val rows), on burn's wgpu backend (the page's
-//! WebGPU adapter; each step awaits the GPU) or its CPU backend (the fit yields to the browser
-//! between steps), with a live loss curve; the page stays live. Trained calibrators replace the
-//! shipped ones in every table, diagram and download.
+//! Training calibrators in the page with burn: on FP32 val outputs (the shown scenario's
+//! embedded ones, or those of the page's model run on val rows), on burn's wgpu backend (the
+//! page's WebGPU adapter; each step awaits the GPU) or its CPU backend (the fit yields to the
+//! browser between steps), with a live loss curve; the page stays live. Trained calibrators
+//! replace the scenario's shipped ones in every table, diagram and download (per scenario: the
+//! other scenario keeps its own).
 
 use crate::try_view::yield_to_browser;
 use crate::{calibrators, dom, figures, outputs, view};
@@ -134,13 +135,10 @@ async fn train() -> Result<(), String> {
     dom::set_body_flag("data-fits-done", None);
     let backend = backend().await;
     let cfg = fit_config(backend)?;
+    let scenario = crate::scenario::current();
     let (val, model) = outputs::calibration()?;
     let val = val.fp32;
-    let of_model = if model == crate::try_it::DEFAULT_NAME {
-        "the default model's".to_string()
-    } else {
-        format!("{model}'s")
-    };
+    let of_model = format!("the FP32 outputs of {}", crate::try_it::model_title(&model));
     let where_ = if backend == TrainBackend::Wgpu {
         "burn's wgpu backend (WebGPU)"
     } else {
@@ -153,7 +151,7 @@ async fn train() -> Result<(), String> {
         let name = method.name();
         curves.borrow_mut().push((name.to_string(), Vec::new()));
         status(&format!(
-            "Training {name} on {of_model} FP32 outputs of {} val rows with {where_}…",
+            "Training {name} on {of_model} ({} val rows) with {where_}…",
             val.n
         ));
         yield_to_browser().await;
@@ -180,7 +178,7 @@ async fn train() -> Result<(), String> {
             "{name} {steps} steps in {secs:.2} s ({:.1} steps/s)",
             steps as f64 / secs.max(1e-9)
         ));
-        calibrators::set_trained(fitted, &model);
+        calibrators::set_trained(scenario, fitted, &model);
         if curves.borrow().iter().any(|c| !c.1.is_empty()) {
             figures::draw_losses(&curves.borrow())?;
         }
@@ -189,7 +187,7 @@ async fn train() -> Result<(), String> {
     dom::set_body_flag("data-fits-done", Some("true"));
     view::refresh()?;
     status(&format!(
-        "Trained on {of_model} FP32 outputs of {} val rows with {where_} in {:.1} s: {}. The \
+        "Trained on {of_model} ({} val rows) with {where_} in {:.1} s: {}. The \
          tables, diagrams and downloads now use them.",
         val.n,
         (crate::now_ms() - total_start) / 1e3,

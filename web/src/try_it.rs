@@ -8,15 +8,20 @@ use qcal_calib::calibrators::{ConfidenceWord, WordThresholds};
 use qcal_calib::npz::softmax_rows;
 use qcal_model::Weights;
 use qcal_model::quant::size::checkpoint_bytes;
-use qcal_model::{BertForSequenceClassification, BertTokenizer, Config, QuantFormat, QuantOptions};
+use qcal_model::{
+    BertForSequenceClassification, BertTokenizer, Config, QuantFormat, QuantOptions, Scenario,
+};
 
 /// Tokens per sentence, [CLS] and [SEP] included (as `qcal predict`'s default).
 pub const MAX_LEN: usize = 64;
 
 /// The tokenizer and the model at FP32 and at INT4.
+#[derive(Clone)]
 pub struct Models {
-    /// What the model is: `default` or the user's model id, URL or file names.
+    /// What the model is: [`default_name`] or the user's model id, URL or file names.
     pub name: String,
+    /// The scenario whose head the default model wears; `None` for a model the user loaded.
+    pub scenario: Option<Scenario>,
     /// WordPiece tokenizer (from `tokenizer.json` or `vocab.txt`).
     pub tokenizer: BertTokenizer,
     /// The FP32 model.
@@ -42,8 +47,22 @@ pub struct Answer {
     pub word: ConfidenceWord,
 }
 
-/// The name of the default model (MiniLM-L6 encoder with the twfin head, served with the page).
-pub const DEFAULT_NAME: &str = "default";
+/// The default model's name before its scenario (MiniLM-L6 encoder, served with the page).
+const DEFAULT_NAME: &str = "default";
+
+/// The name of the default model wearing scenario `s`'s head: `default (few-shot head)`. It
+/// names the model in provenance checks (which model's outputs a calibrator was fitted on).
+pub fn default_name(s: Scenario) -> String {
+    format!("{DEFAULT_NAME} ({} head)", s.name())
+}
+
+/// The model `name` for people: the default model with its head, or the name itself.
+pub fn model_title(name: &str) -> String {
+    match Scenario::ALL.into_iter().find(|&s| default_name(s) == name) {
+        Some(s) => format!("the default model with the {} head", s.name()),
+        None => name.to_string(),
+    }
+}
 
 /// `INT4 NF4`, `INT4 SYM` or `INT4 FP4`.
 pub fn int4_title(format: QuantFormat) -> String {
@@ -52,15 +71,24 @@ pub fn int4_title(format: QuantFormat) -> String {
 
 impl Models {
     /// Builds the default model from its `config.json`, `tokenizer.json` and
-    /// `model.safetensors` bytes, at FP32 and INT4 NF4; errors name the file.
-    pub fn from_bytes(config: &[u8], tokenizer: &[u8], weights: Vec<u8>) -> Result<Self, String> {
+    /// `model.safetensors` bytes at FP32 and INT4 NF4, wearing scenario `s`'s shipped head;
+    /// errors name the file.
+    pub fn from_bytes(
+        config: &[u8],
+        tokenizer: &[u8],
+        weights: Vec<u8>,
+        s: Scenario,
+    ) -> Result<Self, String> {
         let files = ModelFiles {
-            name: DEFAULT_NAME.into(),
+            name: default_name(s),
             config: config.to_vec(),
             tokenizer: TokenizerFiles::Json(tokenizer.to_vec()),
             weights,
         };
-        Self::from_files(files, QuantFormat::Nf4)
+        let mut models = Self::from_files(files, QuantFormat::Nf4)?;
+        models.scenario = Some(s);
+        models.wear_head(s)?;
+        Ok(models)
     }
 
     /// Builds a checkpoint at FP32 and quantized with `format`; errors name the file.
@@ -68,17 +96,67 @@ impl Models {
         Build::start(files, format)?.finish()
     }
 
+    /// Puts scenario `s`'s shipped head on the default model in place of its own (the same
+    /// encoder; only `classifier.weight` and `classifier.bias` change, at FP32 and INT4); an
+    /// error for a model the user loaded, whose encoder the heads were not trained on. On an
+    /// error the model is unchanged.
+    pub fn wear_head(&mut self, s: Scenario) -> Result<(), String> {
+        if self.scenario.is_none() {
+            return Err(format!(
+                "{} is not the default model: the {s} head belongs to the MiniLM-L6 encoder",
+                self.name
+            ));
+        }
+        let files = crate::shipped::shipped(s);
+        self.wear(files.head, files.head_config)?;
+        self.name = default_name(s);
+        self.scenario = Some(s);
+        Ok(())
+    }
+
+    /// A copy of the default model wearing scenario `s`'s head ([`Self::wear_head`]).
+    pub fn with_head(&self, s: Scenario) -> Result<Self, String> {
+        let mut m = self.clone();
+        m.wear_head(s)?;
+        Ok(m)
+    }
+
+    /// Puts on the head in `head` (safetensors) whose `config.json` is `config`; errors say
+    /// what does not fit, and leave the model unchanged.
+    fn wear(&mut self, head: &[u8], config: &[u8]) -> Result<(), String> {
+        let labels = Config::from_json(config)
+            .and_then(|c| c.label_names())
+            .map_err(|e| format!("head config.json: {e}"))?;
+        if labels != self.labels {
+            return Err(format!(
+                "the head's classes ({}) are not the model's ({})",
+                labels.join(", "),
+                self.labels.join(", ")
+            ));
+        }
+        let weights =
+            Weights::from_bytes(head.to_vec()).map_err(|e| format!("head.safetensors: {e}"))?;
+        let old = self.fp32.classifier.clone();
+        self.fp32
+            .replace_classifier(&weights)
+            .map_err(|e| format!("head.safetensors: {e}"))?;
+        if let Err(e) = self.int4.replace_classifier(&weights) {
+            self.fp32.classifier = old;
+            return Err(format!("head.safetensors: {e}"));
+        }
+        Ok(())
+    }
+
     /// `INT4 NF4` etc. for this model's INT4 variant.
     pub fn int4_title(&self) -> String {
         int4_title(self.format)
     }
 
-    /// The model's name for people: its id, URL or files, or "the default model".
+    /// The model's name for people: its id, URL or files, or the default model and its head.
     pub fn title(&self) -> String {
-        if self.name == DEFAULT_NAME {
-            "The default model (MiniLM-L6 encoder with the twfin head)".into()
-        } else {
-            self.name.clone()
+        match self.scenario {
+            Some(s) => format!("The default model (MiniLM-L6 encoder with the {s} head)"),
+            None => self.name.clone(),
         }
     }
 
@@ -191,6 +269,7 @@ impl Build {
         let fp32_bytes = checkpoint_bytes(&config, labels.len(), pooler, None);
         let models = Models {
             name: files.name,
+            scenario: None,
             tokenizer,
             int4: fp32.clone(),
             fp32,
@@ -205,6 +284,7 @@ impl Build {
     pub fn requantize(m: &Models, format: QuantFormat) -> Self {
         let models = Models {
             name: m.name.clone(),
+            scenario: m.scenario,
             tokenizer: m.tokenizer.clone(),
             fp32: m.fp32.clone(),
             int4: m.fp32.clone(),
@@ -273,16 +353,82 @@ pub fn word_text(w: ConfidenceWord) -> &'static str {
 mod tests {
     use super::*;
 
-    /// The tiny BERT fixture (random weights, FinBERT's layout; `tests/fixtures/tiny-bert`).
-    fn tiny() -> Models {
+    /// A file of the tiny BERT fixture (random weights, FinBERT's layout).
+    fn fixture(f: &str) -> Vec<u8> {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/tiny-bert/");
-        let read = |f: &str| std::fs::read(format!("{dir}{f}")).expect("fixture file");
-        Models::from_bytes(
-            &read("config.json"),
-            &read("tokenizer.json"),
-            read("model.safetensors"),
-        )
-        .expect("tiny-bert loads")
+        std::fs::read(format!("{dir}{f}")).expect("fixture file")
+    }
+
+    /// The tiny BERT fixture at FP32 and NF4.
+    fn tiny() -> Models {
+        let files = ModelFiles {
+            name: "tiny".into(),
+            config: fixture("config.json"),
+            tokenizer: TokenizerFiles::Json(fixture("tokenizer.json")),
+            weights: fixture("model.safetensors"),
+        };
+        Models::from_files(files, QuantFormat::Nf4).expect("tiny-bert loads")
+    }
+
+    /// A head file for the tiny model: `classifier.weight` `[3, 64]`, `classifier.bias` `[3]`.
+    fn tiny_head() -> Vec<u8> {
+        use qcal_model::weights::{OwnedTensor, serialize};
+        let w: Vec<f32> = (0..3 * 64).map(|i| ((i % 5) as f32 - 2.0) * 0.1).collect();
+        let tensors = [
+            OwnedTensor::f32("classifier.weight", vec![3, 64], &w),
+            OwnedTensor::f32("classifier.bias", vec![3], &[0.5, -0.5, 0.0]),
+        ];
+        serialize(&tensors, Default::default()).expect("head")
+    }
+
+    #[test]
+    fn another_head_changes_the_answers_of_both_precisions() {
+        let m = tiny();
+        let text = "Shares jump after record quarterly profit";
+        let mut worn = m.clone();
+        worn.wear(&tiny_head(), &fixture("config.json"))
+            .expect("head");
+        let (before, after) = (m.answer(text, None), worn.answer(text, None));
+        let (before, after) = (before.expect("answer"), after.expect("answer"));
+        assert_ne!(before[0].probs, after[0].probs, "FP32 uses the new head");
+        assert_ne!(before[1].probs, after[1].probs, "INT4 uses the new head");
+        assert_eq!(worn.int4.classifier.bias, [0.5, -0.5, 0.0]);
+        assert!(worn.int4.quant.is_some(), "the encoder stays quantized");
+    }
+
+    #[test]
+    fn heads_that_do_not_fit_are_refused_with_a_reason() {
+        let mut m = tiny();
+        let err = m.with_head(Scenario::FewShot).err().expect("not default");
+        assert!(err.contains("not the default model"), "{err}");
+        m.scenario = Some(Scenario::InDomain);
+        let err = m.with_head(Scenario::FewShot).err().expect("384 vs 64");
+        assert!(
+            err.starts_with("head.safetensors: ") && err.contains("[3, 384]"),
+            "{err}"
+        );
+        let mut config: serde_json::Value =
+            serde_json::from_slice(&fixture("config.json")).expect("json");
+        config["id2label"] = serde_json::json!({"0": "up", "1": "down", "2": "flat"});
+        config["label2id"] = serde_json::json!({"up": 0, "down": 1, "flat": 2});
+        let config = serde_json::to_vec(&config).expect("json");
+        let before = m.fp32.classifier.clone();
+        let Err(err) = m.wear(&tiny_head(), &config) else {
+            panic!("other labels must be refused")
+        };
+        assert!(err.contains("up, down, flat"), "{err}");
+        assert_eq!(m.fp32.classifier, before, "unchanged");
+    }
+
+    #[test]
+    fn default_models_are_named_by_their_head() {
+        let name = default_name(Scenario::FewShot);
+        assert_eq!(name, "default (few-shot head)");
+        assert_eq!(
+            model_title(&name),
+            "the default model with the few-shot head"
+        );
+        assert_eq!(model_title("ProsusAI/finbert"), "ProsusAI/finbert");
     }
 
     #[test]
@@ -366,7 +512,7 @@ mod tests {
 
     #[test]
     fn bad_files_are_named() {
-        let err = Models::from_bytes(b"{}", b"{}", Vec::new())
+        let err = Models::from_bytes(b"{}", b"{}", Vec::new(), Scenario::FewShot)
             .err()
             .expect("error");
         assert!(err.starts_with("config.json: "), "{err}");

@@ -1,11 +1,13 @@
 //! The "Try it" section in the page: downloads the default model served with the app (with a
-//! progress bar), builds it at FP32 and INT4 NF4 on the CPU path, then answers every edit of the
-//! text box with both precisions' calibrated probabilities and confidence words, using the page's
-//! current model (the default, or one loaded in the Model section).
+//! progress bar), builds it at FP32 and INT4 NF4 on the CPU path wearing the shown scenario's
+//! head (one download for every scenario: the heads are embedded), then answers every edit of
+//! the text box with both precisions' calibrated probabilities and confidence words, using the
+//! page's current model (the default, or one loaded in the Model section).
 
 use crate::net::fetch_bytes;
 use crate::try_it::{Answer, Models, word_text};
-use crate::{calibrators, dom};
+use crate::{calibrators, dom, gpu_view, scenario};
+use qcal_model::Scenario;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -26,10 +28,59 @@ pub fn current() -> Option<Rc<Models>> {
     CURRENT.with_borrow(Clone::clone)
 }
 
-/// Makes `models` the page's model and answers the text box with it.
-pub fn set_current(models: Rc<Models>) {
-    CURRENT.set(Some(models));
+/// Makes `models` the page's model (the default model wearing the shown scenario's head) and
+/// answers the text box with it; returns the model installed. Should the head not fit, the
+/// model is installed as it is and the error returned.
+pub fn set_current(models: Rc<Models>) -> Result<Rc<Models>, String> {
+    let (models, worn) = match models.scenario {
+        Some(s) if s != scenario::current() => with_head(models, scenario::current()),
+        _ => (models, Ok(())),
+    };
+    CURRENT.set(Some(models.clone()));
     refresh();
+    worn.map(|()| models)
+}
+
+/// The default model `models` wearing scenario `s`'s head: changed in place when nothing else
+/// holds it (no copy of the encoder), else a changed copy; on an error, `models` unchanged.
+fn with_head(models: Rc<Models>, s: Scenario) -> (Rc<Models>, Result<(), String>) {
+    match Rc::try_unwrap(models) {
+        Ok(mut m) => {
+            let worn = m.wear_head(s);
+            (Rc::new(m), worn)
+        }
+        Err(shared) => match shared.with_head(s) {
+            Ok(m) => (Rc::new(m), Ok(())),
+            Err(e) => (shared, Err(e)),
+        },
+    }
+}
+
+/// After a scenario switch: the default model changes its head to the shown scenario's (and
+/// WebGPU gets it), a model the user loaded stays; Try it answers again either way.
+pub fn follow_scenario() {
+    let Some(models) = CURRENT.take() else { return };
+    if models.scenario.is_none_or(|s| s == scenario::current()) {
+        CURRENT.set(Some(models));
+        refresh();
+        return;
+    }
+    match set_current(models) {
+        Ok(m) => {
+            let _ = dom::set_text("model-status", &ready_line(&m));
+            wasm_bindgen_futures::spawn_local(async move { gpu_view::reupload(&m).await });
+        }
+        Err(e) => dom::show_error(&format!("Model: {e}")),
+    }
+}
+
+/// The Model section's line for the default model.
+fn ready_line(models: &Models) -> String {
+    format!(
+        "{} ready: {}; run on the CPU path in this page.",
+        models.title(),
+        models.summary()
+    )
 }
 
 /// Re-answers the text box with the current model and calibrator.
@@ -76,11 +127,8 @@ async fn load() -> Result<Models, String> {
     .await?;
     status("Building the model at FP32 and quantizing it to INT4 NF4…");
     yield_to_browser().await;
-    let models = Models::from_bytes(&config, &tokenizer, weights)?;
-    status(&format!(
-        "Default model ready (MiniLM-L6 encoder with the twfin head: {}), run on the CPU path in this page.",
-        models.summary()
-    ));
+    let models = Models::from_bytes(&config, &tokenizer, weights, scenario::current())?;
+    status(&ready_line(&models));
     Ok(models)
 }
 
@@ -147,8 +195,7 @@ fn show(models: &Models, text: &str) -> Result<(), String> {
 /// Loads the default model, then answers the text box with the current model on every edit
 /// and on every calibrator pick; returns the default model for the other sections.
 pub async fn start() -> Result<Rc<Models>, String> {
-    let models = Rc::new(load().await?);
-    CURRENT.set(Some(models.clone()));
+    let models = set_current(Rc::new(load().await?))?;
     let area: HtmlTextAreaElement = dom::by_id("sentence")
         .map_err(|e| format!("{e:?}"))?
         .dyn_into()

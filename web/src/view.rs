@@ -11,6 +11,8 @@ use wasm_bindgen::prelude::*;
 thread_local! {
     /// The shown outputs and their comparison; `None` until the first [`set`].
     static SHOWN: RefCell<Option<(Pair, Comparison)>> = const { RefCell::new(None) };
+    /// The fuzzy calibrator last drawn (its figure is redrawn only when it changes).
+    static FUZZY_DRAWN: RefCell<Option<Calibrator>> = const { RefCell::new(None) };
 }
 
 /// The picker's current method (`fuzzy` before the picker is filled).
@@ -37,13 +39,14 @@ fn redraw() -> Result<(), String> {
     })
 }
 
-/// Shows `test` (with its `comparison`) in the picker's diagram; the first call also draws the
-/// fuzzy memberships and installs the picker's listener.
+/// Shows `test` (with its `comparison`) in the picker's diagram and draws the fuzzy
+/// calibrator in use (the shown scenario's); the first call also installs the picker's
+/// listener.
 pub fn set(test: Pair, comparison: Comparison) -> Result<(), String> {
     let first = SHOWN.with_borrow(Option::is_none);
     SHOWN.set(Some((test, comparison)));
+    draw_fuzzy()?;
     if first {
-        draw_fuzzy()?;
         let select = dom::by_id("method").map_err(|e| format!("{e:?}"))?;
         let on_change = Closure::<dyn FnMut()>::new(|| {
             if let Err(err) = redraw() {
@@ -58,20 +61,25 @@ pub fn set(test: Pair, comparison: Comparison) -> Result<(), String> {
     redraw()
 }
 
-/// Draws the fuzzy calibrator in use (trained in the page, else shipped).
+/// Draws the fuzzy calibrator in use (trained in the page, else the shown scenario's shipped
+/// one), unless it is the one drawn last.
 fn draw_fuzzy() -> Result<(), String> {
     let (c, trained) = calibrators::current("fuzzy")?;
-    if let Calibrator::Fuzzy(f) = c {
-        figures::draw_fuzzy(&f, trained)?;
+    if FUZZY_DRAWN.with_borrow(|d| d.as_ref() == Some(&c)) {
+        return Ok(());
     }
+    if let Calibrator::Fuzzy(f) = &c {
+        figures::draw_fuzzy(f, trained)?;
+    }
+    FUZZY_DRAWN.set(Some(c));
     Ok(())
 }
 
 /// Redraws everything that depends on the calibrators (after training in the page).
 pub fn refresh() -> Result<(), String> {
     let shown = SHOWN.with_borrow(|s| s.as_ref().map(|(p, _)| p.clone()));
-    if let Some(test) = shown {
-        crate::show_outputs(test, None).map_err(|e| format!("{e:?}"))?;
+    match shown {
+        Some(test) => crate::show_outputs(test, None).map_err(|e| format!("{e:?}")),
+        None => draw_fuzzy(),
     }
-    draw_fuzzy()
 }

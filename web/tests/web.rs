@@ -15,13 +15,44 @@ fn embedded_data_summary_in_the_browser() {
 
 #[wasm_bindgen_test]
 fn first_look_compares_fp32_and_int4_in_the_browser() {
-    let json = qcal_web::first_look().expect("first look");
+    let json = qcal_web::first_look(Some("in-domain".into())).expect("first look");
     assert!(
         json.contains("\"fp32\":{\"n\":2385,\"accuracy\":0.775"),
         "{json}"
     );
     assert!(json.contains("\"int4-nf4\":{\"n\":2385"), "{json}");
     assert!(json.contains("\"agreement\":0.9"), "{json}");
+}
+
+/// The page opens on the few-shot scenario: overconfident and prior-shifted (issue 16).
+#[wasm_bindgen_test]
+fn the_page_opens_on_the_miscalibrated_few_shot_scenario() {
+    let json: serde_json::Value =
+        serde_json::from_str(&qcal_web::first_look(None).expect("first look")).expect("json");
+    let (ece, acc) = (&json["fp32"]["ece"], &json["fp32"]["accuracy"]);
+    assert!(ece.as_f64().is_some_and(|e| e >= 0.15), "{json}");
+    assert!(
+        acc.as_f64().is_some_and(|a| (0.50..=0.65).contains(&a)),
+        "{json}"
+    );
+    assert!(qcal_web::first_look(Some("zero-shot".into())).is_err());
+}
+
+#[wasm_bindgen_test]
+fn the_scenario_url_parameter_in_the_browser() {
+    let json = |v: Option<&str>| -> serde_json::Value {
+        serde_json::from_str(&qcal_web::scenario_from_param(v.map(String::from))).expect("json")
+    };
+    assert_eq!(json(None)["scenario"], "few-shot");
+    assert_eq!(json(None)["message"], serde_json::Value::Null);
+    assert_eq!(json(Some("in-domain"))["scenario"], "in-domain");
+    let unknown = json(Some("zero-shot"));
+    assert_eq!(unknown["scenario"], "few-shot");
+    let message = unknown["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("`zero-shot`") && message.contains("in-domain, few-shot"),
+        "{unknown}"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -36,7 +67,7 @@ fn transfer_table_applies_every_shipped_calibrator_in_the_browser() {
 /// The page's training path: the same calibrators fitted with burn on the browser's WebGPU
 /// adapter (SwiftShader here) and on burn's CPU backend agree within 1e-3 on every probability
 /// (issue 4: one training code path, CPU and wgpu). Temperature, vector and Dirichlet-ODIR with
-/// fixed strengths, on 500 rows of the default model's FP32 val outputs.
+/// fixed strengths, on 500 rows of the in-domain model's FP32 val outputs.
 #[wasm_bindgen_test]
 async fn cpu_and_webgpu_fits_agree_in_the_browser() {
     use qcal_calib::Calibrator;
@@ -46,7 +77,7 @@ async fn cpu_and_webgpu_fits_agree_in_the_browser() {
     init_wgpu_async()
         .await
         .expect("the browser offers WebGPU (SwiftShader in the test run)");
-    let val = qcal_web::outputs::embedded("val")
+    let val = qcal_web::outputs::embedded_of(qcal_model::Scenario::InDomain, "val")
         .expect("val outputs")
         .fp32;
     let idx: Vec<usize> = (0..500).collect();
