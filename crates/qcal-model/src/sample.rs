@@ -154,7 +154,6 @@ mod tests {
         // head trained with a given seed.
         let y: Vec<usize> = (0..30).map(|i| i % 3).collect();
         let rows = per_class(&y, &names(), 2, 0).expect("sample");
-        assert_eq!(rows, per_class(&y, &names(), 2, 0).expect("again"));
-        assert_eq!(rows.len(), 6);
+        assert_eq!(rows, [3, 14, 15, 23, 25, 28]);
     }
 }
