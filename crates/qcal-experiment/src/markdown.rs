@@ -21,8 +21,8 @@ pub fn fmt_stat(s: &Stat, digits: usize, seeds: usize) -> String {
     }
 }
 
-/// A percentage `Stat` (already in %), e.g. `57.2% [55.1, 59.0]`.
-fn fmt_pct(s: &Stat, seeds: usize) -> String {
+/// A fraction `Stat` printed in %, e.g. `57.2% ± 1.0 [55.1, 59.0]` (no ± for a single seed).
+pub fn fmt_pct(s: &Stat, seeds: usize) -> String {
     let sd = if seeds > 1 {
         format!(" ± {:.1}", 100.0 * s.std)
     } else {

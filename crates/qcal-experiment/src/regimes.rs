@@ -12,7 +12,7 @@
 use crate::config::{UNCALIBRATED, title_of};
 use crate::error::{ExperimentError, Result};
 use crate::figures::{Figure, save};
-use crate::markdown::{delta, fmt_stat};
+use crate::markdown::{delta, fmt_pct, fmt_stat};
 use crate::readme::SEED_STUDY;
 use crate::report::{Claim, Report, Stat, SummaryRow};
 use qcal_plot::{BarGroup, DeltaBar};
@@ -161,21 +161,6 @@ pub fn compare(regimes: &[Regime]) -> Result<RegimesReport> {
     })
 }
 
-/// `0.1130 ± 0.0040 [lo, hi]` for ECE, `57.2% ± 1.0 [55.0, 59.1]` for accuracy.
-fn pct_stat(s: &Stat, seeds: usize) -> String {
-    let sd = if seeds > 1 {
-        format!(" ± {:.1}", 100.0 * s.std)
-    } else {
-        String::new()
-    };
-    format!(
-        "{:.1}%{sd} [{:.1}, {:.1}]",
-        100.0 * s.mean,
-        100.0 * s.lo,
-        100.0 * s.hi
-    )
-}
-
 fn main_table(out: &mut String, rep: &RegimesReport, seeds: usize) {
     let _ = writeln!(
         out,
@@ -209,7 +194,7 @@ fn main_table(out: &mut String, rep: &RegimesReport, seeds: usize) {
                     r.name,
                     fmt_stat(&row.fp32.ece, 4, seeds),
                     fmt_stat(&row.int4.ece, 4, seeds),
-                    pct_stat(&row.int4.accuracy, seeds),
+                    fmt_pct(&row.int4.accuracy, seeds),
                     delta(row)
                 );
             }
