@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use qcal_model::reference::linear::Linear;
-use qcal_model::reference::model::BertForSequenceClassification;
+use qcal_model::cpu::linear::Linear;
+use qcal_model::cpu::model::BertForSequenceClassification;
 use qcal_model::{
     BertModel, BertTokenizer, Config, Encoded, QuantFormat, QuantOptions, QuantizedLinear, Weights,
 };

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::reference::model::BertForSequenceClassification;
+use crate::cpu::model::BertForSequenceClassification;
 use crate::tokenize::BertTokenizer;
 use crate::weights::Weights;
 

@@ -153,7 +153,7 @@ fn from_model(
             "model on {} (batch {}, max length {}; the sources say where each precision ran); \
              calibrators trained with burn on the CPU",
             match args.device {
-                Device::Cpu => "the CPU reference path (plain Rust, rayon)",
+                Device::Cpu => "the CPU path (plain Rust, rayon)",
                 Device::Gpu => "the GPU (wgpu) with CPU fallback",
             },
             args.batch,

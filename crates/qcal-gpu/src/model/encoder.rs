@@ -2,8 +2,8 @@
 //! output dense + residual + LayerNorm, intermediate dense + activation,
 //! output dense + residual + LayerNorm.
 
-use qcal_model::reference::encoder::BertLayer;
-use qcal_model::reference::ops::LayerNorm as HostLayerNorm;
+use qcal_model::cpu::encoder::BertLayer;
+use qcal_model::cpu::ops::LayerNorm as HostLayerNorm;
 
 use crate::context::GpuContext;
 use crate::error::Result;

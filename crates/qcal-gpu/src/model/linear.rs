@@ -1,7 +1,7 @@
 //! `nn.Linear` on the GPU: an f32 or packed 4-bit weight plus bias, and the
 //! pipelines that run it.
 
-use qcal_model::reference::linear::{Linear, LinearWeight};
+use qcal_model::cpu::linear::{Linear, LinearWeight};
 
 use crate::context::GpuContext;
 use crate::error::{GpuError, Result};

@@ -9,7 +9,7 @@
 
 use crate::error::Result;
 use crate::quant::{QuantOptions, TABLE_TENSOR};
-use crate::reference::model::BertForSequenceClassification;
+use crate::cpu::model::BertForSequenceClassification;
 use crate::weights::{OwnedTensor, serialize};
 
 impl BertForSequenceClassification {

@@ -3,10 +3,10 @@
 use crate::config::{Config, Pooling};
 use crate::error::{Error, Result};
 use crate::quant::{QuantOptions, TABLE_TENSOR};
-use crate::reference::TokenRows;
-use crate::reference::embeddings::BertEmbeddings;
-use crate::reference::encoder::BertEncoder;
-use crate::reference::linear::Linear;
+use crate::cpu::TokenRows;
+use crate::cpu::embeddings::BertEmbeddings;
+use crate::cpu::encoder::BertEncoder;
+use crate::cpu::linear::Linear;
 use crate::tokenize::Encoded;
 use crate::weights::{OwnedTensor, Weights};
 
@@ -46,7 +46,7 @@ impl BertModel {
         let has_pooler = weights.contains("pooler.dense.weight")
             || weights.contains(&format!(
                 "pooler.dense.{}",
-                crate::reference::linear::PACKED_SUFFIX
+                crate::cpu::linear::PACKED_SUFFIX
             ));
         let pooler = if has_pooler {
             Some(BertPooler {
@@ -282,7 +282,7 @@ mod tests {
         qc.replace_classifier(&h).expect("head");
         assert!(matches!(
             qc.classifier.weight,
-            crate::reference::linear::LinearWeight::Int4(_)
+            crate::cpu::linear::LinearWeight::Int4(_)
         ));
     }
 

@@ -4,7 +4,7 @@
 use crate::config::{Activation, Config};
 use crate::error::Result;
 use crate::par;
-use crate::reference::linear::Linear;
+use crate::cpu::linear::Linear;
 use crate::weights::{OwnedTensor, Weights};
 
 /// `nn.LayerNorm(hidden, eps)` with weight (`gamma`) and bias (`beta`), both `[hidden]`.

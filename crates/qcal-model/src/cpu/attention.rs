@@ -4,9 +4,9 @@
 use crate::config::Config;
 use crate::error::Result;
 use crate::par;
-use crate::reference::TokenRows;
-use crate::reference::linear::Linear;
-use crate::reference::ops::{DenseResidualNorm, softmax_in_place};
+use crate::cpu::TokenRows;
+use crate::cpu::linear::Linear;
+use crate::cpu::ops::{DenseResidualNorm, softmax_in_place};
 use crate::weights::{OwnedTensor, Weights};
 
 /// HF `BertSelfAttention` (`attention.self.{query,key,value}`).

@@ -3,8 +3,8 @@
 use crate::config::Config;
 use crate::error::Result;
 use crate::quant::{EmbeddingPrecision, EmbeddingTable, QuantFormat};
-use crate::reference::TokenRows;
-use crate::reference::ops::LayerNorm;
+use crate::cpu::TokenRows;
+use crate::cpu::ops::LayerNorm;
 use crate::weights::{OwnedTensor, Weights};
 
 /// HF `BertEmbeddings` (`embeddings.*`).

@@ -2,10 +2,10 @@
 
 use crate::config::{Activation, Config};
 use crate::error::Result;
-use crate::reference::TokenRows;
-use crate::reference::attention::BertAttention;
-use crate::reference::linear::Linear;
-use crate::reference::ops::{DenseResidualNorm, activate};
+use crate::cpu::TokenRows;
+use crate::cpu::attention::BertAttention;
+use crate::cpu::linear::Linear;
+use crate::cpu::ops::{DenseResidualNorm, activate};
 use crate::weights::{OwnedTensor, Weights};
 
 /// HF `BertIntermediate`: `act(dense(x))`, `[H] -> [I]`.

@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::quant::{QuantFormat, QuantizedLinear};
-use crate::reference::matmul::{PackedF32, PanelSource, matmul};
+use crate::cpu::matmul::{PackedF32, PanelSource, matmul};
 use crate::weights::{OwnedTensor, Weights};
 
 /// The weight of a [`Linear`].

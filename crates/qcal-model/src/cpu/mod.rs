@@ -1,5 +1,6 @@
-//! The CPU reference forward of `BertForSequenceClassification` in plain Rust (f32, also on
-//! 4-bit weights dequantized on the fly). Modules mirror Hugging Face's classes and weight
+//! The CPU path: the forward of `BertForSequenceClassification` in plain Rust (f32, also on
+//! 4-bit weights dequantized on the fly). It is the production path of the CLI and of the page
+//! where WebGPU is missing, and the reference the GPU kernels are tested against. Modules mirror Hugging Face's classes and weight
 //! names; each has `load(weights, &Config)` and `forward`.
 //!
 //! Hidden states are kept *unpadded*: the real tokens of every sequence, concatenated, as
