@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
-use crate::error::{Error, Result};
 use crate::cpu::model::BertForSequenceClassification;
+use crate::error::{Error, Result};
 use crate::tokenize::BertTokenizer;
 use crate::weights::Weights;
 

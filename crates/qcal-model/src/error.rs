@@ -88,6 +88,9 @@ pub enum Error {
     /// A scenario name that qcal does not ship.
     #[error("unknown scenario `{0}`; the scenarios are {list}", list = crate::scenario::Scenario::names().join(", "))]
     UnknownScenario(String),
+    /// The setup's model files or the app's assets cannot be found.
+    #[error("{0}")]
+    Assets(String),
 }
 
 /// Result with [`Error`].

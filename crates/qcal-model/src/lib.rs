@@ -8,13 +8,15 @@
 
 #![warn(missing_docs)]
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod assets;
 pub mod checkpoint;
 pub mod config;
+pub mod cpu;
 pub mod data;
 pub mod error;
 pub mod par;
 pub mod quant;
-pub mod cpu;
 pub mod sample;
 pub mod scenario;
 pub mod tokenize;
@@ -22,11 +24,11 @@ pub mod weights;
 
 pub use checkpoint::ModelDir;
 pub use config::{Activation, Config, Pooling};
-pub use data::{Dataset, Example, LABEL_NAMES};
-pub use error::{Error, Result};
-pub use quant::{EmbeddingPrecision, QuantFormat, QuantOptions, QuantizedLinear};
 pub use cpu::TokenRows;
 pub use cpu::model::{BertForSequenceClassification, BertModel};
+pub use data::{Dataset, Example, LABEL_NAMES};
+pub use error::{Error, Result};
+pub use quant::{EmbeddingPrecision, Precision, QuantFormat, QuantOptions, QuantizedLinear};
 pub use scenario::Scenario;
 pub use tokenize::{BertTokenizer, DEFAULT_MAX_LEN, Encoded};
 pub use weights::Weights;

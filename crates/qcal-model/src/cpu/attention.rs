@@ -2,11 +2,11 @@
 //! (`attention.output`: dense + residual + LayerNorm).
 
 use crate::config::Config;
-use crate::error::Result;
-use crate::par;
 use crate::cpu::TokenRows;
 use crate::cpu::linear::Linear;
 use crate::cpu::ops::{DenseResidualNorm, softmax_in_place};
+use crate::error::Result;
+use crate::par;
 use crate::weights::{OwnedTensor, Weights};
 
 /// HF `BertSelfAttention` (`attention.self.{query,key,value}`).

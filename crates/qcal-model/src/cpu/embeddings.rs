@@ -1,10 +1,10 @@
 //! `BertEmbeddings`: word + token-type + position embeddings, then LayerNorm.
 
 use crate::config::Config;
-use crate::error::Result;
-use crate::quant::{EmbeddingPrecision, EmbeddingTable, QuantFormat};
 use crate::cpu::TokenRows;
 use crate::cpu::ops::LayerNorm;
+use crate::error::Result;
+use crate::quant::{EmbeddingPrecision, EmbeddingTable, QuantFormat};
 use crate::weights::{OwnedTensor, Weights};
 
 /// HF `BertEmbeddings` (`embeddings.*`).

@@ -1,11 +1,11 @@
 //! `BertEncoder`: `num_hidden_layers` post-LN transformer layers.
 
 use crate::config::{Activation, Config};
-use crate::error::Result;
 use crate::cpu::TokenRows;
 use crate::cpu::attention::BertAttention;
 use crate::cpu::linear::Linear;
 use crate::cpu::ops::{DenseResidualNorm, activate};
+use crate::error::Result;
 use crate::weights::{OwnedTensor, Weights};
 
 /// HF `BertIntermediate`: `act(dense(x))`, `[H] -> [I]`.

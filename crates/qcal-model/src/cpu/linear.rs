@@ -1,8 +1,8 @@
 //! `nn.Linear`, with an f32 or a packed 4-bit weight.
 
+use crate::cpu::matmul::{PackedF32, PanelSource, matmul};
 use crate::error::{Error, Result};
 use crate::quant::{QuantFormat, QuantizedLinear};
-use crate::cpu::matmul::{PackedF32, PanelSource, matmul};
 use crate::weights::{OwnedTensor, Weights};
 
 /// The weight of a [`Linear`].

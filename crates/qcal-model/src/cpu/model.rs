@@ -1,12 +1,12 @@
 //! `BertModel` (embeddings + encoder + optional pooler) and `BertForSequenceClassification`.
 
 use crate::config::{Config, Pooling};
-use crate::error::{Error, Result};
-use crate::quant::{QuantOptions, TABLE_TENSOR};
 use crate::cpu::TokenRows;
 use crate::cpu::embeddings::BertEmbeddings;
 use crate::cpu::encoder::BertEncoder;
 use crate::cpu::linear::Linear;
+use crate::error::{Error, Result};
+use crate::quant::{QuantOptions, TABLE_TENSOR};
 use crate::tokenize::Encoded;
 use crate::weights::{OwnedTensor, Weights};
 

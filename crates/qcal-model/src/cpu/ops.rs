@@ -2,9 +2,9 @@
 //! both the attention and the feed-forward half: [`DenseResidualNorm`].
 
 use crate::config::{Activation, Config};
+use crate::cpu::linear::Linear;
 use crate::error::Result;
 use crate::par;
-use crate::cpu::linear::Linear;
 use crate::weights::{OwnedTensor, Weights};
 
 /// `nn.LayerNorm(hidden, eps)` with weight (`gamma`) and bias (`beta`), both `[hidden]`.

@@ -7,9 +7,9 @@
 //! 16-entry table is the F32 tensor `qcal.int4_table`, and `__metadata__` holds
 //! `format = qcal-int4`, `version = 1` and the options ([`QuantOptions::to_metadata`]).
 
+use crate::cpu::model::BertForSequenceClassification;
 use crate::error::Result;
 use crate::quant::{QuantOptions, TABLE_TENSOR};
-use crate::cpu::model::BertForSequenceClassification;
 use crate::weights::{OwnedTensor, serialize};
 
 impl BertForSequenceClassification {

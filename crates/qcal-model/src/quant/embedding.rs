@@ -7,10 +7,10 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::cpu::linear::{PACKED_SUFFIX, SCALES_SUFFIX, load_int4, push_int4};
 use crate::error::{Error, Result};
 use crate::quant::QuantFormat;
 use crate::quant::linear::{GROUP_SIZE, QuantizedLinear};
-use crate::cpu::linear::{PACKED_SUFFIX, SCALES_SUFFIX, load_int4, push_int4};
 use crate::weights::{OwnedTensor, Weights};
 
 /// Precision of the word and position embeddings in a quantized checkpoint.

@@ -10,6 +10,7 @@ pub mod checkpoint;
 pub mod embedding;
 pub mod format;
 pub mod linear;
+pub mod precision;
 pub mod size;
 
 use std::collections::HashMap;
@@ -17,6 +18,7 @@ use std::collections::HashMap;
 pub use embedding::{EmbeddingPrecision, EmbeddingTable};
 pub use format::QuantFormat;
 pub use linear::{GROUP_SIZE, Int4Group, QuantizedLinear};
+pub use precision::Precision;
 
 use crate::error::{Error, Result};
 
