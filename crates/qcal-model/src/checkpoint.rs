@@ -1,5 +1,10 @@
-//! Model folders: a Hugging Face checkpoint (`config.json` + `model.safetensors` + tokenizer
-//! files) or a qcal INT4 checkpoint (the same, with [`QUANTIZED_FILE`] instead of the weights).
+//! The one module that knows file and tensor names. Model folders: a Hugging Face checkpoint
+//! (`config.json` + `model.safetensors` + tokenizer files) or a qcal INT4 checkpoint (the same,
+//! with [`QUANTIZED_FILE`] instead of the weights). Tensor names, the INT4 format's suffixes,
+//! code-book tensor and metadata keys, and reading and writing every layer (`load`, `tensors`
+//! and `to_safetensors` of the layer types) live in the private `tensors` module.
+
+mod tensors;
 
 use std::path::{Path, PathBuf};
 
@@ -8,6 +13,12 @@ use crate::cpu::model::BertForSequenceClassification;
 use crate::error::{Error, Result};
 use crate::tokenize::BertTokenizer;
 use crate::weights::Weights;
+
+pub use tensors::{
+    FORMAT_NAME, FORMAT_VERSION, INT8_SUFFIX, META_CLASSIFIER, META_CLIP_SEARCH, META_EMBEDDINGS,
+    META_FORMAT, META_GROUP_SIZE, META_INT4_FORMAT, META_VERSION, PACKED_SUFFIX, SCALES_SUFFIX,
+    TABLE_TENSOR, int4_table, load_int4, push_int4, quant_metadata, quant_options,
+};
 
 /// The weights file of a qcal INT4 checkpoint folder.
 pub const QUANTIZED_FILE: &str = "model.qcal-int4.safetensors";

@@ -86,8 +86,13 @@ pub enum Error {
     #[error("sample: {0}")]
     Sample(String),
     /// A scenario name that qcal does not ship.
-    #[error("unknown scenario `{0}`; the scenarios are {list}", list = crate::scenario::Scenario::names().join(", "))]
-    UnknownScenario(String),
+    #[error("unknown scenario `{name}`; the scenarios are {known}")]
+    UnknownScenario {
+        /// The name asked for.
+        name: String,
+        /// The shipped scenarios' names, comma-separated.
+        known: String,
+    },
     /// The setup's model files or the app's assets cannot be found.
     #[error("{0}")]
     Assets(String),

@@ -111,7 +111,10 @@ impl std::str::FromStr for Scenario {
         Self::ALL
             .into_iter()
             .find(|c| c.name() == s.trim())
-            .ok_or_else(|| Error::UnknownScenario(s.to_string()))
+            .ok_or_else(|| Error::UnknownScenario {
+                name: s.to_string(),
+                known: Self::names().join(", "),
+            })
     }
 }
 

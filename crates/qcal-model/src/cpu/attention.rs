@@ -1,13 +1,10 @@
 //! `BertAttention`: multi-head self-attention (`attention.self`) and its output block
 //! (`attention.output`: dense + residual + LayerNorm).
 
-use crate::config::Config;
 use crate::cpu::TokenRows;
 use crate::cpu::linear::Linear;
 use crate::cpu::ops::{DenseResidualNorm, softmax_in_place};
-use crate::error::Result;
 use crate::par;
-use crate::weights::{OwnedTensor, Weights};
 
 /// HF `BertSelfAttention` (`attention.self.{query,key,value}`).
 #[derive(Debug, Clone, PartialEq)]
@@ -23,18 +20,6 @@ pub struct BertSelfAttention {
 }
 
 impl BertSelfAttention {
-    /// Loads `{prefix}.{query,key,value}`.
-    pub fn load(w: &Weights, prefix: &str, c: &Config, table: Option<[f32; 16]>) -> Result<Self> {
-        let h = c.hidden_size;
-        let lin = |n: &str| Linear::load(w, &format!("{prefix}.{n}"), h, h, table);
-        Ok(Self {
-            query: lin("query")?,
-            key: lin("key")?,
-            value: lin("value")?,
-            num_heads: c.num_attention_heads,
-        })
-    }
-
     /// `hidden [rows, H]` -> context `[rows, H]`: per sequence and head,
     /// `softmax(Q Kᵀ / sqrt(d)) V` over that sequence's own (real) tokens only, which equals
     /// HF's additive mask (padded keys get weight exactly 0 there too).
@@ -103,14 +88,6 @@ pub struct BertAttention {
 }
 
 impl BertAttention {
-    /// Loads `{prefix}.self` and `{prefix}.output`.
-    pub fn load(w: &Weights, prefix: &str, c: &Config, table: Option<[f32; 16]>) -> Result<Self> {
-        Ok(Self {
-            self_attention: BertSelfAttention::load(w, &format!("{prefix}.self"), c, table)?,
-            output: BertSelfOutput::load(w, &format!("{prefix}.output"), c.hidden_size, c, table)?,
-        })
-    }
-
     /// `hidden [rows, H]` -> `[rows, H]`.
     pub fn forward(&self, hidden: &[f32], tokens: &TokenRows) -> Vec<f32> {
         let context = self.self_attention.forward(hidden, tokens);
@@ -125,19 +102,5 @@ impl BertAttention {
             ("self.value", &mut self.self_attention.value),
             ("output.dense", &mut self.output.dense),
         ]
-    }
-
-    /// The tensors under their checkpoint names.
-    pub fn tensors(&self, prefix: &str, out: &mut Vec<OwnedTensor>) {
-        self.self_attention
-            .query
-            .tensors(&format!("{prefix}.self.query"), out);
-        self.self_attention
-            .key
-            .tensors(&format!("{prefix}.self.key"), out);
-        self.self_attention
-            .value
-            .tensors(&format!("{prefix}.self.value"), out);
-        self.output.tensors(&format!("{prefix}.output"), out);
     }
 }

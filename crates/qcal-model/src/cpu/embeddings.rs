@@ -1,11 +1,10 @@
 //! `BertEmbeddings`: word + token-type + position embeddings, then LayerNorm.
 
-use crate::config::Config;
 use crate::cpu::TokenRows;
 use crate::cpu::ops::LayerNorm;
 use crate::error::Result;
-use crate::quant::{EmbeddingPrecision, EmbeddingTable, QuantFormat};
-use crate::weights::{OwnedTensor, Weights};
+use crate::quant::embedding::{EmbeddingPrecision, EmbeddingTable};
+use crate::quant::format::QuantFormat;
 
 /// HF `BertEmbeddings` (`embeddings.*`).
 #[derive(Debug, Clone, PartialEq)]
@@ -22,32 +21,26 @@ pub struct BertEmbeddings {
 }
 
 impl BertEmbeddings {
-    /// Loads `embeddings.*` (ignores `embeddings.position_ids`).
-    pub fn load(weights: &Weights, config: &Config, table: Option<[f32; 16]>) -> Result<Self> {
-        let h = config.hidden_size;
-        let p = "embeddings";
-        Ok(Self {
-            word_embeddings: EmbeddingTable::load(
-                weights,
-                &format!("{p}.word_embeddings"),
-                config.vocab_size,
-                h,
-                table,
-            )?,
-            position_embeddings: EmbeddingTable::load(
-                weights,
-                &format!("{p}.position_embeddings"),
-                config.max_position_embeddings,
-                h,
-                table,
-            )?,
-            token_type_embeddings: weights.f32(
-                &format!("{p}.token_type_embeddings.weight"),
-                &[config.type_vocab_size, h],
-            )?,
-            layer_norm: LayerNorm::load(weights, &format!("{p}.LayerNorm"), config)?,
-            hidden: h,
-        })
+    /// The layer from its tables; the hidden size is the LayerNorm's width. Every table is
+    /// `[rows, hidden]` (`token_type_embeddings` row-major f32).
+    pub fn new(
+        word_embeddings: EmbeddingTable,
+        position_embeddings: EmbeddingTable,
+        token_type_embeddings: Vec<f32>,
+        layer_norm: LayerNorm,
+    ) -> Self {
+        Self {
+            word_embeddings,
+            position_embeddings,
+            token_type_embeddings,
+            hidden: layer_norm.weight.len(),
+            layer_norm,
+        }
+    }
+
+    /// The hidden size H.
+    pub fn hidden(&self) -> usize {
+        self.hidden
     }
 
     /// `rows` tokens (ids, positions and types already checked against the config)
@@ -74,23 +67,5 @@ impl BertEmbeddings {
     pub fn quantize(&mut self, precision: EmbeddingPrecision, format: QuantFormat) -> Result<()> {
         self.word_embeddings.quantize(precision, format)?;
         self.position_embeddings.quantize(precision, format)
-    }
-
-    /// The tensors under their checkpoint names.
-    pub fn tensors(&self, out: &mut Vec<OwnedTensor>) {
-        self.word_embeddings
-            .tensors("embeddings.word_embeddings", out);
-        self.position_embeddings
-            .tensors("embeddings.position_embeddings", out);
-        let shape = vec![
-            self.token_type_embeddings.len() / self.hidden.max(1),
-            self.hidden,
-        ];
-        out.push(OwnedTensor::f32(
-            "embeddings.token_type_embeddings.weight",
-            shape,
-            &self.token_type_embeddings,
-        ));
-        self.layer_norm.tensors("embeddings.LayerNorm", out);
     }
 }

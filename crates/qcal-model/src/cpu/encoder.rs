@@ -1,12 +1,10 @@
 //! `BertEncoder`: `num_hidden_layers` post-LN transformer layers.
 
-use crate::config::{Activation, Config};
+use crate::config::Activation;
 use crate::cpu::TokenRows;
 use crate::cpu::attention::BertAttention;
 use crate::cpu::linear::Linear;
 use crate::cpu::ops::{DenseResidualNorm, activate};
-use crate::error::Result;
-use crate::weights::{OwnedTensor, Weights};
 
 /// HF `BertIntermediate`: `act(dense(x))`, `[H] -> [I]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,19 +30,6 @@ pub struct BertLayer {
 }
 
 impl BertLayer {
-    /// Loads `{prefix}.attention`, `{prefix}.intermediate`, `{prefix}.output`.
-    pub fn load(w: &Weights, prefix: &str, c: &Config, table: Option<[f32; 16]>) -> Result<Self> {
-        let (h, i) = (c.hidden_size, c.intermediate_size);
-        Ok(Self {
-            attention: BertAttention::load(w, &format!("{prefix}.attention"), c, table)?,
-            intermediate: BertIntermediate {
-                dense: Linear::load(w, &format!("{prefix}.intermediate.dense"), h, i, table)?,
-                act: c.hidden_act,
-            },
-            output: BertOutput::load(w, &format!("{prefix}.output"), i, c, table)?,
-        })
-    }
-
     /// `hidden [rows, H]` -> `[rows, H]`.
     pub fn forward(&self, hidden: &[f32], tokens: &TokenRows) -> Vec<f32> {
         let rows = tokens.len();
@@ -62,15 +47,6 @@ impl BertLayer {
         v.push(("output.dense", &mut self.output.dense));
         v
     }
-
-    /// The tensors under their checkpoint names.
-    pub fn tensors(&self, prefix: &str, out: &mut Vec<OwnedTensor>) {
-        self.attention.tensors(&format!("{prefix}.attention"), out);
-        self.intermediate
-            .dense
-            .tensors(&format!("{prefix}.intermediate.dense"), out);
-        self.output.tensors(&format!("{prefix}.output"), out);
-    }
 }
 
 /// HF `BertEncoder` (`encoder.layer.*`).
@@ -81,14 +57,6 @@ pub struct BertEncoder {
 }
 
 impl BertEncoder {
-    /// Loads `encoder.layer.0..L`.
-    pub fn load(w: &Weights, c: &Config, table: Option<[f32; 16]>) -> Result<Self> {
-        let layer = (0..c.num_hidden_layers)
-            .map(|n| BertLayer::load(w, &format!("encoder.layer.{n}"), c, table))
-            .collect::<Result<_>>()?;
-        Ok(Self { layer })
-    }
-
     /// `hidden [rows, H]` -> last hidden state `[rows, H]`.
     pub fn forward(&self, mut hidden: Vec<f32>, tokens: &TokenRows) -> Vec<f32> {
         for layer in &self.layer {

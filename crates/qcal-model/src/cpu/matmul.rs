@@ -6,7 +6,7 @@
 //! `MR x NR` micro-kernel that the compiler vectorises. Row blocks of [`MC`] run in parallel.
 
 use crate::par;
-use crate::quant::QuantizedLinear;
+use crate::quant::linear::{CODE_BITS, CODE_MASK, CODES_PER_WORD, GROUP_SIZE, QuantizedLinear};
 
 /// Output columns per panel.
 pub const NR: usize = 16;
@@ -85,8 +85,8 @@ impl PanelSource for QuantizedLinear {
     }
     fn fill(&self, j0: usize, k0: usize, kc: usize, buf: &mut [f32]) {
         let mut row = [0.0f32; KC];
-        let words_per_row = self.in_features / 8;
-        let groups_per_row = self.in_features / 64;
+        let words_per_row = self.in_features / CODES_PER_WORD;
+        let groups_per_row = self.in_features / GROUP_SIZE;
         for jj in 0..NR {
             let j = j0 + jj;
             if j >= self.out_features {
@@ -97,12 +97,16 @@ impl PanelSource for QuantizedLinear {
                     .for_each(|v| *v = 0.0);
                 continue;
             }
-            // k0 and kc are multiples of 8 (KC is, and in_features is a multiple of 64).
-            let words = &self.packed[j * words_per_row + k0 / 8..j * words_per_row + (k0 + kc) / 8];
-            for (w8, (dst, &word)) in row.chunks_exact_mut(8).zip(words).enumerate() {
-                let scale = self.scales[j * groups_per_row + (k0 + 8 * w8) / 64];
+            // k0 and kc are multiples of CODES_PER_WORD (KC is, and in_features is a multiple
+            // of GROUP_SIZE).
+            let first = j * words_per_row + k0 / CODES_PER_WORD;
+            let words = &self.packed[first..first + kc / CODES_PER_WORD];
+            let chunks = row.chunks_exact_mut(CODES_PER_WORD).zip(words);
+            for (w, (dst, &word)) in chunks.enumerate() {
+                let scale =
+                    self.scales[j * groups_per_row + (k0 + CODES_PER_WORD * w) / GROUP_SIZE];
                 for (i, d) in dst.iter_mut().enumerate() {
-                    *d = scale * self.table[((word >> (4 * i)) & 0xF) as usize];
+                    *d = scale * self.table[((word >> (CODE_BITS * i)) & CODE_MASK) as usize];
                 }
             }
             for (kk, &v) in row[..kc].iter().enumerate() {
@@ -212,7 +216,7 @@ fn kernel_1(a: &[f32], panel: &[f32], c: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::quant::QuantFormat;
+    use crate::quant::format::QuantFormat;
 
     fn naive(x: &[f32], m: usize, w: &[f32], n: usize, k: usize) -> Vec<f32> {
         let mut y = vec![0.0; m * n];

@@ -1,7 +1,8 @@
 //! The CPU path: the forward of `BertForSequenceClassification` in plain Rust (f32, also on
 //! 4-bit weights dequantized on the fly). It is the production path of the CLI and of the page
-//! where WebGPU is missing, and the reference the GPU kernels are tested against. Modules mirror Hugging Face's classes and weight
-//! names; each has `load(weights, &Config)` and `forward`.
+//! where WebGPU is missing, and the reference the GPU kernels are tested against. Modules
+//! mirror Hugging Face's classes (fields named as HF's submodules); each has `forward`, and
+//! [`crate::checkpoint`] reads and writes them under HF's tensor names.
 //!
 //! Hidden states are kept *unpadded*: the real tokens of every sequence, concatenated, as
 //! `[rows, hidden]` (see [`TokenRows`]). Attention only mixes tokens of the same sequence, which

@@ -1,11 +1,9 @@
 //! Element-wise and row-wise operations of the BERT forward, in f32, and the block that ends
 //! both the attention and the feed-forward half: [`DenseResidualNorm`].
 
-use crate::config::{Activation, Config};
+use crate::config::Activation;
 use crate::cpu::linear::Linear;
-use crate::error::Result;
 use crate::par;
-use crate::weights::{OwnedTensor, Weights};
 
 /// `nn.LayerNorm(hidden, eps)` with weight (`gamma`) and bias (`beta`), both `[hidden]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,16 +17,6 @@ pub struct LayerNorm {
 }
 
 impl LayerNorm {
-    /// Loads `{prefix}.weight` and `{prefix}.bias` (`[hidden_size]`).
-    pub fn load(weights: &Weights, prefix: &str, config: &Config) -> Result<Self> {
-        let h = [config.hidden_size];
-        Ok(Self {
-            weight: weights.f32(&format!("{prefix}.weight"), &h)?,
-            bias: weights.f32(&format!("{prefix}.bias"), &h)?,
-            eps: config.layer_norm_eps as f32,
-        })
-    }
-
     /// Normalises every row of `x [rows, hidden]` in place, after adding `residual` (same
     /// shape) when given: `LN(x + residual)`.
     pub fn forward(&self, x: &mut [f32], residual: Option<&[f32]>) {
@@ -47,17 +35,6 @@ impl LayerNorm {
             }
         });
     }
-
-    /// The tensors, named `{prefix}.weight` / `{prefix}.bias`.
-    pub fn tensors(&self, prefix: &str, out: &mut Vec<OwnedTensor>) {
-        let h = vec![self.weight.len()];
-        out.push(OwnedTensor::f32(
-            &format!("{prefix}.weight"),
-            h.clone(),
-            &self.weight,
-        ));
-        out.push(OwnedTensor::f32(&format!("{prefix}.bias"), h, &self.bias));
-    }
 }
 
 /// HF `BertSelfOutput` / `BertOutput`: `LN(dense(x) + residual)`, `[in] -> [H]`.
@@ -70,32 +47,11 @@ pub struct DenseResidualNorm {
 }
 
 impl DenseResidualNorm {
-    /// Loads `{prefix}.dense` (`[hidden_size, in_features]`) and `{prefix}.LayerNorm`.
-    pub fn load(
-        w: &Weights,
-        prefix: &str,
-        in_features: usize,
-        c: &Config,
-        table: Option<[f32; 16]>,
-    ) -> Result<Self> {
-        let dense = format!("{prefix}.dense");
-        Ok(Self {
-            dense: Linear::load(w, &dense, in_features, c.hidden_size, table)?,
-            layer_norm: LayerNorm::load(w, &format!("{prefix}.LayerNorm"), c)?,
-        })
-    }
-
     /// `x [rows, in]`, `residual [rows, H]` -> `[rows, H]`.
     pub fn forward(&self, x: &[f32], residual: &[f32], rows: usize) -> Vec<f32> {
         let mut y = self.dense.forward(x, rows);
         self.layer_norm.forward(&mut y, Some(residual));
         y
-    }
-
-    /// The tensors, under `{prefix}.dense.*` and `{prefix}.LayerNorm.*`.
-    pub fn tensors(&self, prefix: &str, out: &mut Vec<OwnedTensor>) {
-        self.dense.tensors(&format!("{prefix}.dense"), out);
-        self.layer_norm.tensors(&format!("{prefix}.LayerNorm"), out);
     }
 }
 

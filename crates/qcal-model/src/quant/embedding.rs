@@ -1,17 +1,16 @@
 //! Embedding tables at f32, int8 or int4 (an option beyond bitsandbytes, which keeps them f32).
 //!
-//! int8: groups of 64 along the hidden dimension, scale = absmax / 127, codes
-//! `clamp(rint(w / scale), -127, 127)` stored as `I8 [rows, cols]`. int4: the same group-64
-//! 4-bit format as the Linear weights ([`QuantizedLinear`]), with the model's table.
+//! int8: groups of [`GROUP_SIZE`] (64) along the hidden dimension, scale = absmax / 127, codes
+//! `clamp(rint(w / scale), -127, 127)`, `[rows, cols]`. int4: the same group-64 4-bit format as
+//! the Linear weights ([`QuantizedLinear`]), with the model's table. How the tables are named in
+//! a file is [`crate::checkpoint`]'s business.
 
 use std::fmt;
 use std::str::FromStr;
 
-use crate::cpu::linear::{PACKED_SUFFIX, SCALES_SUFFIX, load_int4, push_int4};
 use crate::error::{Error, Result};
-use crate::quant::QuantFormat;
-use crate::quant::linear::{GROUP_SIZE, QuantizedLinear};
-use crate::weights::{OwnedTensor, Weights};
+use crate::quant::format::QuantFormat;
+use crate::quant::linear::{GROUP_SIZE, QuantizedLinear, check_group_multiple};
 
 /// Precision of the word and position embeddings in a quantized checkpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -61,7 +60,7 @@ pub enum EmbeddingTable {
         /// `[rows, cols]`.
         data: Vec<f32>,
     },
-    /// int8 codes `[rows, cols]` + scales `[rows, cols/64]`.
+    /// int8 codes `[rows, cols]` + scales `[rows, cols / GROUP_SIZE]`.
     Int8 {
         /// Number of rows.
         rows: usize,
@@ -76,45 +75,7 @@ pub enum EmbeddingTable {
     Int4(QuantizedLinear),
 }
 
-/// Suffix of int8 codes: `{prefix}.weight_int8`.
-pub const INT8_SUFFIX: &str = "weight_int8";
-
 impl EmbeddingTable {
-    /// Loads `{prefix}.weight` (f32/f16/bf16), or its int8 / int4 form when present.
-    pub fn load(
-        weights: &Weights,
-        prefix: &str,
-        rows: usize,
-        cols: usize,
-        table: Option<[f32; 16]>,
-    ) -> Result<Self> {
-        if weights.contains(&format!("{prefix}.{INT8_SUFFIX}")) {
-            if !cols.is_multiple_of(GROUP_SIZE) {
-                return Err(Error::Quant(format!(
-                    "`{prefix}`: {cols} columns, not a multiple of 64"
-                )));
-            }
-            let codes = weights.i8(&format!("{prefix}.{INT8_SUFFIX}"), &[rows, cols])?;
-            let scales = weights.f32(&format!("{prefix}.{SCALES_SUFFIX}"), &[rows, cols / 64])?;
-            return Ok(Self::Int8 {
-                rows,
-                cols,
-                codes,
-                scales,
-            });
-        }
-        if weights.contains(&format!("{prefix}.{PACKED_SUFFIX}")) {
-            let table = table.ok_or_else(|| {
-                Error::Quant(format!(
-                    "`{prefix}` is 4-bit but the file has no 4-bit table"
-                ))
-            })?;
-            return Ok(Self::Int4(load_int4(weights, prefix, rows, cols, table)?));
-        }
-        let data = weights.f32(&format!("{prefix}.weight"), &[rows, cols])?;
-        Ok(Self::F32 { rows, cols, data })
-    }
-
     /// Number of rows.
     pub fn rows(&self) -> usize {
         match self {
@@ -155,11 +116,7 @@ impl EmbeddingTable {
                 *self = Self::Int4(QuantizedLinear::quantize(data, rows, cols, format, false)?);
             }
             EmbeddingPrecision::Int8 => {
-                if !cols.is_multiple_of(GROUP_SIZE) {
-                    return Err(Error::Quant(format!(
-                        "{cols} columns, not a multiple of 64"
-                    )));
-                }
+                check_group_multiple("int8 embedding table", cols)?;
                 let mut codes = Vec::with_capacity(data.len());
                 let mut scales = Vec::with_capacity(data.len() / GROUP_SIZE);
                 for g in data.chunks_exact(GROUP_SIZE) {
@@ -181,35 +138,6 @@ impl EmbeddingTable {
             }
         }
         Ok(())
-    }
-
-    /// The tensors under their checkpoint names.
-    pub fn tensors(&self, prefix: &str, out: &mut Vec<OwnedTensor>) {
-        match self {
-            Self::F32 { rows, cols, data } => {
-                out.push(OwnedTensor::f32(
-                    &format!("{prefix}.weight"),
-                    vec![*rows, *cols],
-                    data,
-                ));
-            }
-            Self::Int8 {
-                rows,
-                cols,
-                codes,
-                scales,
-            } => {
-                let name = format!("{prefix}.{INT8_SUFFIX}");
-                out.push(OwnedTensor::i8(&name, vec![*rows, *cols], codes));
-                let name = format!("{prefix}.{SCALES_SUFFIX}");
-                out.push(OwnedTensor::f32(
-                    &name,
-                    vec![*rows, *cols / GROUP_SIZE],
-                    scales,
-                ));
-            }
-            Self::Int4(q) => push_int4(q, prefix, out),
-        }
     }
 }
 

@@ -1,4 +1,7 @@
-//! Group-wise 4-bit quantization of a weight matrix and its packed storage.
+//! Group-wise 4-bit quantization of a weight matrix and its packed storage: the one owner of
+//! the packed format's numbers ([`GROUP_SIZE`], [`CODE_BITS`], [`CODES_PER_WORD`]) and of the
+//! rule on row lengths ([`check_group_multiple`]), used by the CPU layers, the checkpoint reader
+//! and the GPU kernels alike.
 //!
 //! A weight `W [out, in]` is split along `in` into groups of [`GROUP_SIZE`] = 64; each group
 //! has one f32 scale (row-major `[out, in/64]`) and 64 table indices packed 8 per `u32`
@@ -10,10 +13,26 @@ use crate::quant::format::QuantFormat;
 
 /// Elements per quantization group (along the input dimension).
 pub const GROUP_SIZE: usize = 64;
-/// 4-bit codes per `u32` word.
-pub const CODES_PER_WORD: usize = 8;
-/// Words per group.
+/// Bits per code: a 16-entry table index.
+pub const CODE_BITS: usize = 4;
+/// Mask of one code, `2^CODE_BITS - 1`.
+pub const CODE_MASK: u32 = (1 << CODE_BITS) - 1;
+/// 4-bit codes per `u32` word, `32 / CODE_BITS` = 8.
+pub const CODES_PER_WORD: usize = u32::BITS as usize / CODE_BITS;
+/// Words per group, `GROUP_SIZE / CODES_PER_WORD` = 8.
 pub const WORDS_PER_GROUP: usize = GROUP_SIZE / CODES_PER_WORD;
+
+/// The one rule for the length of a packed row (a Linear's `in_features`, an embedding table's
+/// width): a positive multiple of [`GROUP_SIZE`], so that every group is whole. `what` names
+/// the row in the error.
+pub fn check_group_multiple(what: &str, len: usize) -> Result<()> {
+    if len == 0 || !len.is_multiple_of(GROUP_SIZE) {
+        return Err(Error::Quant(format!(
+            "{what}: {len} columns, not a positive multiple of the group size {GROUP_SIZE}"
+        )));
+    }
+    Ok(())
+}
 
 /// The packed codes of one group: 64 indices in 8 words (the unit a GPU thread reads).
 #[repr(C)]
@@ -30,7 +49,7 @@ impl Int4Group {
     /// Index `i` (0..64) of the group.
     #[inline]
     pub fn index(&self, i: usize) -> u8 {
-        ((self.words[i / CODES_PER_WORD] >> (4 * (i % CODES_PER_WORD))) & 0xF) as u8
+        ((self.words[i / CODES_PER_WORD] >> (CODE_BITS * (i % CODES_PER_WORD))) & CODE_MASK) as u8
     }
 }
 
@@ -64,11 +83,7 @@ impl QuantizedLinear {
         format: QuantFormat,
         clip_search: bool,
     ) -> Result<Self> {
-        if inp == 0 || !inp.is_multiple_of(GROUP_SIZE) {
-            return Err(Error::Quant(format!(
-                "in_features {inp} is not a positive multiple of {GROUP_SIZE}"
-            )));
-        }
+        check_group_multiple("in_features", inp)?;
         if w.len() != out * inp {
             return Err(Error::Quant(format!(
                 "{} values for a [{out}, {inp}] matrix",
@@ -95,10 +110,9 @@ impl QuantizedLinear {
     /// Checks that the array sizes agree with the shape.
     pub fn validate(&self) -> Result<()> {
         let (o, i) = (self.out_features, self.in_features);
-        let ok = i > 0
-            && i.is_multiple_of(GROUP_SIZE)
-            && self.packed.len() == o * i / CODES_PER_WORD
-            && self.scales.len() == o * i / GROUP_SIZE;
+        check_group_multiple("in_features", i)?;
+        let ok =
+            self.packed.len() == o * i / CODES_PER_WORD && self.scales.len() == o * i / GROUP_SIZE;
         if !ok {
             return Err(Error::Quant(format!(
                 "inconsistent 4-bit matrix [{o}, {i}]: {} words, {} scales",
@@ -117,7 +131,7 @@ impl QuantizedLinear {
         Ok(())
     }
 
-    /// Groups per row, `in_features / 64`.
+    /// Groups per row, `in_features / GROUP_SIZE`.
     pub fn groups_per_row(&self) -> usize {
         self.in_features / GROUP_SIZE
     }
@@ -134,7 +148,7 @@ impl QuantizedLinear {
     pub fn indices(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.packed.len() * CODES_PER_WORD);
         for &word in &self.packed {
-            out.extend((0..CODES_PER_WORD).map(|j| ((word >> (4 * j)) & 0xF) as u8));
+            out.extend((0..CODES_PER_WORD).map(|j| ((word >> (CODE_BITS * j)) & CODE_MASK) as u8));
         }
         out
     }
@@ -146,7 +160,7 @@ impl QuantizedLinear {
         for (k, (chunk, &word)) in dst.chunks_exact_mut(CODES_PER_WORD).zip(words).enumerate() {
             let scale = scales[k / WORDS_PER_GROUP];
             for (j, d) in chunk.iter_mut().enumerate() {
-                *d = scale * self.table[((word >> (4 * j)) & 0xF) as usize];
+                *d = scale * self.table[((word >> (CODE_BITS * j)) & CODE_MASK) as usize];
             }
         }
     }
@@ -178,7 +192,7 @@ fn quantize_row(row: &[f32], format: QuantFormat, clip_search: bool) -> (Vec<u32
             let word = codes
                 .iter()
                 .enumerate()
-                .fold(0u32, |w, (j, &c)| w | (u32::from(c) << (4 * j)));
+                .fold(0u32, |w, (j, &c)| w | (u32::from(c) << (CODE_BITS * j)));
             words.push(word);
         }
     }

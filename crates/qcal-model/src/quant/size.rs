@@ -3,7 +3,12 @@
 //! hand, such as BERT-base (FinBERT).
 
 use crate::config::Config;
-use crate::quant::{EmbeddingPrecision, GROUP_SIZE, QuantOptions};
+use crate::quant::embedding::EmbeddingPrecision;
+use crate::quant::linear::GROUP_SIZE;
+use crate::quant::options::QuantOptions;
+
+/// Bytes of the 16-entry f32 code book a quantized checkpoint carries.
+const TABLE_BYTES: usize = 16 * 4;
 
 /// Bytes of a `[rows, cols]` weight at 4 bits: codes + one f32 scale per group.
 fn int4(rows: usize, cols: usize) -> usize {
@@ -50,7 +55,7 @@ pub fn checkpoint_bytes(
         + c.num_hidden_layers * per_layer
         + if pooler { linear(h, h, q) } else { 0 }
         + linear(num_labels, h, cls_q)
-        + if q { 64 } else { 0 }
+        + if q { TABLE_BYTES } else { 0 }
 }
 
 /// The BERT-base configuration (`bert-base-uncased`, as `ProsusAI/finbert`).
@@ -67,8 +72,10 @@ pub fn bert_base() -> Config {
         layer_norm_eps: 1e-12,
         pad_token_id: 0,
         position_embedding_type: "absolute".into(),
+        architectures: None,
         model_type: Some("bert".into()),
         id2label: None,
+        label2id: None,
         num_labels: Some(3),
         classifier_pooling: None,
     }
@@ -77,7 +84,7 @@ pub fn bert_base() -> Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::quant::QuantFormat;
+    use crate::quant::format::QuantFormat;
 
     #[test]
     fn bert_base_sizes() {
