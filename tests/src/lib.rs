@@ -23,14 +23,6 @@ pub fn fixture(rel: &str) -> PathBuf {
     workspace_root().join("tests").join("fixtures").join(rel)
 }
 
-/// The folder the setup unpacks downloaded assets into: `$QCAL_ASSETS`, else
-/// `target/qcal-assets` under the workspace root.
-pub fn assets_dir() -> PathBuf {
-    std::env::var_os("QCAL_ASSETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target").join("qcal-assets"))
-}
-
 /// The embedded default classifier (MiniLM-L6 encoder + the in-domain head), composed by
 /// `cargo xtask setup`; `None` (after recording a skip) when it is not there.
 pub fn default_model_or_skip(test: &str) -> Option<PathBuf> {
@@ -40,15 +32,25 @@ pub fn default_model_or_skip(test: &str) -> Option<PathBuf> {
 /// A scenario's classifier (MiniLM-L6 encoder + its committed head), composed by `cargo xtask
 /// setup`; `None` (after recording a skip) when it is not there.
 pub fn scenario_model_or_skip(test: &str, scenario: qcal_model::Scenario) -> Option<PathBuf> {
-    let dir = scenario.model_dir(&assets_dir());
-    if dir.join("model.safetensors").is_file() {
-        Some(dir)
-    } else {
-        skip(
-            test,
-            &format!("{} is missing: run `cargo xtask setup`", dir.display()),
-        );
-        None
+    asset_or_skip(test, &scenario.model_folder())
+}
+
+/// `<setup's assets folder>/<folder>` (found by `qcal_model::assets`) when it holds a
+/// `model.safetensors`; `None` (after recording a skip) otherwise.
+pub fn asset_or_skip(test: &str, folder: &str) -> Option<PathBuf> {
+    match qcal_model::assets::assets_dir().map(|a| a.join(folder)) {
+        Ok(dir) if dir.join("model.safetensors").is_file() => Some(dir),
+        Ok(dir) => {
+            skip(
+                test,
+                &format!("{} is missing: run `cargo xtask setup`", dir.display()),
+            );
+            None
+        }
+        Err(e) => {
+            skip(test, &e.to_string());
+            None
+        }
     }
 }
 

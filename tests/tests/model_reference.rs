@@ -174,16 +174,12 @@ fn packing_is_bit_exact() {
     }
 }
 
+/// The setup's folder of the MiniLM-L6 encoder.
+const ENCODER: &str = "minilm-l6";
+
 /// The default classifier of the fixtures: the MiniLM-L6 encoder + the reference head.
 fn minilm_with_reference_head(test: &str) -> Option<(BertForSequenceClassification, Value)> {
-    let enc_dir = qcal_tests::assets_dir().join("minilm-l6");
-    if !enc_dir.join("model.safetensors").is_file() {
-        qcal_tests::skip(
-            test,
-            &format!("{} is missing: run `cargo xtask setup`", enc_dir.display()),
-        );
-        return None;
-    }
+    let enc_dir = qcal_tests::asset_or_skip(test, ENCODER)?;
     let head_dir = qcal_tests::fixture("minilm-head");
     let config = Config::from_json(&std::fs::read(head_dir.join("config.json")).expect("config"))
         .expect("config");
@@ -209,8 +205,11 @@ fn minilm_head_logits_match_pytorch() {
         return;
     };
     let enc = encoded(&reference);
-    let tok =
-        BertTokenizer::from_dir(&qcal_tests::assets_dir().join("minilm-l6"), 64).expect("tok");
+    let tok = BertTokenizer::from_dir(
+        &qcal_tests::asset_or_skip("minilm_head_logits_match_pytorch", ENCODER).expect("checked"),
+        64,
+    )
+    .expect("tok");
     let texts = texts(&reference);
     let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
     assert_eq!(tok.encode_batch(&texts).expect("encode"), enc);

@@ -53,15 +53,59 @@ pub fn picked() -> String {
         .map_or_else(|| "cpu".into(), |s| s.value())
 }
 
-/// Takes the GPU models for a run (give them back with [`put_back`]).
+/// Takes the GPU models for a run (lend them with [`Gpu::lend`], then [`Lease::give_back`]).
 pub fn take() -> Option<Gpu> {
     GPU.take()
 }
 
 /// Returns the GPU models after a run (dropped if another model was uploaded meanwhile).
-pub fn put_back(gpu: Gpu) {
+fn put_back(gpu: Gpu) {
     if gpu.setup == SETUPS.get() {
         GPU.set(Some(gpu));
+    }
+}
+
+/// What [`Gpu::lend`] keeps while a run holds the GPU models.
+pub struct Lease {
+    adapter: String,
+    setup: u64,
+}
+
+impl Gpu {
+    /// Hands both models to a run; [`Lease::give_back`] returns them.
+    pub fn lend(self) -> (GpuClassifier, GpuClassifier, Lease) {
+        let lease = Lease {
+            adapter: self.adapter,
+            setup: self.setup,
+        };
+        (self.fp32, self.int4, lease)
+    }
+}
+
+impl Lease {
+    /// The adapter's name.
+    pub fn adapter(&self) -> &str {
+        &self.adapter
+    }
+
+    /// Puts the models back after a run; when the run lost either to a GPU error (the runner
+    /// went on on the CPU), WebGPU is switched off for later runs, with a notice.
+    pub fn give_back(self, fp32: Option<GpuClassifier>, int4: Option<GpuClassifier>) {
+        match (fp32, int4) {
+            (Some(fp32), Some(int4)) => put_back(Gpu {
+                fp32,
+                int4,
+                adapter: self.adapter,
+                setup: self.setup,
+            }),
+            _ => {
+                set_device("cpu", false);
+                status(&format!(
+                    "WebGPU ({}) failed during a run; Run uses the CPU path from now on.",
+                    self.adapter
+                ));
+            }
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use crate::outputs::Pair;
 use crate::try_it::Models;
 use crate::try_view::{self, yield_to_browser};
 use crate::{dom, gpu_view, run};
-use qcal_gpu::GpuClassifier;
+use qcal_gpu::{Device, GpuClassifier, Runner};
 use qcal_model::{BertForSequenceClassification, Dataset, QuantFormat, Scenario};
 use std::cell::RefCell;
 use wasm_bindgen::JsCast;
@@ -120,22 +120,27 @@ fn chosen_data() -> Result<(Dataset, String, bool), String> {
     Ok((d, source, true))
 }
 
-/// What runs a precision: the CPU path or its weights on the GPU.
-enum Runner<'a> {
-    /// The plain-Rust forward (wasm).
-    Cpu(&'a BertForSequenceClassification),
-    /// Our WGSL kernels on WebGPU.
-    Gpu(&'a mut GpuClassifier),
+/// The one runner on a model of the page (borrowed), its weights on the GPU or not.
+type PageRunner<'a> = Runner<&'a BertForSequenceClassification>;
+
+/// The runner of `model`, on `gpu` when given (the CPU path stays its fallback).
+fn runner(model: &BertForSequenceClassification, gpu: Option<GpuClassifier>) -> PageRunner<'_> {
+    match gpu {
+        Some(g) => Runner::with_gpu(model, g),
+        None => Runner::cpu(model),
+    }
 }
 
 /// Logits on every sentence, in batches, with progress, columns in the data's class order;
-/// returns them and seconds.
+/// returns them and seconds. The runner's notices (a fall back to the CPU) are collected in
+/// `notices`.
 async fn logits(
-    mut runner: Runner<'_>,
+    runner: &mut PageRunner<'_>,
     models: &Models,
     texts: &[&str],
     cols: &[usize],
     name: &str,
+    notices: &mut Vec<String>,
 ) -> Result<(Vec<f32>, f64), String> {
     let bar: Option<HtmlProgressElement> = el("run-progress").ok();
     let start = crate::now_ms();
@@ -145,10 +150,8 @@ async fn logits(
             .tokenizer
             .encode_batch(chunk)
             .map_err(|e| e.to_string())?;
-        let batch = match &mut runner {
-            Runner::Cpu(m) => m.forward(&enc).map_err(|e| e.to_string())?,
-            Runner::Gpu(g) => g.logits(&enc).await.map_err(|e| format!("WebGPU: {e}"))?,
-        };
+        let batch = runner.logits(&enc).await.map_err(|e| e.to_string())?;
+        notices.extend(runner.take_notices());
         out.extend(run::reorder_columns(&batch, models.labels.len(), cols));
         let done = (i * run::BATCH + chunk.len()) as f64;
         let secs = (crate::now_ms() - start) / 1e3;
@@ -174,42 +177,52 @@ struct Ran {
     device: String,
 }
 
-/// Both precisions' logits on the picked device; `what` prefixes the progress lines.
+/// Both precisions' logits on the picked device (WebGPU falling back to the CPU path); `what`
+/// prefixes the progress lines.
 async fn both(models: &Models, texts: &[&str], cols: &[usize], what: &str) -> Result<Ran, String> {
-    let int4_name = format!("{what}{}", models.int4_title());
-    if gpu_view::picked() == "webgpu"
-        && let Some(mut gpu) = gpu_view::take()
-    {
-        let fp32_name = format!("{what}FP32 on WebGPU");
-        let int4_name = format!("{int4_name} on WebGPU");
-        let r32 = logits(Runner::Gpu(&mut gpu.fp32), models, texts, cols, &fp32_name).await;
-        let r4 = match &r32 {
-            Ok(_) => {
-                Some(logits(Runner::Gpu(&mut gpu.int4), models, texts, cols, &int4_name).await)
-            }
-            Err(_) => None,
-        };
-        let device = format!("WebGPU ({})", gpu.adapter);
-        gpu_view::put_back(gpu);
-        let (fp32, t32) = r32?;
-        let (int4, t4) = r4.unwrap_or_else(|| Err("not run".into()))?;
-        return Ok(Ran {
-            fp32,
-            t32,
-            int4,
-            t4,
-            device,
-        });
+    let gpu = if gpu_view::picked() == "webgpu" {
+        gpu_view::take()
+    } else {
+        None
+    };
+    let (g32, g4, lease) = match gpu {
+        Some(g) => {
+            let (a, b, lease) = g.lend();
+            (Some(a), Some(b), Some(lease))
+        }
+        None => (None, None, None),
+    };
+    let on = |r: &PageRunner| match (r.device(), &lease) {
+        (Device::Gpu, Some(l)) => format!(" on WebGPU ({})", l.adapter()),
+        _ => String::new(),
+    };
+    let mut notices = Vec::new();
+    let mut r32 = runner(&models.fp32, g32);
+    let name = format!("{what}FP32{}", on(&r32));
+    let res32 = logits(&mut r32, models, texts, cols, &name, &mut notices).await;
+    let mut r4 = runner(&models.int4, g4);
+    let name = format!("{what}{}{}", models.int4_title(), on(&r4));
+    let res4 = match &res32 {
+        Ok(_) => logits(&mut r4, models, texts, cols, &name, &mut notices).await,
+        Err(_) => Err("not run".into()),
+    };
+    let device = match (r32.device(), r4.device(), &lease) {
+        (Device::Gpu, Device::Gpu, Some(l)) => format!("WebGPU ({})", l.adapter()),
+        (Device::Cpu, Device::Cpu, _) if lease.is_none() => "the CPU path".into(),
+        _ => format!("the CPU path after a WebGPU error ({})", notices.join("; ")),
+    };
+    let returned = (r32.into_parts().1, r4.into_parts().1);
+    if let Some(l) = lease {
+        l.give_back(returned.0, returned.1);
     }
-    let fp32_name = format!("{what}FP32");
-    let (fp32, t32) = logits(Runner::Cpu(&models.fp32), models, texts, cols, &fp32_name).await?;
-    let (int4, t4) = logits(Runner::Cpu(&models.int4), models, texts, cols, &int4_name).await?;
+    let (fp32, t32) = res32?;
+    let (int4, t4) = res4?;
     Ok(Ran {
         fp32,
         t32,
         int4,
         t4,
-        device: "the CPU path".into(),
+        device,
     })
 }
 

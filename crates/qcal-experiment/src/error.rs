@@ -8,6 +8,9 @@ pub enum ExperimentError {
     /// Outputs, metrics or a fit failed in `qcal-calib`.
     #[error(transparent)]
     Calib(#[from] qcal_calib::CalibError),
+    /// The model could not be loaded or run (the message names the file).
+    #[error("model: {0}")]
+    Model(#[from] qcal_model::Error),
     /// The FP32 and INT4 outputs do not describe the same labelled rows.
     #[error("mismatched outputs: {0}")]
     Mismatch(String),

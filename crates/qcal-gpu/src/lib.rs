@@ -15,9 +15,11 @@ pub mod context;
 pub mod error;
 pub mod kernels;
 pub mod model;
+pub mod runner;
 #[doc(hidden)]
 pub mod testing;
 
 pub use context::GpuContext;
 pub use error::{GpuError, Result};
 pub use model::GpuClassifier;
+pub use runner::{Device, Runner};

@@ -79,12 +79,18 @@ pub struct Config {
     /// `position_embedding_type`; default `"absolute"`, the only one supported.
     #[serde(default = "default_pos_type")]
     pub position_embedding_type: String,
+    /// `architectures`, e.g. `["BertForSequenceClassification"]`; default none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub architectures: Option<Vec<String>>,
     /// `model_type`; default none (`"bert"` expected when present).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_type: Option<String>,
     /// `id2label`: `{"0": "positive", ...}`; default none (then `num_labels` generic names).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id2label: Option<BTreeMap<String, String>>,
+    /// `label2id`: `{"positive": 0, ...}`, the inverse of `id2label`; default none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label2id: Option<BTreeMap<String, usize>>,
     /// `num_labels`; default: the size of `id2label`, else 2 (as transformers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub num_labels: Option<usize>,
@@ -183,6 +189,15 @@ impl Config {
                 "id2label must map 0..K-1, each id once".into(),
             ));
         }
+        if let Some(l2i) = &self.label2id {
+            let inverse = names.iter().enumerate().all(|(i, n)| l2i.get(n) == Some(&i));
+            if !inverse || l2i.len() != names.len() {
+                return Err(Error::Config(format!(
+                    "label2id must be the inverse of id2label ({}); found {l2i:?}",
+                    names.join(", ")
+                )));
+            }
+        }
         if let Some(k) = self.num_labels
             && k != names.len()
         {
@@ -192,6 +207,29 @@ impl Config {
             )));
         }
         Ok(names)
+    }
+
+    /// The config of a sequence classifier with `names` as its classes (in id order) and
+    /// `pooling`: sets `architectures`, `id2label`, `label2id` and `classifier_pooling`, and
+    /// drops `num_labels` (implied by `id2label`).
+    pub fn for_classifier(mut self, names: &[String], pooling: Pooling) -> Result<Self> {
+        self.architectures = Some(vec!["BertForSequenceClassification".into()]);
+        self.id2label = Some(
+            names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (i.to_string(), n.clone()))
+                .collect(),
+        );
+        self.label2id = Some(names.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect());
+        self.num_labels = None;
+        self.classifier_pooling = match pooling {
+            Pooling::Pooler => None,
+            Pooling::Mean => Some("mean".into()),
+            Pooling::Cls => Some("cls".into()),
+        };
+        self.validate()?;
+        Ok(self)
     }
 
     /// Number of classes K.
@@ -235,5 +273,22 @@ mod tests {
         assert!(Config::from_json(bad.as_bytes()).is_err());
         let bad = TINY.replace("16,", "16, \"hidden_act\": \"swish\",");
         assert!(Config::from_json(bad.as_bytes()).is_err());
+        let bad = TINY.replace("16,", "16, \"label2id\": {\"positive\": 1},");
+        let err = Config::from_json(bad.as_bytes()).expect_err("label2id").to_string();
+        assert!(err.contains("label2id"), "{err}");
+    }
+
+    #[test]
+    fn classifier_configs_round_trip() {
+        let names: Vec<String> = ["a", "b"].map(String::from).to_vec();
+        let c = Config::from_json(TINY.as_bytes())
+            .expect("valid")
+            .for_classifier(&names, Pooling::Mean)
+            .expect("classifier");
+        let back = Config::from_json(&serde_json::to_vec(&c).expect("json")).expect("parse");
+        assert_eq!(back, c);
+        assert_eq!(back.label_names().expect("labels"), names);
+        assert_eq!(back.pooling().expect("pooling"), Pooling::Mean);
+        assert_eq!(back.label2id.expect("label2id")["b"], 1);
     }
 }

@@ -9,7 +9,8 @@ use qcal_gpu::{GpuClassifier, GpuContext};
 use qcal_model::{ModelDir, QuantFormat, QuantOptions};
 use serde_json::json;
 
-use super::predict::{argmax, progress_bar, read_data};
+use super::predict::{argmax, read_data};
+use super::runner::progress_bar;
 
 const BATCH: usize = 32;
 

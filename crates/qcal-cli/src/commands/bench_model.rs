@@ -7,11 +7,11 @@ use std::time::Instant;
 use anyhow::Context;
 use qcal_calib::{Outputs, ProbData};
 use qcal_model::quant::size::{bert_base, checkpoint_bytes};
-use qcal_model::{EmbeddingPrecision, Encoded, ModelDir, QuantFormat, QuantOptions};
+use qcal_model::{EmbeddingPrecision, Encoded, ModelDir, Precision, QuantFormat, QuantOptions};
 use serde_json::json;
 
-use super::predict::{argmax, load_model, progress_bar, read_data, run_batches};
-use super::runner::{Device, Runner};
+use super::predict::{argmax, read_data};
+use super::runner::{Device, load_model, run_texts};
 
 /// Arguments of `qcal bench model`.
 #[derive(Debug, clap::Args)]
@@ -91,7 +91,7 @@ struct Row {
 
 /// Runs `qcal bench model`.
 pub fn run(args: BenchModelArgs) -> anyhow::Result<()> {
-    let base = load_model(args.model.as_deref(), Some("fp32"), 64)?;
+    let base = load_model(&qcal_model::assets::model_dir(args.model.as_deref(), None)?, Some(Precision::Fp32), 64)?;
     let names = base.label_names()?;
     let mut data = read_data(&args.data, &names)?;
     if let Some(n) = args.limit {
@@ -122,10 +122,7 @@ pub fn run(args: BenchModelArgs) -> anyhow::Result<()> {
         }
         let label = v.map_or_else(|| "fp32".to_string(), |o| o.label());
         let sents_per_s = throughput(&m, &args)?;
-        let bar = progress_bar(texts.len(), &label);
-        let mut runner = Runner::new(m, Device::Cpu);
-        let logits = run_batches(&mut runner, &texts, args.batch, &bar)?;
-        bar.finish_and_clear();
+        let (logits, _) = run_texts(&m, Device::Cpu, &texts, args.batch, &label)?;
         let out = Outputs::from_logits(
             logits.clone(),
             texts.len(),
@@ -152,7 +149,7 @@ pub fn run(args: BenchModelArgs) -> anyhow::Result<()> {
         };
         rows.push(Row {
             label,
-            bytes: runner.model.model.to_safetensors()?.len(),
+            bytes: m.model.to_safetensors()?.len(),
             sents_per_s,
             accuracy: qcal_calib::metrics::accuracy(&pd),
             ece: qcal_calib::metrics::ece(&pd, 15),

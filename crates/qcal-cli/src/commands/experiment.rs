@@ -2,11 +2,12 @@
 //! labelled CSVs (outputs cached by content) or from cached `.npz` outputs, into a report
 //! folder. The protocol and the report live in `qcal-experiment`.
 
-use super::experiment_inputs::{self, Source};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use qcal_calib::train::FitConfig;
+use qcal_experiment::sources::{self, ModelRun, Source};
 use qcal_experiment::{ExperimentConfig, Progress, parse_methods};
+use qcal_model::Precision;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -19,14 +20,14 @@ pub struct ExperimentArgs {
     pub model: Option<PathBuf>,
     /// Run a shipped scenario's model (in-domain or few-shot); --data then defaults to the
     /// shipped evaluation pool (twfin val + test).
-    #[arg(long, conflicts_with_all = ["model", "fp32"], value_parser = super::assets::parse_scenario)]
+    #[arg(long, conflicts_with_all = ["model", "fp32"], value_parser = super::parse_scenario)]
     pub scenario: Option<qcal_model::Scenario>,
     /// Labelled CSV files (`text,label`) forming the evaluation pool: repeat or comma-separate.
     #[arg(long, value_delimiter = ',', required_unless_present_any = ["fp32", "scenario"])]
     pub data: Vec<PathBuf>,
     /// Precisions to run: fp32 and one or more of int4-sym, int4-nf4, int4-fp4.
     #[arg(long, value_delimiter = ',', default_value = "fp32,int4-nf4")]
-    pub precisions: Vec<String>,
+    pub precisions: Vec<Precision>,
     /// Cached FP32 outputs (.npz with labels) instead of --model/--data.
     #[arg(long, requires = "int4", conflicts_with = "data")]
     pub fp32: Option<PathBuf>,
@@ -68,7 +69,7 @@ pub struct ExperimentArgs {
     pub noise_std: qcal_experiment::NoiseStd,
     /// cpu, or gpu (wgpu, falling back to the CPU with a warning).
     #[arg(long, default_value = "cpu")]
-    pub device: super::runner::Device,
+    pub device: qcal_gpu::Device,
     /// Sentences per forward pass.
     #[arg(long, default_value_t = 32)]
     pub batch: usize,
@@ -131,15 +132,38 @@ fn config(args: &ExperimentArgs) -> anyhow::Result<ExperimentConfig> {
     Ok(cfg)
 }
 
+/// Where the outputs come from: cached files (`--fp32`, `--int4`) or a model run.
+fn source(args: &ExperimentArgs) -> anyhow::Result<Source> {
+    if let Some(fp32) = &args.fp32 {
+        return Ok(Source::Files {
+            fp32: fp32.clone(),
+            int4: sources::name_int4_files(&args.int4),
+        });
+    }
+    Ok(Source::Model(ModelRun {
+        dir: qcal_model::assets::model_dir(args.model.as_deref(), args.scenario)?,
+        data: args.data.clone(),
+        precisions: args.precisions.clone(),
+        label_map: args.label_map.clone(),
+        device: args.device,
+        batch: args.batch,
+        max_len: args.max_len,
+        cache: args.cache.clone(),
+        no_cache: args.no_cache,
+        scenario: args.scenario,
+    }))
+}
+
 /// Runs `qcal experiment`.
 pub fn run(mut args: ExperimentArgs) -> anyhow::Result<()> {
     let start = Instant::now();
     if args.scenario.is_some() && args.data.is_empty() {
-        args.data = super::assets::shipped_pool()?;
+        args.data = qcal_model::assets::shipped_pool()?;
     }
     let cfg = config(&args)?;
-    let source = Source::from_args(&args)?;
-    let (inputs, mut about) = experiment_inputs::load(&source, &args, &cfg)?;
+    let source = source(&args)?;
+    let bars = Bars(Mutex::new(None));
+    let (inputs, mut about) = sources::load(&source, &cfg, &bars)?;
     about.command = std::env::args().collect::<Vec<_>>().join(" ");
     eprintln!(
         "{} rows, {} classes; precisions fp32 + {}; {} seeds x {} methods",
@@ -154,7 +178,6 @@ pub fn run(mut args: ExperimentArgs) -> anyhow::Result<()> {
         cfg.seeds.len(),
         cfg.methods.len()
     );
-    let bars = Bars(Mutex::new(None));
     let exp = qcal_experiment::run(&inputs, &cfg, &bars)?;
     let write_start = Instant::now();
     bars.stage("writing", 1);
@@ -178,16 +201,9 @@ fn print_summary(r: &qcal_experiment::Report) {
     for p in r.setup.precisions.iter().skip(1) {
         println!("FP32 -> {p}: method, ECE FP32, ECE INT4, acc INT4, transfer delta");
         for row in r.summary.iter().filter(|x| &x.precision == p) {
-            println!(
-                "  {:<14} {:.4} ± {:.4}  {:.4} ± {:.4}  {:5.1}%  {}",
-                row.method,
-                row.fp32.ece.mean,
-                row.fp32.ece.std,
-                row.int4.ece.mean,
-                row.int4.ece.std,
-                100.0 * row.int4.accuracy.mean,
-                row.delta_pct.map_or("n/a".into(), |d| format!("{d:+.1}%"))
-            );
+            let [ece_fp32, ece_int4, acc, delta] = qcal_experiment::markdown::short_cells(row);
+            let method = row.method.name();
+            println!("  {method:<14} {ece_fp32}  {ece_int4}  {acc:>6}  {delta}");
         }
     }
     for c in &r.claims {

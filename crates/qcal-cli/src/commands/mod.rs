@@ -1,6 +1,5 @@
 //! The subcommands of `qcal`, one module each.
 
-mod assets;
 mod bench;
 mod bench_calib;
 mod bench_gpu;
@@ -9,7 +8,6 @@ mod bench_model;
 mod calibrate;
 mod data;
 mod experiment;
-mod experiment_inputs;
 mod metrics;
 mod predict;
 mod quantize;
@@ -57,4 +55,9 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Experiment(args) => experiment::run(args),
         Command::Regimes(args) => regimes::run(args),
     }
+}
+
+/// Parses a `--scenario` value (clap value parser): an unknown name lists the known ones.
+pub fn parse_scenario(s: &str) -> Result<qcal_model::Scenario, String> {
+    s.parse().map_err(|e: qcal_model::Error| e.to_string())
 }

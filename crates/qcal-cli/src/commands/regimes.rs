@@ -54,7 +54,7 @@ fn regime(name: &str, about: &str, dir: &Path) -> anyhow::Result<Regime> {
 /// The regimes named on the command line, or the shipped scenarios.
 fn regimes(args: &RegimesArgs) -> anyhow::Result<Vec<Regime>> {
     if args.regimes.is_empty() {
-        let www = super::assets::www_assets()?;
+        let www = qcal_model::assets::www_assets()?;
         return Scenario::ALL
             .iter()
             .map(|s| regime(s.name(), s.about(), &www.join(s.results_folder())))

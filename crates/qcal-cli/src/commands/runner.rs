@@ -1,82 +1,77 @@
-//! Where a classifier runs: the CPU reference path, or the WebGPU/wgpu path with the CPU as the
-//! fallback when no adapter exists, the model does not fit, or the device is lost mid-run.
+//! The CLI side of the one runner ([`qcal_gpu::Runner`]): a model folder loaded at a precision,
+//! run over sentences in batches with a progress bar, the runner's notices (a GPU that cannot be
+//! used, a fall back to the CPU mid-run) printed as warnings.
 
-use anyhow::bail;
-use qcal_gpu::GpuClassifier;
-use qcal_model::ModelDir;
+use std::path::Path;
 
-/// The `--device` choice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Device {
-    /// The plain-Rust reference (multithreaded).
-    Cpu,
-    /// The GPU through wgpu (Vulkan, Metal, DX12), falling back to the CPU with a warning.
-    Gpu,
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use qcal_gpu::runner::{Runner, at_precision};
+use qcal_model::{ModelDir, Precision};
+
+pub use qcal_gpu::Device;
+
+/// Loads a model folder and brings it to `precision` (`None`: as stored).
+pub fn load_model(
+    dir: &Path,
+    precision: Option<Precision>,
+    max_len: usize,
+) -> anyhow::Result<ModelDir> {
+    let mut m = ModelDir::load(dir, max_len)
+        .with_context(|| format!("cannot load the model in {}", dir.display()))?;
+    if let Some(p) = precision {
+        at_precision(&mut m.model, p).with_context(|| format!("{}", dir.display()))?;
+    }
+    Ok(m)
 }
 
-impl std::str::FromStr for Device {
-    type Err = anyhow::Error;
-
-    fn from_str(s: &str) -> anyhow::Result<Self> {
-        match s {
-            "cpu" => Ok(Self::Cpu),
-            "gpu" => Ok(Self::Gpu),
-            other => bail!("--device {other}: expected cpu or gpu"),
-        }
-    }
+/// The precision label of a loaded model (`fp32`, `int4-nf4`, or with its recipe, e.g.
+/// `int4-nf4+clip`).
+pub fn precision_label(m: &ModelDir) -> String {
+    m.model
+        .quant
+        .map_or_else(|| Precision::Fp32.to_string(), |q| q.label())
 }
 
-/// A loaded model and the engine that runs it.
-pub struct Runner {
-    /// The model (also the CPU fallback).
-    pub model: ModelDir,
-    gpu: Option<GpuClassifier>,
+/// A progress bar over `n` sentences showing sentences per second.
+pub fn progress_bar(n: usize, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(n as u64);
+    let style = ProgressStyle::with_template(
+        "{msg} [{bar:30}] {pos}/{len} sentences, {per_sec}, eta {eta}",
+    )
+    .map(|s| s.progress_chars("=> "))
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.set_message(what.to_string());
+    bar
 }
 
-impl Runner {
-    /// Prepares `model` on `device`; a GPU that cannot be used is reported on stderr and the CPU
-    /// takes over.
-    pub fn new(model: ModelDir, device: Device) -> Self {
-        let gpu = match device {
-            Device::Cpu => None,
-            Device::Gpu => {
-                match pollster::block_on(GpuClassifier::with_default_adapter(&model.model)) {
-                    Ok(g) => {
-                        eprintln!("GPU: {}", g.context().report());
-                        Some(g)
-                    }
-                    Err(e) => {
-                        eprintln!("warning: the GPU path is unavailable ({e}); running on the CPU");
-                        None
-                    }
-                }
-            }
-        };
-        Self { model, gpu }
+/// Logits `[texts.len(), K]` of `m` on `device` in batches of `batch` sentences, with a progress
+/// bar labelled `what`; returns them and the device that ran the last batch.
+pub fn run_texts(
+    m: &ModelDir,
+    device: Device,
+    texts: &[&str],
+    batch: usize,
+    what: &str,
+) -> anyhow::Result<(Vec<f32>, Device)> {
+    let mut runner = pollster::block_on(Runner::new(&m.model, device));
+    if let Some(report) = runner.gpu_report() {
+        eprintln!("GPU: {report}");
     }
+    warn(&mut runner);
+    let bar = progress_bar(texts.len(), &format!("{what} on {}", runner.device()));
+    let run = runner.logits_of_texts(&m.tokenizer, texts, batch, |n| bar.inc(n as u64));
+    let logits = pollster::block_on(run);
+    bar.finish_and_clear();
+    warn(&mut runner);
+    Ok((logits?, runner.device()))
+}
 
-    /// `cpu` or `gpu`: what runs the next batch.
-    pub fn device_label(&self) -> &'static str {
-        if self.gpu.is_some() { "gpu" } else { "cpu" }
-    }
-
-    /// Logits `[texts.len(), K]` (row-major); a GPU error switches to the CPU for this and every
-    /// later batch.
-    pub fn logits(&mut self, texts: &[&str]) -> anyhow::Result<Vec<f32>> {
-        if texts.is_empty() {
-            return Ok(Vec::new());
-        }
-        if let Some(gpu) = self.gpu.as_mut() {
-            let enc = self.model.tokenizer.encode_batch(texts)?;
-            match pollster::block_on(gpu.logits(&enc)) {
-                Ok(l) => return Ok(l),
-                Err(e) => {
-                    eprintln!("warning: GPU error ({e}); continuing on the CPU");
-                    self.gpu = None;
-                }
-            }
-        }
-        Ok(self.model.logits(texts)?)
+/// Prints the runner's notices as warnings.
+fn warn<M: std::borrow::Borrow<qcal_model::BertForSequenceClassification>>(r: &mut Runner<M>) {
+    for n in r.take_notices() {
+        eprintln!("warning: {n}");
     }
 }
 
@@ -87,31 +82,35 @@ mod tests {
 
     fn tiny_bert() -> ModelDir {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tiny-bert");
-        ModelDir::load(&dir, 64).unwrap()
+        load_model(&dir, None, 64).unwrap()
     }
 
     #[test]
-    fn gpu_runner_matches_the_cpu_or_falls_back() {
+    fn gpu_runs_match_the_cpu_or_fall_back() {
         let texts = [
             "profits beat estimates",
             "shares fell sharply after the warning",
             "ok",
         ];
-        let want = tiny_bert().logits(&texts).unwrap();
-        let mut gpu = Runner::new(tiny_bert(), Device::Gpu);
-        let got = gpu.logits(&texts).unwrap();
+        let m = tiny_bert();
+        let (want, _) = run_texts(&m, Device::Cpu, &texts, 2, "cpu").unwrap();
+        let (got, device) = run_texts(&m, Device::Gpu, &texts, 2, "gpu").unwrap();
         assert_eq!(got.len(), want.len());
         let worst = got
             .iter()
             .zip(&want)
             .map(|(a, b)| (a - b).abs())
             .fold(0.0f32, f32::max);
-        assert!(worst < 1e-4, "{} vs cpu: {worst}", gpu.device_label());
+        assert!(worst < 1e-4, "{device} vs cpu: {worst}");
     }
 
     #[test]
-    fn device_names_parse() {
+    fn devices_and_precisions_parse() {
         assert_eq!("gpu".parse::<Device>().unwrap(), Device::Gpu);
         assert!("tpu".parse::<Device>().is_err());
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tiny-bert");
+        let nf4 = "int4-nf4".parse::<Precision>().unwrap();
+        let m = load_model(&dir, Some(nf4), 64).unwrap();
+        assert_eq!(precision_label(&m), "int4-nf4");
     }
 }

@@ -18,7 +18,8 @@ use qcal_model::weights::{OwnedTensor, serialize};
 use qcal_model::{BertModel, BertTokenizer, LABEL_NAMES, Pooling, TokenRows, Weights};
 use serde_json::{Value, json};
 
-use super::predict::{argmax, progress_bar, read_data};
+use super::predict::{argmax, read_data};
+use super::runner::progress_bar;
 
 /// Arguments of `qcal train-head`.
 #[derive(Debug, clap::Args)]
