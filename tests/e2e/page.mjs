@@ -1,39 +1,93 @@
-// End-to-end check of the built qcal page: serve a folder on 127.0.0.1, open it in headless
-// Chromium (WebGPU on SwiftShader), wait until the app marks itself ready, and check what a
-// user sees. Usage: node page.mjs <dist folder> <screenshot.png>
+// End-to-end check of the static qcal site (`cargo xtask dist`): serve the folder under a
+// sub-path with a plain static server (as GitHub Pages or `python3 -m http.server` would), open it
+// in headless Chromium (WebGPU on SwiftShader), wait until the app marks itself ready, and check
+// what a user sees; then the hosting checks: no request outside the sub-path, a first visit, a
+// second visit from the service worker's cache and one with the network cut (bytes transferred
+// and times printed), and a new deploy replacing the old cache.
+// Usage: node page.mjs <dist folder> <screenshot.png> [base path, default /qcal/] [--bench]
+// (--bench: only the hosting checks and their figures, for `cargo xtask bench page`).
 // Prints one line per check ("ok - ..." / "not ok - ...") and a closing "N passed, N failed".
 import { chromium } from 'playwright-core';
 import { createServer } from 'node:http';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 
-const [dist, screenshot] = process.argv.slice(2);
-if (!dist || !screenshot) {
-  console.error('usage: node page.mjs <dist folder> <screenshot.png>');
+const argv = process.argv.slice(2);
+const benchOnly = argv.includes('--bench');
+const [dist, screenshot, basePath = '/qcal/'] = argv.filter((a) => a !== '--bench');
+if (!dist || !screenshot || !basePath.startsWith('/') || !basePath.endsWith('/')) {
+  console.error('usage: node page.mjs <dist folder> <screenshot.png> [/base/path/] [--bench]');
   process.exit(2);
 }
 const TYPES = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript',
   '.wasm': 'application/wasm', '.css': 'text/css', '.json': 'application/json',
-  '.csv': 'text/csv', '.png': 'image/png', '.svg': 'image/svg+xml',
+  '.csv': 'text/csv', '.png': 'image/png', '.svg': 'image/svg+xml', '.md': 'text/markdown',
 };
+// What a static host compresses (GitHub Pages gzips text and wasm; the model's binary is sent as is).
+const GZIP = new Set(['.html', '.js', '.wasm', '.css', '.json', '.csv', '.svg', '.md']);
 
+// A plain static server of `root` mounted at `basePath` (`/qcal/` -> the folder), with
+// Last-Modified / If-Modified-Since like Python's http.server, gzip where the client accepts it,
+// and a tally of what it sends. A request outside `basePath` is a root-relative URL: answered 404
+// and recorded in `server.outside`.
+const gzipped = new Map();
 function serve(root) {
   const server = createServer(async (req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
-    const file = join(root, path.endsWith('/') ? join(path, 'index.html') : path);
+    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    if (!path.startsWith(basePath)) {
+      server.outside.push(path);
+      res.writeHead(404);
+      res.end('not under the base path');
+      return;
+    }
+    if (server.override?.path === path) {
+      server.requests += 1;
+      res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' });
+      res.end(server.override.body);
+      return;
+    }
+    const rel = normalize(path.slice(basePath.length - 1));
+    const file = join(root, rel.endsWith('/') ? join(rel, 'index.html') : rel);
     try {
-      const body = await readFile(file);
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+      const info = await stat(file);
+      const modified = new Date(Math.floor(info.mtimeMs / 1000) * 1000);
+      const since = req.headers['if-modified-since'];
+      server.requests += 1;
+      if (since && new Date(since) >= modified) {
+        res.writeHead(304, { 'last-modified': modified.toUTCString() });
+        res.end();
+        return;
+      }
+      let body = await readFile(file);
+      const headers = { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+        'last-modified': modified.toUTCString() };
+      if (GZIP.has(extname(file)) && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
+        if (!gzipped.has(file)) gzipped.set(file, gzipSync(body));
+        body = gzipped.get(file);
+        headers['content-encoding'] = 'gzip';
+      }
+      headers['content-length'] = body.length;
+      const kind = extname(file) === '.wasm' ? 'wasm' : rel.startsWith('/assets/default-model/') ? 'model'
+        : rel.startsWith('/assets/') ? 'assets' : 'shell';
+      server.bytes[kind] = (server.bytes[kind] ?? 0) + body.length;
+      res.writeHead(200, headers);
       res.end(body);
     } catch {
       res.writeHead(404);
       res.end('not found');
     }
   });
+  server.outside = [];
+  server.override = null;
+  server.reset = () => { server.bytes = {}; server.requests = 0; };
+  server.reset();
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
+
+const mb = (n) => `${((n ?? 0) / 1e6).toFixed(2)} MB`;
 
 // Whether `selector` appears on `page` within `timeout` ms.
 async function appears(page, selector, timeout) {
@@ -80,7 +134,7 @@ function check(name, ok, detail = '') {
 }
 
 const server = await serve(dist);
-const url = `http://127.0.0.1:${server.address().port}/`;
+const url = `http://127.0.0.1:${server.address().port}${basePath}`;
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
   args: ['--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan',
@@ -88,8 +142,12 @@ const browser = await chromium.launch({
     '--disable-background-networking', '--disable-component-update', '--disable-sync',
     '--disable-quic'],
 });
-try {
-  const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+// What a user of the app sees and does.
+async function userChecks() {
+  // Service workers blocked here: this is the app itself (Playwright's routes of the hub requests
+  // do not see requests a service worker handles); hostingChecks() covers the service worker.
+  const context = await browser.newContext({ viewport: { width: 1200, height: 900 }, serviceWorkers: 'block' });
+  const page = await context.newPage();
   const errors = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(String(e)));
@@ -345,7 +403,8 @@ try {
   check('phone width does not overflow', !overflow);
   // Shared links: ?scenario=in-domain opens it directly; an unknown name says which exist.
   for (const [query, want] of [['in-domain', 'in-domain'], ['zero-shot', 'few-shot']]) {
-    const other = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const otherContext = await browser.newContext({ viewport: { width: 1200, height: 900 }, serviceWorkers: 'block' });
+    const other = await otherContext.newPage();
     await other.goto(`${url}?scenario=${query}`);
     const shown = await appears(other, `body[data-ready="true"][data-scenario="${want}"]`, 120_000);
     const notice = await other.isVisible('#scenario-notice') ? await other.textContent('#scenario-notice') : '';
@@ -358,8 +417,122 @@ try {
         && /zero-shot/.test(notice) && /in-domain, few-shot/.test(notice), notice);
     }
     check(`?scenario=${query}: no error on the page`, !(await other.isVisible('#error')));
-    await other.close();
+    await otherContext.close();
   }
+  await context.close();
+}
+
+// One visit of `url` in `page`: the bytes the server sent, the time to first diagrams and the
+// time until Try it is ready; `label` names it in the printed line.
+async function visit(page, label) {
+  server.reset();
+  const t0 = Date.now();
+  await page.goto(url).catch((e) => console.log(`${label}: navigation failed: ${e}`));
+  const ready = await appears(page, 'body[data-ready="true"]', 120_000);
+  const firstMs = Number(await page.getAttribute('body', 'data-first-diagrams-ms').catch(() => NaN));
+  const modelReady = await appears(page, 'body[data-model-ready="true"]', 180_000);
+  const tryMs = Date.now() - t0;
+  const b = { ...server.bytes };
+  const total = Object.values(b).reduce((x, y) => x + y, 0);
+  console.log(`${label}: ${mb(total)} transferred (wasm ${mb(b.wasm)} gzip, app shell ${mb(b.shell)}, `
+    + `assets ${mb(b.assets)}, model ${mb(b.model)}; ${server.requests} requests), `
+    + `first diagrams ${firstMs} ms, Try it ready ${tryMs} ms`);
+  return { ready, modelReady, firstMs, tryMs, total, bytes: b };
+}
+
+// Whether Try it answers a typed sentence at both precisions.
+async function tryItAnswers(page) {
+  await page.fill('#sentence', 'Shares jump after record quarterly profit and a raised outlook');
+  await page.waitForSelector('#prediction tbody tr', { timeout: 30_000 }).catch(() => {});
+  const answer = await page.$$eval('#prediction tbody tr', (trs) => trs.map((tr) => tr.textContent));
+  return answer.length === 2 && answer.every((r) => /(positive|negative|neutral)(0\.\d{3}){3}/.test(r));
+}
+
+// Whether `condition()` (async) comes true within `timeout` ms, polled every half second.
+async function until(condition, timeout) {
+  for (const end = Date.now() + timeout; Date.now() < end; await new Promise((r) => setTimeout(r, 500))) {
+    if (await condition().catch(() => false)) return true;
+  }
+  return false;
+}
+
+// The caches this site's service worker keeps (`qcal-app:<base path>:<version>`).
+const appCaches = (page) => page.evaluate(async () => (await caches.keys()).filter((k) => k.startsWith('qcal-app:')));
+
+// The static site as hosted: under a sub-path, then a second visit and an offline one from the
+// service worker's cache, a new deploy replacing the old cache, and a failed download's retry.
+async function hostingChecks() {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  const errors = [];
+  const page = await context.newPage();
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  const first = await visit(page, 'first visit');
+  const swReady = await page.evaluate(() => Promise.race([
+    navigator.serviceWorker.ready.then(() => true),
+    new Promise((r) => setTimeout(() => r(false), 120_000))]));
+  const afterInstall = { ...server.bytes };
+  console.log(`first visit incl. the service worker's install: ${mb(Object.values(afterInstall).reduce((x, y) => x + y, 0))} `
+    + `(wasm ${mb(afterInstall.wasm)}, model ${mb(afterInstall.model)})`);
+  check('first visit under the sub-path: the diagrams, then Try it', first.ready && first.modelReady && first.firstMs > 0
+    && await tryItAnswers(page), `${first.firstMs} ms, ${first.tryMs} ms`);
+  const keys = await appCaches(page);
+  check('the service worker installs one versioned cache for this base path', swReady && keys.length === 1
+    && new RegExp(`^qcal-app:${basePath}:[0-9a-f]{16}$`).test(keys[0]), JSON.stringify(keys));
+  const second = await visit(page, 'second visit');
+  const controlled = await page.evaluate(() => navigator.serviceWorker.controller !== null);
+  check('second visit comes from the service worker (no wasm or model downloaded again)', second.ready && second.modelReady
+    && controlled && !second.bytes.wasm && !second.bytes.model, JSON.stringify(second.bytes));
+  await context.setOffline(true);
+  const offline = await visit(page, 'offline visit');
+  const ink = await inkOf(page, 'reliability').catch(() => ({ coloured: 0 }));
+  check('offline: the page, its diagrams and Try it work from the service worker', offline.ready && offline.modelReady
+    && ink.coloured > 500 && await tryItAnswers(page) && offline.total === 0, `${JSON.stringify(ink)}, ${mb(offline.total)}`);
+  check('offline: no error on the page', !(await page.isVisible('#error')), await page.textContent('#error'));
+  await context.setOffline(false);
+  // A new deploy: another sw.js (new version) installs beside the old one and, once no page of
+  // the old one is open, takes over and deletes the old cache.
+  const swFile = join(dist, 'sw.js');
+  const original = await readFile(swFile, 'utf8');
+  const version = /const VERSION = '([0-9a-f]{16})'/.exec(original)?.[1];
+  server.override = { path: `${basePath}sw.js`, body: original.replace(`'${version}'`, "'0000000000000000'") };
+  await page.goto(url);
+  await page.evaluate(async () => { await (await navigator.serviceWorker.getRegistration())?.update(); }).catch(() => {});
+  const waiting = await until(() => page.evaluate(async () => !!(await navigator.serviceWorker.getRegistration())?.waiting), 120_000);
+  const oldPageKeys = await appCaches(page);
+  await page.close();
+  const next = await context.newPage();
+  await next.goto(url);
+  const replaced = await until(async () => {
+    const k = await appCaches(next);
+    return k.length === 1 && k[0] === `qcal-app:${basePath}:0000000000000000`;
+  }, 120_000);
+  check('a new deploy installs beside the old one and replaces its cache once the old page is closed',
+    waiting && oldPageKeys.length === 2 && replaced, `${JSON.stringify(oldPageKeys)} -> ${JSON.stringify(await appCaches(next))}`);
+  server.override = null;
+  check('the hosted page logs no errors', errors.length === 0, errors.join(' | '));
+  await context.close();
+  // A failed download says which file and offers a retry (service workers blocked: Playwright's
+  // routes see the page's own requests only).
+  const faulty = await browser.newContext({ viewport: { width: 1200, height: 900 }, serviceWorkers: 'block' });
+  const p = await faulty.newPage();
+  const modelUrl = '**/assets/default-model/model.safetensors';
+  await p.route(modelUrl, (route) => route.abort('internetdisconnected'));
+  await p.goto(url);
+  const offered = await appears(p, '.download-retry button', 120_000);
+  const said = offered ? await p.textContent('.download-retry') : '';
+  await p.unroute(modelUrl);
+  if (offered) await p.click('.download-retry button');
+  const recovered = await appears(p, 'body[data-model-ready="true"]', 180_000);
+  check('a failed model download names the file and offers a retry that recovers', offered
+    && /model\.safetensors/.test(said) && recovered && !(await p.isVisible('.download-retry')), said);
+  await faulty.close();
+  check('no request outside the base path (no root-relative URL)', server.outside.length === 0, server.outside.join(', '));
+}
+
+try {
+  if (!benchOnly) await userChecks();
+  await hostingChecks();
 } finally {
   await browser.close();
   server.close();

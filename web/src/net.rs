@@ -1,5 +1,7 @@
 //! Downloads in the page: `fetch` with a progress callback per received chunk, optionally
-//! through the browser's Cache API so that a model downloaded once loads again offline.
+//! through the browser's Cache API so that a model downloaded once loads again offline. The
+//! page's own files (the default model) are kept for offline use by the static site's service
+//! worker (`www/sw.js`); a failed download of one of them names the file and offers a retry.
 
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::JsCast;
@@ -17,13 +19,60 @@ pub struct Fetched {
     pub cached: bool,
 }
 
-/// Fetches `url` into bytes, reporting `(received, total)` bytes per chunk (total 0 when the
-/// server does not say).
+/// Fetches `url` (one of the page's own files) into bytes, reporting `(received, total)` bytes
+/// per chunk (total 0 when the server does not say). A failed download (the network, a server
+/// error, a broken connection midway) shows a notice naming the file with a Retry button and
+/// tries again when it is pressed; HTTP 404 is an error (retrying cannot help).
 pub async fn fetch_bytes(url: &str, progress: &dyn Fn(f64, f64)) -> Result<Vec<u8>, String> {
-    match fetch_response(url).await? {
-        Some(resp) => read_body(url, resp, progress).await,
-        None => Err(format!("{url}: HTTP 404 Not Found")),
+    loop {
+        let err = match fetch_response(url).await {
+            Ok(Some(resp)) => match read_body(url, resp, progress).await {
+                Ok(bytes) => return Ok(bytes),
+                Err(e) => e,
+            },
+            Ok(None) => return Err(format!("{url}: HTTP 404 Not Found")),
+            Err(e) => e,
+        };
+        offer_retry(&err).await?;
     }
+}
+
+/// Shows `error` (which names the file) in a notice with a Retry button above the page's error
+/// line, and returns when the button is pressed (the notice removed).
+async fn offer_retry(error: &str) -> Result<(), String> {
+    let js = |e: wasm_bindgen::JsValue| js_text(&e);
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let notice = document.create_element("p").map_err(js)?;
+    notice.set_class_name("download-retry notice");
+    notice.set_attribute("role", "alert").map_err(js)?;
+    let text = document.create_element("span").map_err(js)?;
+    text.set_text_content(Some(&format!("A download failed: {error}. ")));
+    let button = document.create_element("button").map_err(js)?;
+    button.set_attribute("type", "button").map_err(js)?;
+    button.set_text_content(Some("Retry"));
+    notice.append_child(&text).map_err(js)?;
+    notice.append_child(&button).map_err(js)?;
+    let anchor = document.get_element_by_id("error");
+    match anchor
+        .as_ref()
+        .and_then(|a| a.parent_node().map(|p| (a, p)))
+    {
+        Some((a, parent)) => parent.insert_before(&notice, Some(a)).map(|_| ()),
+        None => document
+            .body()
+            .ok_or("no body")?
+            .append_child(&notice)
+            .map(|_| ()),
+    }
+    .map_err(js)?;
+    let pressed = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = button.add_event_listener_with_callback("click", &resolve);
+    });
+    JsFuture::from(pressed).await.map_err(js)?;
+    notice.remove();
+    Ok(())
 }
 
 /// `fetch(url)`; `None` on HTTP 404, an error naming the URL on any other failure.

@@ -1,5 +1,7 @@
 //! `cargo xtask bench`: builds `qcal` in release and runs each of its benchmarks, then the wasm
-//! SIMD benchmark (`cargo xtask bench wasm`).
+//! SIMD benchmark (`cargo xtask bench wasm`) and the static site's visits (`cargo xtask bench
+//! page`: bytes transferred and times of a first visit, a second visit from the service worker's
+//! cache and an offline visit, in headless Chromium).
 
 use crate::proc::{run_inherit, stage};
 use std::process::Command;
@@ -8,17 +10,25 @@ use std::process::Command;
 /// `wasm` part (simd128 vs scalar wasm CPU path); `args` picks parts (all by default).
 pub fn run(args: &[String]) -> Result<(), String> {
     let parts: Vec<String> = if args.is_empty() {
-        ["calib", "model", "gpu", "wasm"].map(String::from).to_vec()
+        ["calib", "model", "gpu", "wasm", "page"]
+            .map(String::from)
+            .to_vec()
     } else {
         args.to_vec()
     };
     crate::seed::restore();
-    let cli_parts: Vec<&String> = parts.iter().filter(|p| *p != "wasm").collect();
+    let cli_parts: Vec<&String> = parts
+        .iter()
+        .filter(|p| *p != "wasm" && *p != "page")
+        .collect();
     if !cli_parts.is_empty() {
         cli_benches(&cli_parts)?;
     }
     if parts.iter().any(|p| p == "wasm") {
         stage("wasm CPU path: simd128 vs scalar", crate::wasm_bench::run)?;
+    }
+    if parts.iter().any(|p| p == "page") {
+        stage("static site: first visit, second visit, offline", page)?;
     }
     Ok(())
 }
@@ -48,4 +58,17 @@ fn cli_benches(parts: &[&String]) -> Result<(), String> {
         })?;
     }
     Ok(())
+}
+
+/// Builds the static site as the page test does and runs only its hosting checks (`page.mjs
+/// --bench`), which print the bytes and times of each visit.
+fn page() -> Result<(), String> {
+    crate::tools::ensure(&crate::tools::FOR_TESTS)?;
+    crate::assets::ensure(None)?;
+    let (ok, _) = crate::test::page_test(&crate::root(), &["--bench"])?;
+    if ok {
+        Ok(())
+    } else {
+        Err("the page benchmark's checks failed (see above)".into())
+    }
 }

@@ -1,7 +1,8 @@
 //! `cargo xtask test`: every test layer, one tally, one closing line.
 //!
 //! Layers: rustfmt, clippy, native tests, native GPU tests (Mesa lavapipe), browser tests
-//! (wasm-bindgen-test in headless Chromium, WebGPU on SwiftShader), and the end-to-end page check.
+//! (wasm-bindgen-test in headless Chromium, WebGPU on SwiftShader), and the end-to-end page check
+//! (the `cargo xtask dist` folder served by a plain static server under a sub-path).
 //! Rust's harness has no "skipped": tests that cannot run here append `name<TAB>reason` to
 //! `$QCAL_SKIP_LOG`; they are printed with their reason and counted as skipped, not passed.
 
@@ -125,7 +126,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             &mut cargo(&wasm, &skip_log),
         )?;
         tally.add("browser tests", ok, &lines);
-        let (ok, lines) = stage("end-to-end page test", || page_test(&root))?;
+        let (ok, lines) = stage("end-to-end page test", || page_test(&root, &[]))?;
         tally.add("page test", ok, &lines);
     }
     let result = report(&tally, &skip_log, browser);
@@ -153,17 +154,30 @@ fn cargo(args: &[&str], skip_log: &Path) -> Command {
     cmd
 }
 
-fn page_test(root: &Path) -> Result<(bool, Vec<String>), String> {
-    let dist = webapp::build_dist()?;
+/// The sub-path the page test mounts the static folder under (a deploy such as GitHub Pages'
+/// `https://<owner>.github.io/<repo>/`): any root-relative request would miss it.
+pub const PAGE_BASE_PATH: &str = "/qcal/";
+
+/// Builds the static site exactly as `cargo xtask dist --base-path /qcal/` does (into
+/// `target/qcal-e2e/dist`), then runs `tests/e2e/page.mjs` on it, served by a plain static
+/// server under [`PAGE_BASE_PATH`]; `extra` goes to the script (`--bench`: only the hosting
+/// checks and their figures).
+pub fn page_test(root: &Path, extra: &[&str]) -> Result<(bool, Vec<String>), String> {
+    let dist = root.join("target").join("qcal-e2e").join("dist");
+    let dist = webapp::build_dist(&dist, PAGE_BASE_PATH)?;
     let shot = root.join("target").join("qcal-e2e").join("page.png");
     let script = root.join("tests").join("e2e").join("page.mjs");
     let mut cmd = Command::new("node");
     cmd.arg(script)
         .arg(&dist)
         .arg(&shot)
+        .arg(PAGE_BASE_PATH)
+        .args(extra)
         .env("CHROMIUM", tools::CHROMIUM);
     let out = run_capture(&mut cmd)?;
-    println!("    screenshot: {}", shot.display());
+    if extra.is_empty() {
+        println!("    screenshot: {}", shot.display());
+    }
     Ok(out)
 }
 
