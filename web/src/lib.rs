@@ -27,6 +27,7 @@ mod model_view;
 #[cfg(target_arch = "wasm32")]
 mod net;
 pub mod outputs;
+mod present;
 pub mod run;
 #[cfg(target_arch = "wasm32")]
 mod run_view;
@@ -50,6 +51,9 @@ use wasm_bindgen::prelude::*;
 pub fn start() {
     console_error_panic_hook::set_once();
     dom::install_panic_notice();
+    if let Err(err) = present::start() {
+        dom::show_error(&format!("Present layout: {err:?}"));
+    }
     match render() {
         Ok(()) => load_model_in_background(),
         Err(err) => dom::show_error(&format!("{err:?}")),
