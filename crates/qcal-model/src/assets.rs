@@ -56,7 +56,7 @@ pub fn assets_dir() -> Result<PathBuf> {
 /// The composed checkpoint of `scenario` in the setup's assets folder, checked to exist.
 pub fn scenario_model_dir(scenario: Scenario) -> Result<PathBuf> {
     let dir = scenario.model_dir(&assets_dir()?);
-    if !dir.join("config.json").is_file() {
+    if !dir.join(crate::checkpoint::CONFIG_FILE).is_file() {
         return Err(Error::Assets(format!(
             "the {} scenario's model is not set up ({} has no config.json): run `cargo xtask \
              setup`",

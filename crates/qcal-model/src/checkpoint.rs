@@ -20,6 +20,8 @@ pub use tensors::{
     TABLE_TENSOR, int4_table, load_int4, push_int4, quant_metadata, quant_options,
 };
 
+/// The configuration file of a checkpoint folder.
+pub const CONFIG_FILE: &str = "config.json";
 /// The weights file of a qcal INT4 checkpoint folder.
 pub const QUANTIZED_FILE: &str = "model.qcal-int4.safetensors";
 /// The weights file of a Hugging Face checkpoint folder.
@@ -34,7 +36,7 @@ pub const TOKENIZER_FILES: [&str; 4] = [
 
 /// Reads and validates `dir/config.json`.
 pub fn read_config(dir: &Path) -> Result<Config> {
-    let path = dir.join("config.json");
+    let path = dir.join(CONFIG_FILE);
     if !path.is_file() {
         return Err(Error::MissingFile(format!(
             "{} has no config.json",
@@ -121,8 +123,9 @@ impl ModelDir {
         self.model.forward(&enc)
     }
 
-    /// Writes the current model (quantized or not) as a checkpoint folder `out`: weights, the
-    /// source `config.json` and tokenizer files. Returns the weights file's size in bytes.
+    /// Writes the current model (quantized or not) as a checkpoint folder `out`: weights, its
+    /// `config.json` (the model's typed [`Config`]; keys qcal does not read are not kept) and
+    /// the source folder's tokenizer files. Returns the weights file's size in bytes.
     pub fn save(&self, out: &Path) -> Result<u64> {
         std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
         let name = if self.model.quant.is_some() {
@@ -139,7 +142,10 @@ impl ModelDir {
                 std::fs::remove_file(&stale).map_err(|e| Error::io(&stale, e))?;
             }
         }
-        for f in std::iter::once("config.json").chain(TOKENIZER_FILES) {
+        let config = serde_json::to_vec_pretty(&self.model.config)?;
+        let config_path = out.join(CONFIG_FILE);
+        std::fs::write(&config_path, config).map_err(|e| Error::io(&config_path, e))?;
+        for f in TOKENIZER_FILES {
             let src = self.dir.join(f);
             if src.is_file() && src != out.join(f) {
                 std::fs::copy(&src, out.join(f)).map_err(|e| Error::io(&src, e))?;

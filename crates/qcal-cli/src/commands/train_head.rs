@@ -13,9 +13,13 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use qcal_calib::train::{SoftmaxRegressionConfig, fit_softmax_regression};
-use qcal_model::checkpoint::{self, TOKENIZER_FILES};
+use qcal_model::checkpoint::{self, META_FORMAT};
+use qcal_model::cpu::linear::Linear;
 use qcal_model::weights::{OwnedTensor, serialize};
-use qcal_model::{BertModel, BertTokenizer, LABEL_NAMES, Pooling, TokenRows, Weights};
+use qcal_model::{
+    BertForSequenceClassification, BertModel, BertTokenizer, Config, LABEL_NAMES, ModelDir,
+    Pooling, TokenRows, Weights,
+};
 use serde_json::{Value, json};
 
 use super::predict::{argmax, read_data};
@@ -223,7 +227,12 @@ pub fn run(args: TrainHeadArgs) -> anyhow::Result<()> {
         OwnedTensor::f32("classifier.weight", vec![k, d], &head.weight),
         OwnedTensor::f32("classifier.bias", vec![k], &head.bias),
     ];
-    write_checkpoint(&args, &weights, &classifier, &names, pooling)?;
+    let encoder = ModelParts {
+        config,
+        bert,
+        tokenizer: tok,
+    };
+    write_checkpoint(&args, encoder, &classifier, &names, pooling)?;
     if let Some(sample) = &sample {
         write(
             &args.out.join("sample.json"),
@@ -233,70 +242,54 @@ pub fn run(args: TrainHeadArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes the encoder of `args.model` wearing the trained head as a complete checkpoint
+/// (through [`ModelDir::save`], with its typed config: the labels and the pooling), and the head
+/// alone as `head.safetensors`.
 fn write_checkpoint(
     args: &TrainHeadArgs,
-    weights: &Weights,
+    encoder: ModelParts,
     classifier: &[OwnedTensor],
     names: &[String],
     pooling: Pooling,
 ) -> anyhow::Result<()> {
     let out = &args.out;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let meta = || {
-        [("format".to_string(), "pt".to_string())]
-            .into_iter()
-            .collect()
-    };
-    let mut all: Vec<OwnedTensor> = weights
-        .raw_tensors()
+    let meta = [(META_FORMAT.to_string(), "pt".to_string())]
         .into_iter()
-        .filter(|t| !t.name.ends_with("classifier.weight") && !t.name.ends_with("classifier.bias"))
         .collect();
-    all.extend(classifier.iter().cloned());
-    write(&out.join("model.safetensors"), &serialize(&all, meta())?)?;
-    write(
-        &out.join("head.safetensors"),
-        &serialize(classifier, meta())?,
-    )?;
-    let src = std::fs::read(args.model.join("config.json"))?;
-    let mut cfg: Value = serde_json::from_slice(&src)?;
-    let obj = cfg
-        .as_object_mut()
-        .context("config.json is not an object")?;
-    let id2label: serde_json::Map<String, Value> = names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (i.to_string(), json!(n)))
-        .collect();
-    let label2id: serde_json::Map<String, Value> = names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.clone(), json!(i)))
-        .collect();
-    obj.insert(
-        "architectures".into(),
-        json!(["BertForSequenceClassification"]),
-    );
-    obj.insert("id2label".into(), Value::Object(id2label));
-    obj.insert("label2id".into(), Value::Object(label2id));
-    match pooling {
-        Pooling::Mean => obj.insert("classifier_pooling".into(), json!("mean")),
-        Pooling::Cls => obj.insert("classifier_pooling".into(), json!("cls")),
-        Pooling::Pooler => obj.remove("classifier_pooling"),
+    let head_bytes = serialize(classifier, meta)?;
+    let head = Weights::from_bytes(head_bytes.clone())?;
+    let config = encoder.config.for_classifier(names, pooling)?;
+    let k = names.len();
+    let model = BertForSequenceClassification {
+        config: config.clone(),
+        bert: encoder.bert,
+        classifier: Linear::load(&head, "classifier", config.hidden_size, k, None)?,
+        pooling,
+        quant: None,
     };
-    write(&out.join("config.json"), &serde_json::to_vec_pretty(&cfg)?)?;
-    for f in TOKENIZER_FILES {
-        let src = args.model.join(f);
-        if src.is_file() {
-            std::fs::copy(&src, out.join(f))
-                .with_context(|| format!("cannot copy {}", src.display()))?;
-        }
-    }
+    let dir = ModelDir {
+        dir: args.model.clone(),
+        config,
+        tokenizer: encoder.tokenizer,
+        model,
+        weights_bytes: 0,
+    };
+    dir.save(out)
+        .with_context(|| format!("cannot write the checkpoint into {}", out.display()))?;
+    write(&out.join("head.safetensors"), &head_bytes)?;
     eprintln!(
         "wrote {} (complete checkpoint + head.safetensors)",
         out.display()
     );
     Ok(())
+}
+
+/// The frozen encoder a head is trained on.
+struct ModelParts {
+    config: Config,
+    bert: BertModel,
+    tokenizer: BertTokenizer,
 }
 
 fn write(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
