@@ -3,10 +3,12 @@
 
 use std::time::Instant;
 
+use qcal_model::quant::{QuantFormat, QuantizedLinear};
+
 use crate::context::GpuContext;
-use crate::error::Result;
+use crate::error::{GpuError, Result};
 use crate::kernels::{Activation, Matmul, MatmulDims, Q4Linear, Q4Weight};
-use crate::testing::{NF4_TABLE, Rng, quantize_ref};
+use crate::testing::Rng;
 
 /// Records one unit of work into an encoder.
 pub type Recorder<'a> = dyn Fn(&mut wgpu::CommandEncoder) -> Result<()> + 'a;
@@ -41,8 +43,9 @@ pub async fn matmul_gflops(
             Box::new(move |enc| mm.encode(ctx, enc, dims, &a, &wb, Some(&bias), &c))
         }
         MatmulKind::Q4 => {
-            let (packed, scales, _) = quantize_ref(&w, n, k, &NF4_TABLE);
-            let qw = Q4Weight::upload(ctx, "bench W4", (n, k), &packed, &scales, NF4_TABLE)?;
+            let q = QuantizedLinear::quantize(&w, n, k, QuantFormat::Nf4, false)
+                .map_err(|e| GpuError::Shape(e.to_string()))?;
+            let qw = Q4Weight::upload(ctx, "bench W4", (n, k), &q.packed, &q.scales, q.table)?;
             let lin = Q4Linear::new(ctx, true, Activation::None)?;
             Box::new(move |enc| lin.encode(ctx, enc, m, &a, &qw, Some(&bias), &c))
         }

@@ -1,6 +1,8 @@
 //! Test helpers shared by the native and browser tests (not a stable API):
 //! skip reporting, a seeded generator and CPU references.
 
+use qcal_model::quant::linear::{CODE_BITS, CODES_PER_WORD, GROUP_SIZE};
+
 use crate::context::GpuContext;
 use crate::error::GpuError;
 
@@ -182,9 +184,11 @@ pub fn attention_ref(
     out
 }
 
-/// A test quantizer for the group-64 packed format with any 16-entry table:
-/// scale = absmax / max|table|, nearest table entry. Returns (packed
-/// `[n, k/8]`, scales `[n, k/64]`, dequantized `[n, k]`).
+/// A test quantizer for `qcal_model::quant`'s packed format with any
+/// 16-entry table, independent of the model's quantizer: scale = absmax /
+/// max|table| per group of `GROUP_SIZE`, nearest table entry. `k` must be a
+/// multiple of `GROUP_SIZE`. Returns (packed `[n, k / CODES_PER_WORD]`,
+/// scales `[n, k / GROUP_SIZE]`, dequantized `[n, k]`).
 pub fn quantize_ref(
     w: &[f32],
     n: usize,
@@ -192,13 +196,13 @@ pub fn quantize_ref(
     table: &[f32; 16],
 ) -> (Vec<u32>, Vec<f32>, Vec<f32>) {
     let tmax = table.iter().fold(0.0f32, |m, t| m.max(t.abs()));
-    let groups = k.div_ceil(64);
-    let mut packed = vec![0u32; n * k / 8];
+    let groups = k / GROUP_SIZE;
+    let mut packed = vec![0u32; n * k / CODES_PER_WORD];
     let mut scales = vec![0.0f32; n * groups];
     let mut deq = vec![0.0f32; n * k];
     for r in 0..n {
         for g in 0..groups {
-            let cols = g * 64..((g + 1) * 64).min(k);
+            let cols = g * GROUP_SIZE..(g + 1) * GROUP_SIZE;
             let absmax = cols.clone().fold(0.0f32, |m, c| m.max(w[r * k + c].abs()));
             let scale = absmax / tmax;
             scales[r * groups + g] = scale;
@@ -211,55 +215,11 @@ pub fn quantize_ref(
                 let idx = (0..16)
                     .min_by(|&a, &b| (x - table[a]).abs().total_cmp(&(x - table[b]).abs()))
                     .unwrap_or(0);
-                packed[(r * k + c) / 8] |= (idx as u32) << (4 * (c % 8));
+                let shift = CODE_BITS * ((r * k + c) % CODES_PER_WORD);
+                packed[(r * k + c) / CODES_PER_WORD] |= (idx as u32) << shift;
                 deq[r * k + c] = scale * table[idx];
             }
         }
     }
     (packed, scales, deq)
 }
-
-/// The symmetric int4 table, `-8..=7`.
-pub const SYM_TABLE: [f32; 16] = [
-    -8.0, -7.0, -6.0, -5.0, -4.0, -3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0,
-];
-
-/// The NF4 table (QLoRA).
-pub const NF4_TABLE: [f32; 16] = [
-    -1.0,
-    -0.696_192_8,
-    -0.525_073_05,
-    -0.394_917_5,
-    -0.284_441_38,
-    -0.184_773_43,
-    -0.091_050_036,
-    0.0,
-    0.079_580_3,
-    0.160_930_2,
-    0.246_112_3,
-    0.337_915_24,
-    0.440_709_83,
-    0.562_617,
-    0.722_956_84,
-    1.0,
-];
-
-/// The bitsandbytes FP4 table, divided by 12.
-pub const FP4_TABLE: [f32; 16] = [
-    0.0,
-    0.005_208_333_5,
-    0.666_666_7,
-    1.0,
-    0.333_333_34,
-    0.5,
-    0.166_666_67,
-    0.25,
-    -0.0,
-    -0.005_208_333_5,
-    -0.666_666_7,
-    -1.0,
-    -0.333_333_34,
-    -0.5,
-    -0.166_666_67,
-    -0.25,
-];

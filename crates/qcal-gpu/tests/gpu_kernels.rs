@@ -7,10 +7,9 @@
 
 use qcal_gpu::GpuContext;
 use qcal_gpu::kernels::{Activation, Matmul, MatmulDims, Q4Kernel, Q4Linear, Q4Weight};
-use qcal_gpu::testing::{
-    FP4_TABLE, NF4_TABLE, Rng, SYM_TABLE, context_or_skip, gelu_ref, matmul_ref, max_errors,
-    quantize_ref,
-};
+use qcal_gpu::testing::{Rng, context_or_skip, gelu_ref, matmul_ref, max_errors, quantize_ref};
+use qcal_model::quant::QuantFormat::{self, Fp4, Nf4, Sym};
+use qcal_model::quant::linear::{CODES_PER_WORD, GROUP_SIZE};
 
 /// Tolerance on `|gpu - cpu| / (1 + |cpu|)` for f32 kernels (times `sqrt k`).
 const F32_TOL: f32 = 1e-5;
@@ -42,7 +41,7 @@ enum Q4Path {
 type Q4Case = (
     &'static str,
     (usize, usize, usize),
-    [f32; 16],
+    QuantFormat,
     Activation,
     Q4Path,
 );
@@ -50,13 +49,13 @@ type Q4Case = (
 /// Every 4-bit shape, code book, epilogue and kernel under test.
 #[rustfmt::skip]
 const Q4_CASES: &[Q4Case] = &[
-    ("matmul_sym_odd", (37, 29, 128), SYM_TABLE, Activation::None, Q4Path::Tiled),
-    ("matmul_nf4_many_workgroups", (150, 200, 192), NF4_TABLE, Activation::Gelu, Q4Path::Tiled),
-    ("matmul_fp4_partial_group", (65, 67, 104), FP4_TABLE, Activation::Tanh, Q4Path::Auto),
-    ("matvec_sym_batch1", (1, 301, 768), SYM_TABLE, Activation::None, Q4Path::Auto),
-    ("matvec_nf4_few_rows", (5, 67, 1032), NF4_TABLE, Activation::Gelu, Q4Path::Matvec),
-    ("matvec_fp4_many_rows", (19, 33, 64), FP4_TABLE, Activation::Tanh, Q4Path::Matvec),
-    ("matvec_gelu_tanh", (2, 40, 128), SYM_TABLE, Activation::GeluTanh, Q4Path::Auto),
+    ("matmul_sym_odd", (37, 29, 128), Sym, Activation::None, Q4Path::Tiled),
+    ("matmul_nf4_many_workgroups", (150, 200, 192), Nf4, Activation::Gelu, Q4Path::Tiled),
+    ("matmul_fp4_odd_groups", (65, 67, 320), Fp4, Activation::Tanh, Q4Path::Auto),
+    ("matvec_sym_batch1", (1, 301, 768), Sym, Activation::None, Q4Path::Auto),
+    ("matvec_nf4_few_rows", (5, 67, 1088), Nf4, Activation::Gelu, Q4Path::Matvec),
+    ("matvec_fp4_many_rows", (19, 33, 64), Fp4, Activation::Tanh, Q4Path::Matvec),
+    ("matvec_gelu_tanh", (2, 40, 128), Sym, Activation::GeluTanh, Q4Path::Auto),
 ];
 
 #[test]
@@ -67,6 +66,21 @@ fn matmul_matches_reference() {
 #[test]
 fn q4_linear_matches_reference() {
     run_cases("q4_linear_matches_reference", Q4_CASES, check_q4);
+}
+
+/// The GPU follows the model's rule on `k` (`check_group_multiple`): a
+/// partial group is an error naming the group size, not a silent result.
+#[test]
+fn q4_upload_refuses_a_partial_group() {
+    let Some(ctx) = pollster::block_on(context_or_skip("q4_upload_refuses_a_partial_group")) else {
+        return;
+    };
+    let (n, k) = (3, GROUP_SIZE + CODES_PER_WORD);
+    let packed = vec![0u32; n * k / CODES_PER_WORD];
+    let scales = vec![1.0f32; n * k.div_ceil(GROUP_SIZE)];
+    let err = Q4Weight::upload(&ctx, "w", (n, k), &packed, &scales, Nf4.table())
+        .expect_err("a partial group");
+    assert!(err.to_string().contains(&GROUP_SIZE.to_string()), "{err}");
 }
 
 #[test]
@@ -106,7 +120,11 @@ fn check_matmul(
     compare(name, (m, n, k), &got, want, act)
 }
 
-fn check_q4(ctx: &GpuContext, &(name, (m, n, k), table, act, path): &Q4Case) -> Result<(), String> {
+fn check_q4(
+    ctx: &GpuContext,
+    &(name, (m, n, k), format, act, path): &Q4Case,
+) -> Result<(), String> {
+    let table = format.table();
     let mut rng = Rng::new((m * 131 + n * 17 + k) as u64);
     let a = rng.vec(m * k, 1.0);
     let w = rng.vec(n * k, 0.5);

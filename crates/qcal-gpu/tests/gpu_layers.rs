@@ -7,9 +7,10 @@ use qcal_gpu::kernels::{
     PoolMode, Pooling, WordTable,
 };
 use qcal_gpu::testing::{
-    NF4_TABLE, Rng, attention_ref, context_or_skip, gelu_ref, layer_norm_ref, max_errors,
-    quantize_ref,
+    Rng, attention_ref, context_or_skip, gelu_ref, layer_norm_ref, max_errors, quantize_ref,
 };
+use qcal_model::quant::QuantFormat;
+use qcal_model::quant::linear::GROUP_SIZE;
 
 const TOL: f32 = 2e-5;
 
@@ -125,20 +126,25 @@ fn check_embedding(test: &str, format: u8, split: Option<usize>) {
     let token_type = rng.vec(2 * cols, 0.5);
     let gamma = rng.vec(cols, 1.0);
     let beta = rng.vec(cols, 1.0);
-    let (packed, scales, deq4) = quantize_ref(&words, vocab, cols, &NF4_TABLE);
+    let nf4 = QuantFormat::Nf4.table();
+    let (packed, scales, deq4) = quantize_ref(&words, vocab, cols, &nf4);
     let int8_scales: Vec<f32> = words
-        .chunks(64)
+        .chunks(GROUP_SIZE)
         .map(|g| g.iter().fold(0.0f32, |m, v| m.max(v.abs())) / 127.0)
         .collect();
     let codes: Vec<i8> = words
         .iter()
         .enumerate()
-        .map(|(i, v)| (v / int8_scales[i / 64]).round().clamp(-127.0, 127.0) as i8)
+        .map(|(i, v)| {
+            (v / int8_scales[i / GROUP_SIZE])
+                .round()
+                .clamp(-127.0, 127.0) as i8
+        })
         .collect();
     let deq8: Vec<f32> = codes
         .iter()
         .enumerate()
-        .map(|(i, &c)| int8_scales[i / 64] * f32::from(c))
+        .map(|(i, &c)| int8_scales[i / GROUP_SIZE] * f32::from(c))
         .collect();
     let (word, deq) = match format {
         0 => (WordTable::F32(&words), words.clone()),
@@ -153,7 +159,7 @@ fn check_embedding(test: &str, format: u8, split: Option<usize>) {
             WordTable::Int4 {
                 packed: &packed,
                 scales: &scales,
-                table: NF4_TABLE,
+                table: nf4,
             },
             deq4,
         ),

@@ -5,18 +5,30 @@ use crate::context::GpuContext;
 use crate::error::{GpuError, Result};
 use crate::kernels::pipeline::{Kernel, KernelSpec, check_len, submit_and_read, wgsl_module};
 
+/// Invocations per workgroup (`WG` in the WGSL).
+const WG: u32 = 64;
+
 /// Params, qkv, mask -> out.
 pub(crate) const SPEC: KernelSpec = KernelSpec {
     label: "attention",
     shader: wgsl_module!("reduce.wgsl", "attention.wgsl"),
     inputs: 2,
-    workgroup: [64, 1, 1],
+    workgroup: [WG, 1, 1],
+    params_bytes: std::mem::size_of::<Params>(),
+    constants: &[
+        ("WG", WG),
+        ("MAX_SEQ", MAX_SEQ as u32),
+        ("MAX_HEAD_DIM", MAX_HEAD_DIM as u32),
+    ],
 };
 
 /// Longest sequence the kernel handles (`MAX_SEQ` in the WGSL).
 pub const MAX_SEQ: usize = 512;
 /// Widest head the kernel handles (`MAX_HEAD_DIM` in the WGSL).
 pub const MAX_HEAD_DIM: usize = 256;
+
+/// The `Params` uniform: seq, heads, head_dim, hidden.
+type Params = [u32; 4];
 
 /// Shape of an attention call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,7 +49,7 @@ impl AttentionDims {
         self.heads * self.head_dim
     }
 
-    fn params(&self) -> Result<[u32; 4]> {
+    fn params(&self) -> Result<Params> {
         if self.seq > MAX_SEQ || self.head_dim > MAX_HEAD_DIM {
             return Err(GpuError::Shape(format!(
                 "attention supports sequences up to {MAX_SEQ} and heads up to {MAX_HEAD_DIM} wide, \

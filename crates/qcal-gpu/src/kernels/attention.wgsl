@@ -24,10 +24,10 @@ const MAX_SEQ: u32 = 512u;
 const MAX_HEAD_DIM: u32 = 256u;
 const MASKED: f32 = -0x1.fffffep+127f;
 
-var<workgroup> scores: array<f32, 512>;
-var<workgroup> q: array<f32, 256>;
+var<workgroup> scores: array<f32, MAX_SEQ>;
+var<workgroup> q: array<f32, MAX_HEAD_DIM>;
 
-@compute @workgroup_size(64, 1, 1)
+@compute @workgroup_size(WG, 1, 1)
 fn main(
     @builtin(local_invocation_id) lid: vec3<u32>,
     @builtin(workgroup_id) wid: vec3<u32>,

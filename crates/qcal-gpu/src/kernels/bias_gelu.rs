@@ -15,7 +15,12 @@ pub(crate) const SPEC: KernelSpec = KernelSpec {
     shader: wgsl_module!("gelu.wgsl", "bias_gelu.wgsl"),
     inputs: 1,
     workgroup: [WG, 1, 1],
+    params_bytes: std::mem::size_of::<Params>(),
+    constants: &[("WG", WG)],
 };
+
+/// The `Params` uniform: len (rows * cols), cols, two pads.
+type Params = [u32; 4];
 
 /// `x[r, c] = gelu(x[r, c] + bias[c])` in place.
 #[derive(Debug)]
@@ -42,7 +47,7 @@ impl BiasGelu {
     ) -> Result<()> {
         let len = u32::try_from(rows * cols)
             .map_err(|_| GpuError::Shape(format!("{rows} x {cols} elements is too many")))?;
-        let params = [len, cols as u32, 0, 0];
+        let params: Params = [len, cols as u32, 0, 0];
         let grid = row_grid(rows * cols, WG)?;
         self.kernel.record(ctx, encoder, &params, &[bias, x], grid)
     }

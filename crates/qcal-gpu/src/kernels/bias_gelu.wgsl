@@ -14,9 +14,11 @@ struct Params {
 @group(0) @binding(1) var<storage, read> bias: array<f32>;
 @group(0) @binding(2) var<storage, read_write> x: array<f32>;
 
-@compute @workgroup_size(256, 1, 1)
+const WG: u32 = 256u;
+
+@compute @workgroup_size(WG, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let i = gid.x + gid.y * 65535u * 256u;
+    let i = gid.x + gid.y * MAX_GROUPS_X * WG;
     if (i >= p.len) {
         return;
     }

@@ -2,6 +2,8 @@
 //! LayerNorm, for a batch of tokens. Word tables above the adapter's
 //! storage-binding limit are split by rows across two bindings.
 
+use qcal_model::quant::linear::{CODES_PER_WORD, GROUP_SIZE, check_group_multiple};
+
 use crate::context::GpuContext;
 use crate::error::{GpuError, Result};
 use crate::kernels::pipeline::{
@@ -13,8 +15,13 @@ pub(crate) const SPEC: KernelSpec = KernelSpec {
     label: "embedding",
     shader: wgsl_module!("reduce.wgsl", "embedding.wgsl"),
     inputs: 5,
-    workgroup: [64, 1, 1],
+    workgroup: [WG, 1, 1],
+    params_bytes: std::mem::size_of::<Params>(),
+    constants: &[("WG", WG), ("MAX_COLS", MAX_COLS as u32)],
 };
+
+/// Invocations per workgroup, one workgroup per token (`WG` in the WGSL).
+const WG: u32 = 64;
 
 /// Widest hidden size (`MAX_COLS` in the WGSL).
 pub const MAX_COLS: usize = 1024;
@@ -24,14 +31,14 @@ pub const MAX_COLS: usize = 1024;
 pub enum WordTable<'a> {
     /// Row-major f32.
     F32(&'a [f32]),
-    /// int8 codes `[vocab, cols]`, scales `[vocab, cols / 64]`: `code * scale`.
+    /// int8 codes `[vocab, cols]`, scales `[vocab, cols / GROUP_SIZE]`: `code * scale`.
     Int8 {
         /// Codes.
         codes: &'a [i8],
         /// Group scales.
         scales: &'a [f32],
     },
-    /// Packed 4-bit `[vocab, cols / 8]`, scales `[vocab, cols / 64]`.
+    /// Packed 4-bit `[vocab, cols / CODES_PER_WORD]`, scales `[vocab, cols / GROUP_SIZE]`.
     Int4 {
         /// Packed codes.
         packed: &'a [u32],
@@ -102,7 +109,7 @@ fn word_words(w: &EmbeddingWeights<'_>) -> Result<WordData> {
         }
         WordTable::Int8 { codes, scales } => {
             check_len("word embeddings", codes.len(), n)?;
-            check_len("word scales", scales.len(), n / 64)?;
+            check_len("word scales", scales.len(), n / GROUP_SIZE)?;
             let bytes: &[u8] = bytemuck::cast_slice(codes);
             let words = bytes
                 .chunks_exact(4)
@@ -115,8 +122,8 @@ fn word_words(w: &EmbeddingWeights<'_>) -> Result<WordData> {
             scales,
             table,
         } => {
-            check_len("word embeddings", packed.len(), n / 8)?;
-            check_len("word scales", scales.len(), n / 64)?;
+            check_len("word embeddings", packed.len(), n / CODES_PER_WORD)?;
+            check_len("word scales", scales.len(), n / GROUP_SIZE)?;
             Ok((packed.to_vec(), scales.to_vec(), 2, table))
         }
     }
@@ -135,9 +142,11 @@ impl GpuEmbeddings {
         w: &EmbeddingWeights<'_>,
         max_chunk_rows: Option<usize>,
     ) -> Result<Self> {
-        if w.cols > MAX_COLS || !w.cols.is_multiple_of(64) {
+        check_group_multiple("embeddings: hidden size", w.cols)
+            .map_err(|e| GpuError::Shape(e.to_string()))?;
+        if w.cols > MAX_COLS {
             return Err(GpuError::Shape(format!(
-                "embeddings: hidden size {} must be a multiple of 64 up to {MAX_COLS}",
+                "embeddings: hidden size {} is over {MAX_COLS}",
                 w.cols
             )));
         }

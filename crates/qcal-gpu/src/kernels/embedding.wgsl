@@ -2,8 +2,9 @@
 // The word table is f32, int8 or int4 (WORD_FORMAT), stored as u32 words and
 // split by rows over two bindings (chunk_rows rows each) so tables above
 // maxStorageBufferBindingSize still fit. int8: 4 codes per word (byte b of
-// word q = element 4q + b), value = code * scale[row, col / 64]. int4: 8
-// codes per word (bits 4j..4j+3), value = scale[row, col / 64] * table[idx].
+// word q = element 4q + b), value = code * scale[row, col / GROUP]. int4:
+// CODES_PER_WORD codes per word (code j in bits CODE_BITS j ..), value =
+// scale[row, col / GROUP] * table[idx] (the prelude's format constants).
 // small = [pos table | type table | gamma | beta], f32.
 // One workgroup of 64 invocations per token; two-pass LayerNorm.
 // Composed after reduce.wgsl.
@@ -35,7 +36,7 @@ override WORD_FORMAT: u32 = 0u;
 const WG: u32 = 64u;
 const MAX_COLS: u32 = 1024u;
 
-var<workgroup> row_values: array<f32, 1024>;
+var<workgroup> row_values: array<f32, MAX_COLS>;
 
 fn word_u32(row: u32, index_in_row: u32, words_per_row: u32) -> u32 {
     if (row < p.chunk_rows) {
@@ -48,22 +49,22 @@ fn word_value(row: u32, c: u32) -> f32 {
     if (WORD_FORMAT == 1u) {
         let w = word_u32(row, c / 4u, p.cols / 4u);
         let code = (bitcast<i32>(w << (24u - 8u * (c % 4u)))) >> 24u;
-        return f32(code) * word_scales[row * (p.cols / 64u) + c / 64u];
+        return f32(code) * word_scales[row * (p.cols / GROUP) + c / GROUP];
     }
     if (WORD_FORMAT == 2u) {
-        let w = word_u32(row, c / 8u, p.cols / 8u);
-        let idx = (w >> (4u * (c % 8u))) & 15u;
-        return word_scales[row * (p.cols / 64u) + c / 64u] * p.table[idx >> 2u][idx & 3u];
+        let w = word_u32(row, c / CODES_PER_WORD, p.cols / CODES_PER_WORD);
+        let idx = (w >> (CODE_BITS * (c % CODES_PER_WORD))) & CODE_MASK;
+        return word_scales[row * (p.cols / GROUP) + c / GROUP] * p.table[idx >> 2u][idx & 3u];
     }
     return bitcast<f32>(word_u32(row, c, p.cols));
 }
 
-@compute @workgroup_size(64, 1, 1)
+@compute @workgroup_size(WG, 1, 1)
 fn main(
     @builtin(local_invocation_id) lid: vec3<u32>,
     @builtin(workgroup_id) wid: vec3<u32>,
 ) {
-    let r = wid.x + wid.y * 65535u;
+    let r = wid.x + wid.y * MAX_GROUPS_X;
     if (r >= p.rows) {
         return;
     }

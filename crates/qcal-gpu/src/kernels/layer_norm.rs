@@ -11,8 +11,13 @@ pub(crate) const SPEC: KernelSpec = KernelSpec {
     label: "layer_norm",
     shader: wgsl_module!("reduce.wgsl", "layer_norm.wgsl"),
     inputs: 4,
-    workgroup: [64, 1, 1],
+    workgroup: [WG, 1, 1],
+    params_bytes: std::mem::size_of::<Params>(),
+    constants: &[("WG", WG)],
 };
+
+/// Invocations per workgroup, one workgroup per row (`WG` in the WGSL).
+const WG: u32 = 64;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]

@@ -28,12 +28,12 @@ fn value(i: u32) -> f32 {
     return x[i];
 }
 
-@compute @workgroup_size(64, 1, 1)
+@compute @workgroup_size(WG, 1, 1)
 fn main(
     @builtin(local_invocation_id) lid: vec3<u32>,
     @builtin(workgroup_id) wid: vec3<u32>,
 ) {
-    let row = wid.x + wid.y * 65535u;
+    let row = wid.x + wid.y * MAX_GROUPS_X;
     if (row >= p.rows) {
         return;
     }

@@ -16,11 +16,18 @@ pub(crate) const SPEC: KernelSpec = KernelSpec {
         "matmul.wgsl"
     ),
     inputs: 3,
-    workgroup: [16, 16, 1],
+    workgroup: TILE_WORKGROUP,
+    params_bytes: std::mem::size_of::<Params>(),
+    constants: TILE_CONSTANTS,
 };
 
-/// Rows and columns of C per workgroup (see `tile_common.wgsl`).
+/// Rows and columns of C per workgroup (`TM`, `TN` in `tile_common.wgsl`).
 pub(crate) const TILE: u32 = 64;
+/// The tiled kernels' workgroup: 16 x 16 invocations, each a 4 x 4 block of
+/// the `TILE` x `TILE` tile.
+pub(crate) const TILE_WORKGROUP: [u32; 3] = [16, 16, 1];
+/// The WGSL constants of the tiling that the grid relies on.
+pub(crate) const TILE_CONSTANTS: &[(&str, u32)] = &[("TM", TILE), ("TN", TILE)];
 
 /// Activation applied after the bias.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -22,19 +22,21 @@ pub use bias_gelu::BiasGelu;
 pub use embedding::{EmbeddingWeights, GpuEmbeddings, WordTable};
 pub use layer_norm::{LayerNorm, LayerNormDims};
 pub use matmul::{Activation, Matmul, MatmulDims};
-pub use pipeline::WgslModule;
+#[doc(hidden)]
+pub use pipeline::{KernelSpec, MAX_GROUPS_X, WgslModule, wgsl_prelude};
 pub use pooling::{PoolMode, Pooling};
 pub use q4_matmul::{Q4Kernel, Q4Linear, Q4Weight};
 
-/// Every shipped WGSL module (one per kernel), for validation tests.
+/// Every kernel's description (one per shipped WGSL module), for the tests
+/// that validate the WGSL with naga and check it against the Rust side.
 #[doc(hidden)]
-pub const WGSL_MODULES: &[WgslModule] = &[
-    attention::SPEC.shader,
-    bias_gelu::SPEC.shader,
-    embedding::SPEC.shader,
-    layer_norm::SPEC.shader,
-    matmul::SPEC.shader,
-    pooling::SPEC.shader,
-    q4_matmul::TILED.spec.shader,
-    q4_matvec::MATVEC.spec.shader,
+pub const KERNELS: &[KernelSpec] = &[
+    attention::SPEC,
+    bias_gelu::SPEC,
+    embedding::SPEC,
+    layer_norm::SPEC,
+    matmul::SPEC,
+    pooling::SPEC,
+    q4_matmul::TILED.spec,
+    q4_matvec::MATVEC.spec,
 ];

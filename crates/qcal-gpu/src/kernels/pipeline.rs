@@ -4,8 +4,34 @@
 //! Every kernel binds, in order, one params uniform (binding 0), `inputs`
 //! read-only storage buffers (1..=inputs) and one read-write output (last).
 
+use qcal_model::quant::linear::{
+    CODE_BITS, CODE_MASK, CODES_PER_WORD, GROUP_SIZE, WORDS_PER_GROUP,
+};
+
 use crate::context::GpuContext;
 use crate::error::{GpuError, Result};
+
+/// Workgroups per grid dimension that every adapter allows (WebGPU's
+/// `maxComputeWorkgroupsPerDimension` default). Grids over many rows are laid
+/// out as `x + MAX_GROUPS_X * y` ([`row_grid`]; the WGSL computes the same index).
+pub const MAX_GROUPS_X: u32 = 65535;
+
+/// WGSL `const` declarations generated from their Rust owners, in front of
+/// every module: the 4-bit format of `qcal_model::quant::linear` (`GROUP`
+/// elements per scale, `CODE_BITS`, `CODE_MASK`, `CODES_PER_WORD`,
+/// `WORDS_PER_GROUP`) and the row-grid width `MAX_GROUPS_X`. The `.wgsl` files
+/// hold no literal for these.
+pub fn wgsl_prelude() -> String {
+    format!(
+        "// Generated from Rust: qcal_model::quant::linear and kernels::pipeline.\n\
+         const GROUP: u32 = {GROUP_SIZE}u;\n\
+         const CODE_BITS: u32 = {CODE_BITS}u;\n\
+         const CODE_MASK: u32 = {CODE_MASK}u;\n\
+         const CODES_PER_WORD: u32 = {CODES_PER_WORD}u;\n\
+         const WORDS_PER_GROUP: u32 = {WORDS_PER_GROUP}u;\n\
+         const MAX_GROUPS_X: u32 = {MAX_GROUPS_X}u;\n\n"
+    )
+}
 
 /// One shipped WGSL module: the `.wgsl` files under `src/kernels` it is
 /// composed of (shared files first, the kernel's own file last) and their
@@ -15,14 +41,19 @@ use crate::error::{GpuError, Result};
 pub struct WgslModule {
     /// File names, in composition order.
     pub files: &'static [&'static str],
-    /// The composed source handed to the compiler.
-    pub source: &'static str,
+    /// The files concatenated (without the [`wgsl_prelude`]).
+    pub body: &'static str,
 }
 
 impl WgslModule {
     /// The kernel's own file (the last one), e.g. `matmul.wgsl`.
     pub fn name(&self) -> &'static str {
         self.files.last().copied().unwrap_or("")
+    }
+
+    /// The source handed to the compiler: [`wgsl_prelude`] + the files.
+    pub fn source(&self) -> String {
+        wgsl_prelude() + self.body
     }
 }
 
@@ -31,23 +62,29 @@ macro_rules! wgsl_module {
     ($($file:literal),+ $(,)?) => {
         $crate::kernels::pipeline::WgslModule {
             files: &[$($file),+],
-            source: concat!($(include_str!($file)),+),
+            body: concat!($(include_str!($file)),+),
         }
     };
 }
 pub(crate) use wgsl_module;
 
-/// A kernel's static description.
+/// A kernel's static description; public (hidden) for the test that checks
+/// it against the WGSL with naga.
+#[doc(hidden)]
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct KernelSpec {
+pub struct KernelSpec {
     /// Label of the pipeline and its objects (also in errors).
-    pub(crate) label: &'static str,
+    pub label: &'static str,
     /// The composed WGSL (entry point `main`).
-    pub(crate) shader: WgslModule,
+    pub shader: WgslModule,
     /// Read-only storage bindings between the params and the output.
-    pub(crate) inputs: u32,
+    pub inputs: u32,
     /// `@workgroup_size` of `main`.
-    pub(crate) workgroup: [u32; 3],
+    pub workgroup: [u32; 3],
+    /// Bytes of the Rust value uploaded as the `Params` uniform (binding 0).
+    pub params_bytes: usize,
+    /// WGSL `const`s the Rust side relies on, by name, with the Rust value.
+    pub constants: &'static [(&'static str, u32)],
 }
 
 impl KernelSpec {
@@ -79,6 +116,7 @@ impl KernelSpec {
 #[derive(Debug)]
 pub(crate) struct Kernel {
     label: &'static str,
+    params_bytes: usize,
     pipeline: wgpu::ComputePipeline,
     layout: wgpu::BindGroupLayout,
 }
@@ -105,7 +143,7 @@ impl Kernel {
         });
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(label),
-            source: wgpu::ShaderSource::Wgsl(spec.shader.source.into()),
+            source: wgpu::ShaderSource::Wgsl(spec.shader.source().into()),
         });
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(label),
@@ -126,6 +164,7 @@ impl Kernel {
         }
         Ok(Self {
             label,
+            params_bytes: spec.params_bytes,
             pipeline,
             layout,
         })
@@ -141,6 +180,13 @@ impl Kernel {
         buffers: &[&wgpu::Buffer],
         groups: [u32; 3],
     ) -> Result<()> {
+        let bytes = std::mem::size_of::<P>();
+        if bytes != self.params_bytes {
+            return Err(GpuError::Shape(format!(
+                "kernel `{}`: {bytes} bytes of params for a {}-byte Params uniform",
+                self.label, self.params_bytes
+            )));
+        }
         let params = ctx.uniform(&format!("{} params", self.label), params);
         let bind_group = self.bind(ctx, &params, buffers);
         self.dispatch(ctx, encoder, &bind_group, groups)
@@ -230,10 +276,10 @@ pub(crate) fn groups(a: usize, b: u32) -> Result<u32> {
 }
 
 /// A grid of `ceil(rows / per_group)` workgroups laid out as
-/// `x + 65535 y` (the WGSL side computes the same index).
+/// `x + MAX_GROUPS_X y` (the WGSL side computes the same index).
 pub(crate) fn row_grid(rows: usize, per_group: u32) -> Result<[u32; 3]> {
     let n = groups(rows, per_group)?;
-    Ok([n.min(65535), n.div_ceil(65535), 1])
+    Ok([n.min(MAX_GROUPS_X), n.div_ceil(MAX_GROUPS_X), 1])
 }
 
 /// Fails unless a slice has the expected length.

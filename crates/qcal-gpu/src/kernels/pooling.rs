@@ -11,8 +11,16 @@ pub(crate) const SPEC: KernelSpec = KernelSpec {
     label: "pooling",
     shader: wgsl_module!("pooling.wgsl"),
     inputs: 2,
-    workgroup: [64, 1, 1],
+    workgroup: [WG, 1, 1],
+    params_bytes: std::mem::size_of::<Params>(),
+    constants: &[],
 };
+
+/// Invocations per workgroup, one per output column.
+const WG: u32 = 64;
+
+/// The `Params` uniform: batch, seq, cols, pad.
+type Params = [u32; 4];
 
 /// Which token summary feeds the head.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,8 +57,8 @@ impl Pooling {
         mask: &wgpu::Buffer,
         pooled: &wgpu::Buffer,
     ) -> Result<()> {
-        let params = [batch as u32, seq as u32, cols as u32, 0];
-        let grid = [groups(cols, 64)?, batch as u32, 1];
+        let params: Params = [batch as u32, seq as u32, cols as u32, 0];
+        let grid = [groups(cols, WG)?, batch as u32, 1];
         self.kernel
             .record(ctx, encoder, &params, &[hidden, mask, pooled], grid)
     }

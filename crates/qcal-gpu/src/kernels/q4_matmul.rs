@@ -1,18 +1,18 @@
-//! 4-bit matmul on packed group-64 weights (sym / NF4 / FP4 through one
-//! 16-entry table): the tiled kernel for many rows, and [`Q4Linear`], which
-//! uses the [`super::q4_matvec`] kernel for few rows.
+//! 4-bit matmul on packed weights in `qcal_model::quant`'s format (groups of
+//! `GROUP_SIZE` along the input, `CODES_PER_WORD` codes per `u32`; sym / NF4 /
+//! FP4 through one 16-entry table): the tiled kernel for many rows, and
+//! [`Q4Linear`], which uses the [`super::q4_matvec`] kernel for few rows.
+
+use qcal_model::quant::linear::{CODES_PER_WORD, GROUP_SIZE, check_group_multiple};
 
 use crate::context::GpuContext;
 use crate::error::{GpuError, Result};
-use crate::kernels::matmul::{Activation, MatmulDims, TILE, epilogue_constants};
+use crate::kernels::matmul::{
+    Activation, MatmulDims, TILE, TILE_CONSTANTS, TILE_WORKGROUP, epilogue_constants,
+};
 use crate::kernels::pipeline::{
     Kernel, KernelSpec, check_len, groups, submit_and_read, upload_bias, wgsl_module,
 };
-
-/// Elements per scale along the input dimension.
-pub const GROUP: usize = 64;
-/// 4-bit codes per `u32` word.
-pub const CODES_PER_WORD: usize = 8;
 /// Rows up to which [`Q4Linear::encode`] uses the mat-vec kernel.
 pub const MATVEC_MAX_ROWS: usize = 8;
 
@@ -38,7 +38,9 @@ pub(crate) const TILED: Q4Variant = Q4Variant {
             "q4_matmul.wgsl",
         ),
         inputs: 4,
-        workgroup: [16, 16, 1],
+        workgroup: TILE_WORKGROUP,
+        params_bytes: std::mem::size_of::<Q4Params>(),
+        constants: TILE_CONSTANTS,
     },
     block: (TILE, TILE),
 };
@@ -59,7 +61,7 @@ pub(crate) struct Q4Params {
 pub struct Q4Weight {
     /// `out` (rows).
     pub n: usize,
-    /// `in` (columns), a multiple of 8.
+    /// `in` (columns), a positive multiple of `GROUP_SIZE`.
     pub k: usize,
     /// The code book: `w' = scale * table[idx]`.
     pub table: [f32; 16],
@@ -68,7 +70,9 @@ pub struct Q4Weight {
 }
 
 impl Q4Weight {
-    /// Uploads packed codes `[n, k/8]` and scales `[n, ceil(k/64)]`.
+    /// Uploads packed codes `[n, k / CODES_PER_WORD]` and scales
+    /// `[n, k / GROUP_SIZE]`; `k` must pass `check_group_multiple` (the
+    /// model's rule).
     pub fn upload(
         ctx: &GpuContext,
         label: &str,
@@ -77,13 +81,10 @@ impl Q4Weight {
         scales: &[f32],
         table: [f32; 16],
     ) -> Result<Self> {
-        if !k.is_multiple_of(CODES_PER_WORD) {
-            return Err(GpuError::Shape(format!(
-                "{label}: in = {k} is not a multiple of 8"
-            )));
-        }
+        check_group_multiple(&format!("{label}: in"), k)
+            .map_err(|e| GpuError::Shape(e.to_string()))?;
         check_len(label, packed.len(), n * k / CODES_PER_WORD)?;
-        check_len(label, scales.len(), n * k.div_ceil(GROUP))?;
+        check_len(label, scales.len(), n * k / GROUP_SIZE)?;
         Ok(Self {
             n,
             k,
@@ -110,7 +111,7 @@ impl Q4Weight {
             m,
             n,
             k,
-            groups: self.k.div_ceil(GROUP) as u32,
+            groups: (self.k / GROUP_SIZE) as u32,
             table: self.table,
         })
     }

@@ -5,10 +5,12 @@ use crate::context::GpuContext;
 use crate::error::Result;
 use crate::kernels::matmul::Activation;
 use crate::kernels::pipeline::{KernelSpec, wgsl_module};
-use crate::kernels::q4_matmul::{Q4Kernel, Q4Variant};
+use crate::kernels::q4_matmul::{Q4Kernel, Q4Params, Q4Variant};
 
 /// Outputs per workgroup (`ROWS` in the WGSL).
 const ROWS: u32 = 4;
+/// Invocations per workgroup (`WG` in the WGSL).
+const WG: u32 = 64;
 
 /// The mat-vec kernel: `ROWS` outputs of one row of C per workgroup.
 pub(crate) const MATVEC: Q4Variant = Q4Variant {
@@ -21,7 +23,9 @@ pub(crate) const MATVEC: Q4Variant = Q4Variant {
             "q4_matvec.wgsl",
         ),
         inputs: 4,
-        workgroup: [64, 1, 1],
+        workgroup: [WG, 1, 1],
+        params_bytes: std::mem::size_of::<Q4Params>(),
+        constants: &[("ROWS", ROWS), ("WG", WG)],
     },
     block: (ROWS, 1),
 };

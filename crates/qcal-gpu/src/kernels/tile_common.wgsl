@@ -12,8 +12,8 @@ const TN: u32 = 64u;
 const TK: u32 = 16u;
 
 // Slices stored k-major: tile_a[kk * TM + row], tile_b[kk * TN + col].
-var<workgroup> tile_a: array<f32, 1024>;
-var<workgroup> tile_b: array<f32, 1024>;
+var<workgroup> tile_a: array<f32, TM * TK>;
+var<workgroup> tile_b: array<f32, TN * TK>;
 
 // Stages A[row0 .. row0 + TM, k0 .. k0 + TK] into tile_a, 4 per invocation.
 fn load_a_tile(tid: u32, row0: u32, k0: u32) {

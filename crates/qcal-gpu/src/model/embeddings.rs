@@ -1,7 +1,7 @@
 //! HF `BertEmbeddings` on the GPU, from the CPU model's tables.
 
-use qcal_model::quant::EmbeddingTable;
 use qcal_model::cpu::embeddings::BertEmbeddings;
+use qcal_model::quant::EmbeddingTable;
 
 use crate::context::GpuContext;
 use crate::error::Result;

@@ -8,8 +8,8 @@ use qcal_model::cpu::ops::LayerNorm as HostLayerNorm;
 use crate::context::GpuContext;
 use crate::error::Result;
 use crate::kernels::{Activation, AttentionDims, LayerNormDims};
-use crate::model::Pipelines;
 use crate::model::linear::GpuLinear;
+use crate::model::pipelines::Pipelines;
 use crate::model::workspace::Workspace;
 
 /// LayerNorm parameters on the GPU.

@@ -9,6 +9,7 @@
 pub mod embeddings;
 pub mod encoder;
 pub mod linear;
+mod pipelines;
 pub mod pooler;
 mod workspace;
 
@@ -22,17 +23,9 @@ use crate::kernels::{
 };
 use encoder::GpuBertLayer;
 use linear::LinearPipelines;
+use pipelines::Pipelines;
 use pooler::GpuHead;
 use workspace::{Shape, Workspace};
-
-/// Every compiled pipeline the forward pass uses.
-#[derive(Debug)]
-pub(crate) struct Pipelines {
-    pub linear: LinearPipelines,
-    pub layer_norm: LayerNorm,
-    pub attention: Attention,
-    pub pooling: PoolKernel,
-}
 
 /// A BERT sequence classifier resident on the GPU.
 #[derive(Debug)]

@@ -7,8 +7,8 @@ use qcal_model::config::Pooling;
 use crate::context::GpuContext;
 use crate::error::{GpuError, Result};
 use crate::kernels::Activation;
-use crate::model::Pipelines;
 use crate::model::linear::GpuLinear;
+use crate::model::pipelines::Pipelines;
 use crate::model::workspace::Workspace;
 
 /// Pooling, optional pooler dense and the classifier, resident on the GPU.
