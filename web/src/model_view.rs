@@ -131,7 +131,7 @@ async fn requantize(format: QuantFormat) -> Result<(Models, String), String> {
     status(&format!(
         "Quantizing {} to {}…",
         current.title(),
-        crate::try_it::int4_title(format)
+        qcal_model::Precision::Int4(format).title()
     ));
     yield_to_browser().await;
     let models = quantize_in_steps(Build::requantize(&current, format)).await?;
@@ -159,7 +159,7 @@ async fn build(files: ModelFiles, format: QuantFormat) -> Result<Models, String>
     let build = Build::start(files, format)?;
     status(&format!(
         "Quantizing {name} to {}, one encoder layer at a time…",
-        crate::try_it::int4_title(format)
+        qcal_model::Precision::Int4(format).title()
     ));
     quantize_in_steps(build).await
 }

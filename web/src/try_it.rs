@@ -9,7 +9,8 @@ use qcal_calib::npz::softmax_rows;
 use qcal_model::Weights;
 use qcal_model::quant::size::checkpoint_bytes;
 use qcal_model::{
-    BertForSequenceClassification, BertTokenizer, Config, QuantFormat, QuantOptions, Scenario,
+    BertForSequenceClassification, BertTokenizer, Config, Precision, QuantFormat, QuantOptions,
+    Scenario,
 };
 
 /// Tokens per sentence, [CLS] and [SEP] included (as `qcal predict`'s default).
@@ -62,11 +63,6 @@ pub fn model_title(name: &str) -> String {
         Some(s) => format!("the default model with the {} head", s.name()),
         None => name.to_string(),
     }
-}
-
-/// `INT4 NF4`, `INT4 SYM` or `INT4 FP4`.
-pub fn int4_title(format: QuantFormat) -> String {
-    format!("INT4 {}", format.name().to_uppercase())
 }
 
 impl Models {
@@ -148,8 +144,8 @@ impl Models {
     }
 
     /// `INT4 NF4` etc. for this model's INT4 variant.
-    pub fn int4_title(&self) -> String {
-        int4_title(self.format)
+    pub fn int4_title(&self) -> &'static str {
+        Precision::Int4(self.format).title()
     }
 
     /// The model's name for people: its id, URL or files, or the default model and its head.
@@ -327,7 +323,12 @@ impl Build {
             self.models
                 .int4
                 .quantize_step(self.next, &self.opts)
-                .map_err(|e| format!("quantizing to {}: {e}", int4_title(self.opts.format)))?;
+                .map_err(|e| {
+                    format!(
+                        "quantizing to {}: {e}",
+                        Precision::Int4(self.opts.format).title()
+                    )
+                })?;
             self.next += 1;
         }
         Ok(self.next >= self.steps())
@@ -491,10 +492,7 @@ mod tests {
             nf4.answer(text, None).expect("answer"),
             json.answer(text, None).expect("answer")
         );
-        assert_eq!(
-            (nf4.bytes.0, nf4.int4_title().as_str()),
-            (sym.bytes.0, "INT4 NF4")
-        );
+        assert_eq!((nf4.bytes.0, nf4.int4_title()), (sym.bytes.0, "INT4 NF4"));
         let (fp32, int4) = sym.bytes;
         assert!(int4 < fp32 && fp32 > 8_000_000, "{fp32} {int4}");
         let line = sym.summary();

@@ -6,7 +6,7 @@ use qcal_calib::npz::softmax_rows;
 use qcal_calib::{Outputs, ProbData};
 
 /// Name of the reference precision.
-pub const FP32: &str = "fp32";
+pub const FP32: &str = qcal_model::Precision::Fp32.name();
 
 /// One quantized precision's outputs on the evaluation pool.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,19 +66,19 @@ impl Inputs {
 
     /// Number of rows N.
     pub fn rows(&self) -> usize {
-        self.fp32.n
+        self.fp32.n()
     }
 
     /// Rows per class, in id order.
     pub fn class_counts(&self) -> Vec<usize> {
-        let mut c = vec![0; self.fp32.k];
-        self.fp32.labels.iter().for_each(|&y| c[y] += 1);
+        let mut c = vec![0; self.fp32.k()];
+        self.fp32.labels().iter().for_each(|&y| c[y] += 1);
         c
     }
 
     /// Checks the data against the settings (see [`check_pool`]).
     pub fn check(&self, cfg: &ExperimentConfig) -> Result<()> {
-        check_pool(&self.fp32.labels, &self.label_names, cfg)
+        check_pool(self.fp32.labels(), &self.label_names, cfg)
     }
 }
 

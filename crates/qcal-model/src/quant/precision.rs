@@ -27,7 +27,7 @@ impl Precision {
     ];
 
     /// The name used on the command line, in reports and in file names: `fp32`, `int4-nf4`, ...
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Self::Fp32 => "fp32",
             Self::Int4(QuantFormat::Sym) => "int4-sym",
@@ -37,15 +37,17 @@ impl Precision {
     }
 
     /// The title shown to readers: `FP32`, `INT4 NF4`, ...
-    pub fn title(self) -> String {
+    pub const fn title(self) -> &'static str {
         match self {
-            Self::Fp32 => "FP32".into(),
-            Self::Int4(f) => format!("INT4 {}", f.name().to_ascii_uppercase()),
+            Self::Fp32 => "FP32",
+            Self::Int4(QuantFormat::Sym) => "INT4 SYM",
+            Self::Int4(QuantFormat::Nf4) => "INT4 NF4",
+            Self::Int4(QuantFormat::Fp4) => "INT4 FP4",
         }
     }
 
     /// The 4-bit code book, `None` at FP32.
-    pub fn format(self) -> Option<QuantFormat> {
+    pub const fn format(self) -> Option<QuantFormat> {
         match self {
             Self::Fp32 => None,
             Self::Int4(f) => Some(f),
