@@ -158,37 +158,26 @@ fn bert_forward_matches_reference_int4_embeddings_and_classifier() {
     check_variant(t, Some(q), None);
 }
 
-/// The default classifier composed by `cargo xtask setup` (`$QCAL_ASSETS/in-domain-model`, else
-/// `target/qcal-assets/in-domain-model`).
-fn default_model() -> PathBuf {
-    let assets = std::env::var_os("QCAL_ASSETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/qcal-assets")
-        });
-    qcal_model::Scenario::CLI_DEFAULT.model_dir(&assets)
-}
-
 /// The default model (6 layers, hidden 384) on the first 16 test sentences: GPU logits equal the
-/// CPU forward's at FP32 and at INT4 NF4, and so do the predicted labels.
+/// CPU forward's at FP32 and at INT4 NF4, and so do the predicted labels. The model and the data
+/// are found by `qcal_model::assets`, the rule the CLI uses.
 #[test]
 fn default_model_gpu_matches_cpu_on_real_sentences() {
     const ROWS: usize = 16;
     let test = "default_model_gpu_matches_cpu_on_real_sentences";
-    let dir = default_model();
-    if !dir.join("model.safetensors").is_file() {
-        skip(
-            test,
-            &format!("{} is missing: run `cargo xtask setup`", dir.display()),
-        );
-        return;
-    }
+    let found = qcal_model::assets::scenario_model_dir(qcal_model::Scenario::CLI_DEFAULT)
+        .and_then(|dir| Ok((dir, qcal_model::assets::www_assets()?)));
+    let (dir, www) = match found {
+        Ok(found) => found,
+        Err(e) => {
+            skip(test, &e.to_string());
+            return;
+        }
+    };
     let Some(ctx) = pollster::block_on(context_or_skip(test)) else {
         return;
     };
-    let csv =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../www/assets/data/twfin_test.csv");
-    let csv = std::fs::read(csv).expect("twfin_test.csv");
+    let csv = std::fs::read(www.join("data").join("twfin_test.csv")).expect("twfin_test.csv");
     let data = qcal_model::Dataset::from_csv(&csv, &qcal_model::LABEL_NAMES).expect("csv");
     let texts = &data.texts()[..ROWS];
     for quant in [None, Some(QuantOptions::new(QuantFormat::Nf4))] {
