@@ -29,7 +29,7 @@ const TOKENIZER_FILES: [&str; 3] = ["tokenizer.json", "vocab.txt", "tokenizer_co
 pub fn assets_dir() -> PathBuf {
     std::env::var_os("QCAL_ASSETS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| crate::root().join("target").join("qcal-assets"))
+        .unwrap_or_else(|| crate::workspace::root().join("target").join("qcal-assets"))
 }
 
 /// The scenario whose checkpoint is the default model (`qcal_model::Scenario::CLI_DEFAULT`),
@@ -48,7 +48,10 @@ pub fn default_model_dir() -> PathBuf {
 
 /// The scenarios: every folder of `www/assets/scenarios/` with a `head/`, sorted by name.
 fn scenarios() -> Result<Vec<String>, String> {
-    let dir = crate::root().join("www").join("assets").join("scenarios");
+    let dir = crate::workspace::root()
+        .join("www")
+        .join("assets")
+        .join("scenarios");
     let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut names: Vec<String> = entries
         .filter_map(Result::ok)
@@ -156,7 +159,7 @@ fn unpack_wheel(wheel: &Path, dest: &Path) -> Result<(), String> {
 /// Merges the encoder with `www/assets/scenarios/<name>/head/head.safetensors` and its config.
 fn compose(name: &str) -> Result<(), String> {
     let src = assets_dir().join("minilm-l6");
-    let model_assets = crate::root()
+    let model_assets = crate::workspace::root()
         .join("www")
         .join("assets")
         .join("scenarios")
@@ -201,7 +204,7 @@ const PAGE_FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetenso
 /// the end-to-end build serve them with the app; unchanged files (same size and stamp) are kept.
 pub fn stage_for_page() -> Result<PathBuf, String> {
     let src = default_model_dir();
-    let dest = crate::root()
+    let dest = crate::workspace::root()
         .join("www")
         .join("assets")
         .join("default-model");

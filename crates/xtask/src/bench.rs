@@ -35,7 +35,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
 
 /// Release build of `qcal`, then `qcal bench <part>` for each of `parts`.
 fn cli_benches(parts: &[&String]) -> Result<(), String> {
-    let root = crate::root();
+    let root = crate::workspace::root();
     stage("release build of qcal", || {
         run_inherit(crate::cache::cargo().current_dir(&root).args([
             "build",
@@ -65,7 +65,7 @@ fn cli_benches(parts: &[&String]) -> Result<(), String> {
 fn page() -> Result<(), String> {
     crate::tools::ensure(&crate::tools::FOR_TESTS)?;
     crate::assets::ensure(None)?;
-    let (ok, _) = crate::test::page_test(&crate::root(), &["--bench"])?;
+    let (ok, _) = crate::test::page_test(&crate::workspace::root(), &["--bench"])?;
     if ok {
         Ok(())
     } else {

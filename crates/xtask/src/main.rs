@@ -14,6 +14,7 @@
 //! Every step prints one line when it starts and its wall time when it ends; a second run finds
 //! everything in place within seconds.
 
+mod args;
 mod assets;
 mod bench;
 mod cache;
@@ -23,9 +24,13 @@ mod test;
 mod tools;
 mod wasm_bench;
 mod webapp;
+mod workspace;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+use args::flag_value;
+use workspace::root;
 
 const USAGE: &str = "usage: cargo xtask <setup|serve|dist|test|bench> [options]
   setup [--minilm-dir DIR]   install missing tools, unpack the default model
@@ -59,20 +64,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// The workspace root.
-pub fn root() -> PathBuf {
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    here.ancestors().nth(2).map(PathBuf::from).unwrap_or(here)
-}
-
-/// The value after `--name` in `args`, if any.
-pub fn flag_value(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
 }
 
 fn setup_cmd(args: &[String]) -> Result<(), String> {

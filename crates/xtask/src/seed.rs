@@ -53,7 +53,7 @@ pub fn restore() {
         return;
     }
     let t0 = Instant::now();
-    let target = crate::root().join("target");
+    let target = crate::workspace::root().join("target");
     match copy_profiles(&seed, &target, &|_| true) {
         Ok(n) => {
             let _ = std::fs::write(&marker, seed.to_string_lossy().as_bytes());
@@ -97,7 +97,7 @@ fn locate() -> Option<(PathBuf, PathBuf)> {
     }
     let key = key()?;
     let seed = store_dir("target-seed")?.join(&key);
-    let marker = crate::root()
+    let marker = crate::workspace::root()
         .join("target")
         .join(format!(".qcal-seed-{key}"));
     Some((seed, marker))
@@ -105,7 +105,7 @@ fn locate() -> Option<(PathBuf, PathBuf)> {
 
 /// sha256 over what decides the registry crates' artifacts; None when rustc cannot be asked.
 fn key() -> Option<String> {
-    let root = crate::root();
+    let root = crate::workspace::root();
     let mut h = Sha256::new();
     for file in ["Cargo.lock", "Cargo.toml", ".cargo/config.toml"] {
         h.update(file);
@@ -124,7 +124,7 @@ fn write_seed(seed: &Path) -> Result<usize, String> {
     std::fs::create_dir_all(store).map_err(|e| format!("{}: {e}", store.display()))?;
     let partial = seed.with_extension("partial");
     let _ = std::fs::remove_dir_all(&partial);
-    let target = crate::root().join("target");
+    let target = crate::workspace::root().join("target");
     let files = copy_profiles(&target, &partial, &|name| !is_ours(name, &ours))?;
     std::fs::rename(&partial, seed).map_err(|e| format!("{}: {e}", seed.display()))?;
     crate::cache::prune(store, KEEP_SEEDS);
@@ -190,7 +190,9 @@ fn workspace_targets() -> Result<HashSet<String>, String> {
             "--format-version",
             "1",
             "--manifest-path",
-            &crate::root().join("Cargo.toml").to_string_lossy(),
+            &crate::workspace::root()
+                .join("Cargo.toml")
+                .to_string_lossy(),
         ],
     )
     .ok_or("`cargo metadata` failed")?;

