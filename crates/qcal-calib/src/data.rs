@@ -8,17 +8,16 @@ use crate::npz::Outputs;
 /// f32-stored softmax output while catching files that are not probabilities at all.
 pub const ROW_SUM_TOLERANCE: f64 = 1e-4;
 
-/// N rows of K class probabilities (row-major f64) with labels in `0..K`.
+/// N rows of K class probabilities (row-major f64) with labels in `0..K`, valid by
+/// construction: N > 0, K >= 2, every value finite and >= 0, rows summing to 1 (within
+/// [`ROW_SUM_TOLERANCE`]), labels in `0..K`. The fields are private so that no value can bypass
+/// the checks of [`ProbData::new`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProbData {
-    /// Number of rows N (> 0).
-    pub n: usize,
-    /// Number of classes K (>= 2).
-    pub k: usize,
-    /// Probabilities, N x K row-major.
-    pub probs: Vec<f64>,
-    /// Labels, length N, each in `0..K`.
-    pub labels: Vec<usize>,
+    n: usize,
+    k: usize,
+    probs: Vec<f64>,
+    labels: Vec<usize>,
 }
 
 /// Checks an N x K probability matrix: finite, non-negative, rows summing to 1 (within
@@ -99,6 +98,113 @@ impl ProbData {
         })
     }
 
+    /// Validates `probs` (N x K row-major) and labels already in `usize` (see [`check_probs`];
+    /// each label must lie in `0..K`).
+    pub fn from_parts(
+        mut probs: Vec<f64>,
+        k: usize,
+        labels: Vec<usize>,
+        renormalize: bool,
+    ) -> Result<Self> {
+        check_probs(&mut probs, k, renormalize)?;
+        let n = probs.len() / k;
+        if labels.len() != n {
+            return Err(CalibError::Shape(format!(
+                "`labels` has {} entries, expected one per row of `probs` ({n})",
+                labels.len()
+            )));
+        }
+        if let Some((row, &l)) = labels.iter().enumerate().find(|(_, l)| **l >= k) {
+            return Err(CalibError::LabelOutOfRange {
+                row,
+                label: i64::try_from(l).unwrap_or(i64::MAX),
+                k,
+            });
+        }
+        Ok(Self {
+            n,
+            k,
+            probs,
+            labels,
+        })
+    }
+
+    /// The same rows and labels with new probabilities `probs` (N x K), validated like
+    /// [`ProbData::new`] without renormalisation.
+    pub fn with_probs(&self, mut probs: Vec<f64>) -> Result<Self> {
+        if probs.len() != self.probs.len() {
+            return Err(CalibError::Shape(format!(
+                "`probs` has {} values, expected N x K = {} x {} = {}",
+                probs.len(),
+                self.n,
+                self.k,
+                self.probs.len()
+            )));
+        }
+        check_probs(&mut probs, self.k, false)?;
+        Ok(Self {
+            probs,
+            ..self.clone_shape()
+        })
+    }
+
+    /// The same rows and labels with probabilities `probs` (N x K) that the caller computed
+    /// from valid rows by a map that keeps them valid (a fitted calibrator); checked in debug
+    /// builds only.
+    pub(crate) fn with_valid_probs(&self, probs: Vec<f64>) -> Self {
+        debug_assert_eq!(probs.len(), self.probs.len());
+        Self {
+            probs,
+            ..self.clone_shape()
+        }
+    }
+
+    /// Rows the caller computed to be valid (a softmax, a generator); checked in debug builds.
+    pub(crate) fn from_valid(probs: Vec<f64>, k: usize, labels: Vec<usize>) -> Self {
+        debug_assert!(k >= 2 && probs.len() == labels.len() * k);
+        Self {
+            n: labels.len(),
+            k,
+            probs,
+            labels,
+        }
+    }
+
+    /// N, K and labels, with no probabilities.
+    fn clone_shape(&self) -> Self {
+        Self {
+            n: self.n,
+            k: self.k,
+            probs: Vec::new(),
+            labels: self.labels.clone(),
+        }
+    }
+
+    /// Number of rows N (> 0).
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// Number of classes K (>= 2).
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// Probabilities, N x K row-major.
+    pub fn probs(&self) -> &[f64] {
+        &self.probs
+    }
+
+    /// Labels, length N, each in `0..K`.
+    pub fn labels(&self) -> &[usize] {
+        &self.labels
+    }
+
+    /// Probabilities and labels, by value.
+    pub fn into_parts(self) -> (Vec<f64>, Vec<usize>) {
+        (self.probs, self.labels)
+    }
+
     /// Validates cached outputs; they must carry labels.
     pub fn from_outputs(o: &Outputs, renormalize: bool) -> Result<Self> {
         if o.probs.len() != o.n * o.k {
@@ -120,7 +226,9 @@ impl ProbData {
         &self.probs[i * self.k..(i + 1) * self.k]
     }
 
-    /// The rows at `idx` (with repeats), e.g. a bootstrap resample.
+    /// The rows at `idx` (with repeats), e.g. a bootstrap resample. Indices are rows the caller
+    /// enumerated (`< N`; a larger one panics); an empty `idx` gives N = 0, which every fit and
+    /// [`ProbData::require_two_classes`] reject.
     pub fn subset(&self, idx: &[usize]) -> Self {
         let mut probs = Vec::with_capacity(idx.len() * self.k);
         idx.iter()
@@ -189,5 +297,19 @@ mod tests {
             d.require_two_classes(),
             Err(CalibError::SingleClass(1))
         ));
+    }
+
+    #[test]
+    fn constructors_validate_and_name_the_field() {
+        let d = ProbData::from_parts(vec![0.5, 0.5, 0.2, 0.8], 2, vec![0, 1], false).unwrap();
+        assert_eq!((d.n(), d.k(), d.labels()), (2, 2, &[0, 1][..]));
+        let e = ProbData::from_parts(vec![0.5, 0.5], 2, vec![0, 1], false).unwrap_err();
+        assert!(e.to_string().contains("`labels`"), "{e}");
+        assert!(ProbData::from_parts(vec![0.5, 0.5], 2, vec![3], false).is_err());
+        let e = d.with_probs(vec![0.5, 0.5]).unwrap_err().to_string();
+        assert!(e.contains("`probs`") && e.contains("expected"), "{e}");
+        assert!(d.with_probs(vec![1.0, 0.0, 0.0, f64::NAN]).is_err());
+        let swapped = d.with_probs(vec![0.5, 0.5, 0.8, 0.2]).unwrap();
+        assert_eq!((swapped.row(1), swapped.labels()), (&[0.8, 0.2][..], d.labels()));
     }
 }

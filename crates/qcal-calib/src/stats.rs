@@ -147,7 +147,7 @@ pub fn paired_bootstrap(
 ) -> Interval {
     let estimate = metric(b) - metric(a);
     let mut rng = SplitMix64::new(seed);
-    let n = a.n.min(b.n);
+    let n = a.n().min(b.n());
     let mut diffs: Vec<f64> = (0..resamples)
         .map(|_| {
             let idx: Vec<usize> = (0..n).map(|_| rng.below(n)).collect();

@@ -31,12 +31,7 @@ pub fn overconfident(n: usize, k: usize, seed: u64, scale: f64, sharpen: f64) ->
         labels.push(y);
         probs.extend(softmax_f64(&z, sharpen));
     }
-    ProbData {
-        n,
-        k,
-        probs,
-        labels,
-    }
+    ProbData::from_valid(probs, k, labels)
 }
 
 fn softmax_f64(z: &[f64], scale: f64) -> Vec<f64> {
@@ -49,7 +44,11 @@ fn softmax_f64(z: &[f64], scale: f64) -> Vec<f64> {
 /// The same as [`overconfident`] with logits kept as f32 (for npz outputs).
 pub fn overconfident_logits(n: usize, k: usize, seed: u64) -> (Vec<f32>, Vec<f64>, Vec<usize>) {
     let d = overconfident(n, k, seed, 2.5, 1.8);
-    let logits: Vec<f32> = d.probs.iter().map(|&p| p.max(1e-30).ln() as f32).collect();
+    let logits: Vec<f32> = d
+        .probs()
+        .iter()
+        .map(|&p| p.max(1e-30).ln() as f32)
+        .collect();
     let probs = softmax_rows(&logits, k);
-    (logits, probs, d.labels)
+    (logits, probs, d.into_parts().1)
 }

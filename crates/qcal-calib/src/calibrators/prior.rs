@@ -15,9 +15,9 @@ const EM_TOL: f64 = 1e-12;
 
 /// Label frequencies of `d` (K).
 pub fn label_priors(d: &ProbData) -> Vec<f64> {
-    let mut pi = vec![0.0; d.k];
-    d.labels.iter().for_each(|&y| pi[y] += 1.0);
-    pi.iter_mut().for_each(|v| *v /= d.n as f64);
+    let mut pi = vec![0.0; d.k()];
+    d.labels().iter().for_each(|&y| pi[y] += 1.0);
+    pi.iter_mut().for_each(|v| *v /= d.n() as f64);
     pi
 }
 
@@ -26,15 +26,15 @@ pub fn label_priors(d: &ProbData) -> Vec<f64> {
 pub fn fit_prior_em(d: &ProbData) -> Result<LogLinear> {
     d.require_two_classes()?;
     let pi: Vec<f64> = label_priors(d).into_iter().map(|p| p.max(1e-6)).collect();
-    let mut cal = LogLinear::identity(d.k, super::linear::LOG_CLIP);
-    let mut q = vec![0.0; d.k];
+    let mut cal = LogLinear::identity(d.k(), super::linear::LOG_CLIP);
+    let mut q = vec![0.0; d.k()];
     for _ in 0..EM_ITERS {
-        let mut mean = vec![0.0; d.k];
-        for i in 0..d.n {
+        let mut mean = vec![0.0; d.k()];
+        for i in 0..d.n() {
             cal.apply_row(d.row(i), &mut q);
             mean.iter_mut()
                 .zip(&q)
-                .for_each(|(m, q)| *m += q / d.n as f64);
+                .for_each(|(m, q)| *m += q / d.n() as f64);
         }
         let gap = pi
             .iter()
@@ -48,7 +48,7 @@ pub fn fit_prior_em(d: &ProbData) -> Result<LogLinear> {
             .iter_mut()
             .zip(pi.iter().zip(&mean))
             .for_each(|(b, (p, m))| *b += (p / m).ln());
-        let shift = cal.bias.iter().sum::<f64>() / d.k as f64;
+        let shift = cal.bias.iter().sum::<f64>() / d.k() as f64;
         cal.bias.iter_mut().for_each(|b| *b -= shift);
     }
     Ok(cal)

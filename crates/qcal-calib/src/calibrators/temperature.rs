@@ -32,7 +32,7 @@ impl Temperature {
     /// Fits T by minimising the NLL of `d` (requires two classes present).
     pub fn fit(d: &ProbData) -> Result<Self> {
         d.require_two_classes()?;
-        let z: Vec<f64> = d.probs.iter().map(|&v| v.max(LOG_CLIP).ln()).collect();
+        let z: Vec<f64> = d.probs().iter().map(|&v| v.max(LOG_CLIP).ln()).collect();
         let (mut lo, mut hi) = TAU_RANGE;
         let mut tau = 1.0;
         for _ in 0..100 {
@@ -69,7 +69,7 @@ impl Temperature {
 
 /// First and second derivative of the mean NLL in `tau` at `tau`.
 fn derivatives(z: &[f64], d: &ProbData, tau: f64) -> (f64, f64) {
-    let k = d.k;
+    let k = d.k();
     let (mut g, mut h) = (0.0, 0.0);
     for (i, row) in z.chunks_exact(k).enumerate() {
         let m = row.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v));
@@ -81,8 +81,8 @@ fn derivatives(z: &[f64], d: &ProbData, tau: f64) -> (f64, f64) {
             s2 += e * v * v;
         }
         let mean = s1 / s;
-        g += mean - row[d.labels[i]];
+        g += mean - row[d.labels()[i]];
         h += s2 / s - mean * mean;
     }
-    (g / d.n as f64, h / d.n as f64)
+    (g / d.n() as f64, h / d.n() as f64)
 }

@@ -142,16 +142,16 @@ pub fn bin_index(edges: &[f64], c: f64) -> usize {
 
 /// Clipped top-label confidences and hits (1.0/0.0) of every row.
 pub fn top_label_pairs(data: &ProbData) -> (Vec<f64>, Vec<f64>) {
-    let mut conf = Vec::with_capacity(data.n);
-    let mut hit = Vec::with_capacity(data.n);
-    let mut row = vec![0.0; data.k];
-    for i in 0..data.n {
+    let mut conf = Vec::with_capacity(data.n());
+    let mut hit = Vec::with_capacity(data.n());
+    let mut row = vec![0.0; data.k()];
+    for i in 0..data.n() {
         for (r, &p) in row.iter_mut().zip(data.row(i)) {
             *r = p.clamp(NETCAL_EPS, 1.0 - NETCAL_EPS);
         }
         let j = argmax(&row);
         conf.push(row[j]);
-        hit.push(if j == data.labels[i] { 1.0 } else { 0.0 });
+        hit.push(if j == data.labels()[i] { 1.0 } else { 0.0 });
     }
     (conf, hit)
 }
@@ -177,20 +177,20 @@ pub fn ace(data: &ProbData, bins: usize) -> f64 {
 /// `[y_i = k]` on equal-width bins.
 pub fn classwise_ece(data: &ProbData, bins: usize) -> f64 {
     let edges = equal_width_edges(bins);
-    let total: f64 = (0..data.k)
+    let total: f64 = (0..data.k())
         .map(|k| {
-            let c: Vec<f64> = (0..data.n)
+            let c: Vec<f64> = (0..data.n())
                 .map(|i| data.row(i)[k].clamp(NETCAL_EPS, 1.0 - NETCAL_EPS))
                 .collect();
             let h: Vec<f64> = data
-                .labels
+                .labels()
                 .iter()
                 .map(|&y| if y == k { 1.0 } else { 0.0 })
                 .collect();
             ReliabilityBins::from_pairs(&c, &h, edges.clone()).ece()
         })
         .sum();
-    total / data.k as f64
+    total / data.k() as f64
 }
 
 #[cfg(test)]

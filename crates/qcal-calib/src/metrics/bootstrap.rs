@@ -1,6 +1,6 @@
 //! Seeded percentile-bootstrap confidence intervals for any metric.
 
-use super::ReliabilityBins;
+use super::binning::{ReliabilityBins, quantile_sorted};
 use crate::data::ProbData;
 use crate::rng::SplitMix64;
 
@@ -18,7 +18,7 @@ pub struct Interval {
 /// Percentile interval of `values` (sorted in place) at `level` (e.g. 0.95).
 pub fn percentile_interval(estimate: f64, values: &mut [f64], level: f64) -> Interval {
     values.sort_by(f64::total_cmp);
-    let q = |p: f64| super::quantile_sorted(values, p);
+    let q = |p: f64| quantile_sorted(values, p);
     Interval {
         estimate,
         lo: q((1.0 - level) / 2.0),
@@ -44,7 +44,7 @@ pub fn bootstrap_ci(
     level: f64,
 ) -> Interval {
     let estimate = metric(d);
-    let mut values: Vec<f64> = resample_indices(d.n, resamples, seed)
+    let mut values: Vec<f64> = resample_indices(d.n(), resamples, seed)
         .iter()
         .map(|idx| metric(&d.subset(idx)))
         .collect();
@@ -62,7 +62,7 @@ pub fn reliability_band(
 ) -> Vec<Interval> {
     let full = ReliabilityBins::top_label(d, bins);
     let mut per_bin: Vec<Vec<f64>> = vec![Vec::new(); full.count.len()];
-    for idx in resample_indices(d.n, resamples, seed) {
+    for idx in resample_indices(d.n(), resamples, seed) {
         let rb = ReliabilityBins::top_label(&d.subset(&idx), bins);
         for (b, v) in per_bin.iter_mut().enumerate() {
             if rb.count[b] > 0 {

@@ -24,23 +24,23 @@ pub const NLL_CLIP: f64 = 1e-12;
 
 /// Fraction of rows whose first maximal probability is the label.
 pub fn accuracy(d: &ProbData) -> f64 {
-    let hits = (0..d.n).filter(|&i| d.argmax(i) == d.labels[i]).count();
-    hits as f64 / d.n.max(1) as f64
+    let hits = (0..d.n()).filter(|&i| d.argmax(i) == d.labels()[i]).count();
+    hits as f64 / d.n().max(1) as f64
 }
 
 /// Mean negative log-likelihood `mean_i -log(clip(p_{i,y_i}, 1e-12, 1))`.
 pub fn nll(d: &ProbData) -> f64 {
-    let s: f64 = (0..d.n)
-        .map(|i| -d.row(i)[d.labels[i]].clamp(NLL_CLIP, 1.0).ln())
+    let s: f64 = (0..d.n())
+        .map(|i| -d.row(i)[d.labels()[i]].clamp(NLL_CLIP, 1.0).ln())
         .sum();
-    s / d.n.max(1) as f64
+    s / d.n().max(1) as f64
 }
 
 /// Brier score `mean_i sum_k (p_ik - [y_i = k])^2`.
 pub fn brier(d: &ProbData) -> f64 {
-    let s: f64 = (0..d.n)
+    let s: f64 = (0..d.n())
         .map(|i| {
-            let y = d.labels[i];
+            let y = d.labels()[i];
             d.row(i)
                 .iter()
                 .enumerate()
@@ -48,17 +48,17 @@ pub fn brier(d: &ProbData) -> f64 {
                 .sum::<f64>()
         })
         .sum();
-    s / d.n.max(1) as f64
+    s / d.n().max(1) as f64
 }
 
 /// relplot `smECE` of the top-label confidence `max_k p_ik` (unclipped) against the hit.
 pub fn smece(d: &ProbData) -> f64 {
-    let mut f = Vec::with_capacity(d.n);
-    let mut y = Vec::with_capacity(d.n);
-    for i in 0..d.n {
+    let mut f = Vec::with_capacity(d.n());
+    let mut y = Vec::with_capacity(d.n());
+    for i in 0..d.n() {
         let j = argmax(d.row(i));
         f.push(d.row(i)[j]);
-        y.push(if j == d.labels[i] { 1.0 } else { 0.0 });
+        y.push(if j == d.labels()[i] { 1.0 } else { 0.0 });
     }
     smece_scores(&f, &y)
 }
@@ -73,7 +73,7 @@ pub fn smece(d: &ProbData) -> f64 {
 pub fn debiased_ece(d: &ProbData, bins: usize) -> f64 {
     let (c, h) = top_label_pairs(d);
     let rb = ReliabilityBins::from_pairs(&c, &h, equal_mass_edges(&c, bins));
-    let n = d.n.max(1) as f64;
+    let n = d.n().max(1) as f64;
     let mut total = 0.0;
     for b in 0..rb.count.len() {
         let nb = rb.count[b];
@@ -88,6 +88,20 @@ pub fn debiased_ece(d: &ProbData, bins: usize) -> f64 {
         total += nb as f64 / n * term;
     }
     total.max(0.0).sqrt()
+}
+
+/// The seed study's transfer delta, the relative change of ECE from FP32 to INT4 in percent:
+/// `100 (ece_int4 - ece_fp32) / ece_fp32`. `None` when `ece_fp32` is 0 or either value is not
+/// finite.
+pub fn transfer_delta(ece_fp32: f64, ece_int4: f64) -> Option<f64> {
+    let d = 100.0 * (ece_int4 - ece_fp32) / ece_fp32;
+    (ece_fp32 != 0.0 && ece_fp32.is_finite() && ece_int4.is_finite() && d.is_finite()).then_some(d)
+}
+
+/// A transfer delta in percent as every table prints it: `+4.5%` (one decimal, signed), or
+/// `n/a` when undefined.
+pub fn fmt_transfer_delta(delta_pct: Option<f64>) -> String {
+    delta_pct.map_or("n/a".into(), |d| format!("{d:+.1}%"))
 }
 
 /// Every metric of `qcal metrics` at once.
@@ -119,7 +133,7 @@ impl MetricSet {
     /// Computes every metric with `bins` bins.
     pub fn compute(d: &ProbData, bins: usize) -> Self {
         Self {
-            n: d.n,
+            n: d.n(),
             accuracy: accuracy(d),
             nll: nll(d),
             brier: brier(d),
@@ -136,6 +150,17 @@ impl MetricSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transfer_delta_is_relative_and_guarded() {
+        assert_eq!(transfer_delta(0.2, 0.1), Some(-50.0));
+        assert_eq!(transfer_delta(0.1, 0.1), Some(0.0));
+        assert_eq!(transfer_delta(0.0, 0.1), None);
+        assert_eq!(transfer_delta(f64::NAN, 0.1), None);
+        assert_eq!(transfer_delta(0.1, f64::INFINITY), None);
+        assert_eq!(fmt_transfer_delta(transfer_delta(0.2, 0.209)), "+4.5%");
+        assert_eq!(fmt_transfer_delta(None), "n/a");
+    }
 
     #[test]
     fn simple_values() {

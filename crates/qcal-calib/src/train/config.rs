@@ -1,70 +1,9 @@
-//! Configuration of the calibrator fits: [`Method`], [`FitConfig`] and its parts.
+//! Configuration of the calibrator fits: [`FitConfig`] and its parts.
 
 use super::device::TrainBackend;
 use super::objectives::LossWeights;
-use crate::calibrators::Combine;
-use crate::error::{CalibError, Result};
+use crate::calibrators::{Combine, Method};
 use serde::{Deserialize, Serialize};
-
-/// A calibration method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Method {
-    /// Temperature scaling (exact 1-D solver).
-    Temperature,
-    /// Vector scaling.
-    Vector,
-    /// Matrix scaling.
-    Matrix,
-    /// Dirichlet calibration with ODIR.
-    Dirichlet,
-    /// Plain log-space affine map with the fuzzy objective.
-    Affine,
-    /// Fuzzy-gated calibrator.
-    Fuzzy,
-    /// One calibrator ([`FitConfig::labelwise_inner`]) per predicted label.
-    Labelwise,
-    /// Class-prior bias correction.
-    Prior,
-}
-
-impl Method {
-    /// Every method, in the order of the CLI help.
-    pub const ALL: [Method; 8] = [
-        Self::Temperature,
-        Self::Vector,
-        Self::Matrix,
-        Self::Dirichlet,
-        Self::Affine,
-        Self::Fuzzy,
-        Self::Labelwise,
-        Self::Prior,
-    ];
-}
-
-impl Method {
-    /// The machine name (as in the CLI and the calibrator JSON's `method`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Temperature => "temperature",
-            Self::Vector => "vector",
-            Self::Matrix => "matrix",
-            Self::Dirichlet => "dirichlet",
-            Self::Affine => "affine",
-            Self::Fuzzy => "fuzzy",
-            Self::Labelwise => "labelwise",
-            Self::Prior => "prior",
-        }
-    }
-}
-
-impl std::str::FromStr for Method {
-    type Err = CalibError;
-    fn from_str(s: &str) -> Result<Self> {
-        serde_json::from_value(serde_json::Value::String(s.to_ascii_lowercase()))
-            .map_err(|_| CalibError::Config(format!("unknown method `{s}`")))
-    }
-}
 
 /// Dirichlet settings: fixed strengths, or cross-validation over a grid.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

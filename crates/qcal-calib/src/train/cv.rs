@@ -3,8 +3,10 @@
 //! every grid point, the best (ties: the first, i.e. the smallest strengths) is refitted on
 //! all rows by the caller.
 
-use super::engine::block_on;
-use super::fit::{FitConfig, fit_dirichlet_fixed_async};
+use super::config::FitConfig;
+use super::device::block_on;
+use super::fit::fit_dirichlet_fixed_async;
+use crate::calibrators::Calibrator;
 use crate::data::ProbData;
 use crate::error::{CalibError, Result};
 use crate::metrics::nll;
@@ -24,9 +26,10 @@ pub async fn select_odir_async(d: &ProbData, cfg: &FitConfig) -> Result<(f64, f6
             "empty Dirichlet regularisation grid".into(),
         ));
     }
-    let mut idx: Vec<usize> = (0..d.n).collect();
+    let n = d.n();
+    let mut idx: Vec<usize> = (0..n).collect();
     SplitMix64::new(cfg.seed).shuffle(&mut idx);
-    let fold_of = |pos: usize| pos * folds / d.n.max(1);
+    let fold_of = |pos: usize| pos * folds / n.max(1);
     let mut best = (f64::INFINITY, (grid[0], grid[0]));
     for &lambda in grid {
         for &mu in grid {
@@ -36,15 +39,15 @@ pub async fn select_odir_async(d: &ProbData, cfg: &FitConfig) -> Result<(f64, f6
                     idx.iter().enumerate().partition(|(p, _)| fold_of(*p) != f);
                 let tr: Vec<usize> = tr.into_iter().map(|(_, &i)| i).collect();
                 let te: Vec<usize> = te.into_iter().map(|(_, &i)| i).collect();
+                if tr.is_empty() || te.is_empty() {
+                    continue;
+                }
                 let sub = d.subset(&tr);
-                if sub.require_two_classes().is_err() || te.is_empty() {
+                if sub.require_two_classes().is_err() {
                     continue;
                 }
                 let cal = fit_dirichlet_fixed_async(&sub, lambda, mu, cfg, &mut |_, _| {}).await?;
-                let test = d.subset(&te);
-                let mut q = test.clone();
-                q.probs = crate::calibrators::Calibrator::Dirichlet(cal)
-                    .apply_unchecked(&test.probs, d.k);
+                let q = Calibrator::Dirichlet(cal).apply_data(&d.subset(&te));
                 total += nll(&q) * te.len() as f64;
             }
             if total < best.0 {

@@ -72,3 +72,8 @@ pub async fn init_wgpu_async() -> Result<()> {
 pub fn autodiff_of(device: Device) -> Device {
     device.autodiff()
 }
+
+/// Runs a future to completion on this thread (native callers).
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    pollster::block_on(f)
+}

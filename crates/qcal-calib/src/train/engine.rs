@@ -1,63 +1,16 @@
 //! The one training loop: burn autodiff computes loss and gradient of a flat parameter vector on
-//! any device; the optimiser (L-BFGS or Adam) runs on the host in f64.
+//! any device ([`super::objective`]); the optimiser ([`super::optim`], L-BFGS or Adam) runs on
+//! the host in f64.
 //!
-//! Every calibrator and the softmax-regression head are an [`Objective`]: a scalar loss of the
-//! flat parameters `theta` (length `n_params`) on a [`Batch`]. The loop is async at its core so
-//! the browser can await GPU readbacks; native callers use [`block_on`].
+//! Every calibrator and the softmax-regression head are an [`Objective`]. The loop is async at its
+//! core so the browser can await GPU readbacks; native callers use [`super::block_on`].
 
-use crate::error::{CalibError, Result};
+use super::objective::{Batch, Objective, value};
+use super::optim::{OptimState, Optimizer};
+use super::pause::pause;
+use crate::error::Result;
 use crate::rng::SplitMix64;
 use burn::tensor::{Device, Tensor, TensorData};
-
-/// Rows of features `x` (N x D) and one-hot labels `y` (N x K) on a device.
-#[derive(Debug, Clone)]
-pub struct Batch {
-    /// Features, N x D.
-    pub x: Tensor<2>,
-    /// One-hot labels, N x K.
-    pub y: Tensor<2>,
-    /// N.
-    pub n: usize,
-}
-
-impl Batch {
-    /// Uploads row-major `x` (n x d) and labels (`0..k`) to `device`.
-    pub fn new(device: &Device, x: &[f32], d: usize, labels: &[usize], k: usize) -> Self {
-        let n = labels.len();
-        let mut onehot = vec![0.0f32; n * k];
-        labels
-            .iter()
-            .enumerate()
-            .for_each(|(i, &l)| onehot[i * k + l] = 1.0);
-        Self {
-            x: Tensor::from_data(TensorData::new(x.to_vec(), [n, d]), device),
-            y: Tensor::from_data(TensorData::new(onehot, [n, k]), device),
-            n,
-        }
-    }
-}
-
-/// A differentiable training objective over a flat parameter vector.
-pub trait Objective {
-    /// Number of parameters P.
-    fn n_params(&self) -> usize;
-    /// Scalar loss (shape [1]) of `theta` (shape [P]) on `batch`, built from burn ops only.
-    fn loss(&self, theta: Tensor<1>, batch: &Batch) -> Tensor<1>;
-}
-
-/// The optimiser.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase", tag = "kind")]
-pub enum Optimizer {
-    /// L-BFGS (history 10) with a backtracking Armijo line search; for smooth deterministic
-    /// objectives.
-    Lbfgs,
-    /// Adam with learning rate `lr` (betas 0.9 / 0.999, eps 1e-8); for noisy objectives.
-    Adam {
-        /// Learning rate.
-        lr: f64,
-    },
-}
 
 /// Settings of the training loop.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -103,57 +56,6 @@ pub struct TrainResult {
     pub steps: usize,
 }
 
-/// Runs a future to completion on this thread (native callers).
-pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    pollster::block_on(f)
-}
-
-fn train_err(e: impl std::fmt::Debug) -> CalibError {
-    CalibError::Train(format!("{e:?}"))
-}
-
-async fn read(t: Tensor<1>) -> Result<Vec<f32>> {
-    let data = t.into_data_async().await.map_err(train_err)?;
-    data.try_to_vec::<f32>().map_err(train_err)
-}
-
-/// Loss and gradient of `obj` at `theta` on `batch` (device computation, host values).
-pub async fn value_and_grad(
-    obj: &dyn Objective,
-    device: &Device,
-    theta: &[f64],
-    batch: &Batch,
-) -> Result<(f64, Vec<f64>)> {
-    let flat: Vec<f32> = theta.iter().map(|&v| v as f32).collect();
-    let p = Tensor::<1>::from_data(TensorData::new(flat, [theta.len()]), device).require_grad();
-    let loss = obj.loss(p.clone(), batch);
-    let grads = loss.backward();
-    let g = p
-        .grad(&grads)
-        .ok_or_else(|| CalibError::Train("no gradient".into()))?;
-    let value = f64::from(read(loss).await?.first().copied().unwrap_or(f32::NAN));
-    let grad: Vec<f64> = read(g).await?.into_iter().map(f64::from).collect();
-    if !value.is_finite() {
-        return Err(CalibError::Train(format!("loss became {value}")));
-    }
-    Ok((value, grad))
-}
-
-/// Loss of `obj` at `theta` without gradient.
-pub async fn value(
-    obj: &dyn Objective,
-    device: &Device,
-    theta: &[f64],
-    batch: &Batch,
-) -> Result<f64> {
-    let flat: Vec<f32> = theta.iter().map(|&v| v as f32).collect();
-    let p = Tensor::<1>::from_data(TensorData::new(flat, [theta.len()]), device);
-    let loss = obj.loss(p, batch);
-    Ok(f64::from(
-        read(loss).await?.first().copied().unwrap_or(f32::NAN),
-    ))
-}
-
 /// A batch whose features carry fresh Gaussian noise of std `std`.
 fn noisy(batch: &Batch, std: f64, rng: &mut SplitMix64, device: &Device) -> Batch {
     let [n, d] = batch.x.dims();
@@ -178,7 +80,7 @@ pub async fn minimize(
     cfg: &TrainConfig,
     progress: &mut dyn FnMut(usize, f64),
 ) -> Result<TrainResult> {
-    let mut state = super::optim::OptimState::new(theta0, cfg);
+    let mut state = OptimState::new(theta0, cfg.optimizer, cfg.tol);
     let mut rng = SplitMix64::new(cfg.seed);
     let mut best = (f64::INFINITY, state.theta().to_vec());
     let mut since_best = 0;
@@ -193,7 +95,7 @@ pub async fn minimize(
         let loss = state.loss();
         losses.push(loss);
         progress(step, loss);
-        super::pause::pause().await;
+        pause().await;
         if let Some(h) = holdout {
             let hl = value(obj, device, state.theta(), h).await?;
             if hl < best.0 {
@@ -220,4 +122,17 @@ pub async fn minimize(
         steps: losses.len(),
         losses,
     })
+}
+
+/// Splits `0..n` into (train, held-out) rows by a seeded shuffle; `fraction` of the rows
+/// (rounded, at most n - 1) are held out for early stopping.
+pub fn holdout_split(n: usize, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut idx: Vec<usize> = (0..n).collect();
+    let h = ((n as f64 * fraction).round() as usize).min(n.saturating_sub(1));
+    if h == 0 {
+        return (idx, Vec::new());
+    }
+    SplitMix64::new(seed).shuffle(&mut idx);
+    let held = idx.split_off(n - h);
+    (idx, held)
 }

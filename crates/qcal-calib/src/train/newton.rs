@@ -10,8 +10,8 @@
 //! Loss `L = mean_i -log softmax(z_i)_{y_i} + lambda sum_{j != k} W_jk^2 + mu sum_j b_j^2` with
 //! `z_ir = theta_r . x_i`, `x_i = [log clip(p_i) | 1]`.
 
-use crate::ProbData;
 use crate::calibrators::{LogLinear, softmax_in_place};
+use crate::data::ProbData;
 
 /// Largest K refined (the Hessian is P x P with P = (K-1)(K+1)).
 pub const MAX_NEWTON_CLASSES: usize = 16;
@@ -21,7 +21,7 @@ const GRAD_TOL: f64 = 1e-12;
 /// Refines `init` (an ODIR fit with its last row zero) by damped Newton steps in f64; returns
 /// `init` unchanged when K is too large or no step lowers the loss.
 pub fn refine_dirichlet(d: &ProbData, init: LogLinear, lambda: f64, mu: f64) -> LogLinear {
-    let k = d.k;
+    let k = d.k();
     if !(2..=MAX_NEWTON_CLASSES).contains(&k) {
         return init;
     }
@@ -58,8 +58,8 @@ struct OdirProblem<'a> {
 impl<'a> OdirProblem<'a> {
     fn new(d: &'a ProbData, clip: f64, lambda: f64, mu: f64) -> Self {
         let x = d
-            .probs
-            .chunks(d.k)
+            .probs()
+            .chunks(d.k())
             .flat_map(|row| {
                 row.iter()
                     .map(move |p| p.clamp(clip, 1.0 - clip).ln())
@@ -70,7 +70,7 @@ impl<'a> OdirProblem<'a> {
     }
 
     fn k(&self) -> usize {
-        self.d.k
+        self.d.k()
     }
 
     /// Penalty coefficient of free parameter `(r, c)`.
@@ -131,10 +131,10 @@ impl<'a> OdirProblem<'a> {
     }
 
     fn loss(&self, theta: &[f64]) -> f64 {
-        let n = self.d.n;
+        let n = self.d.n();
         let nll: f64 = (0..n)
             .map(|i| {
-                -self.probs(theta, i)[self.d.labels[i]]
+                -self.probs(theta, i)[self.d.labels()[i]]
                     .max(f64::MIN_POSITIVE)
                     .ln()
             })
@@ -144,7 +144,7 @@ impl<'a> OdirProblem<'a> {
 
     /// Gradient (P) and Hessian (P x P row-major).
     fn grad_hess(&self, theta: &[f64]) -> (Vec<f64>, Vec<f64>) {
-        let (k, n) = (self.k(), self.d.n);
+        let (k, n) = (self.k(), self.d.n());
         let (m, p) = (k + 1, theta.len());
         let mut g = vec![0.0; p];
         let mut h = vec![0.0; p * p];
@@ -152,7 +152,7 @@ impl<'a> OdirProblem<'a> {
             let q = self.probs(theta, i);
             let xi = &self.x[i * m..(i + 1) * m];
             for r in 0..k - 1 {
-                let resid = q[r] - f64::from(u8::from(self.d.labels[i] == r));
+                let resid = q[r] - f64::from(u8::from(self.d.labels()[i] == r));
                 for c in 0..m {
                     g[r * m + c] += resid * xi[c];
                 }

@@ -1,8 +1,16 @@
 //! The calibrators' training objectives as burn graphs over a flat parameter vector `theta`.
 //!
-//! Every batch holds features `x = log(clip(p))` (N x K) and one-hot labels `y` (N x K).
+//! Every batch holds features `x = log(clip(p))` (N x K) and one-hot labels `y` (N x K). Each
+//! objective owns its flat parameter layout: [`LinearObjective::init_theta`] /
+//! [`FuzzyObjective::init_theta`] give the identity map, `into_calibrator(theta)` the fitted
+//! calibrator.
 
-use super::engine::{Batch, Objective};
+use super::device::block_on;
+use super::objective::{Batch, Objective};
+use crate::calibrators::{
+    Calibrator, Combine, DIRICHLET_CLIP, FuzzyGated, GATE_EPS, LOG_CLIP, LogLinear,
+};
+use crate::error::{CalibError, Result};
 use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
@@ -37,6 +45,18 @@ fn constant(device: &Device, v: Vec<f32>, shape: [usize; 2]) -> Tensor<2> {
     Tensor::from_data(TensorData::new(v, shape), device)
 }
 
+/// Errors unless `theta` has the `n` parameters of the objective.
+fn check_len(theta: &[f64], n: usize) -> Result<()> {
+    if theta.len() == n {
+        Ok(())
+    } else {
+        Err(CalibError::Shape(format!(
+            "`theta` has {} parameters, the objective has {n}",
+            theta.len()
+        )))
+    }
+}
+
 /// Mean NLL `-(1/N) sum_i sum_k y_ik log q_ik` from log-probabilities.
 fn nll(logq: Tensor<2>, b: &Batch) -> Tensor<1> {
     (logq * b.y.clone()).sum().neg().div_scalar(b.n as f64)
@@ -53,6 +73,69 @@ impl LinearObjective {
             kind,
             offdiag: constant(device, mask, [k, k]),
         }
+    }
+
+    /// The clip of `p` in the features `log(clip(p))`: [`DIRICHLET_CLIP`] for Dirichlet (as
+    /// dirichletcal), else [`LOG_CLIP`].
+    pub fn clip(&self) -> f64 {
+        match self.kind {
+            LinearKind::Dirichlet { .. } => DIRICHLET_CLIP,
+            _ => LOG_CLIP,
+        }
+    }
+
+    /// The identity map's theta: vector `[1 (K) | 0 (K)]`, prior `0 (K)`, matrix and
+    /// Dirichlet `[I | 0]` (K x (K+1) row-major).
+    pub fn init_theta(&self) -> Vec<f64> {
+        let k = self.k;
+        match self.kind {
+            LinearKind::Vector => [vec![1.0; k], vec![0.0; k]].concat(),
+            LinearKind::Prior => vec![0.0; k],
+            LinearKind::Matrix | LinearKind::Dirichlet { .. } => (0..k * (k + 1))
+                .map(|i| if i / (k + 1) == i % (k + 1) { 1.0 } else { 0.0 })
+                .collect(),
+        }
+    }
+
+    /// The fitted map of `theta` (length [`Objective::n_params`]); for Dirichlet the effective
+    /// `[W | b]` = raw - its last row (dirichletcal's `ref_row`).
+    pub fn into_loglinear(&self, theta: &[f64]) -> Result<LogLinear> {
+        check_len(theta, self.n_params())?;
+        let k = self.k;
+        let mut l = LogLinear::identity(k, self.clip());
+        match self.kind {
+            LinearKind::Vector => {
+                (0..k).for_each(|i| l.weight[i * k + i] = theta[i]);
+                l.bias = theta[k..].to_vec();
+            }
+            LinearKind::Prior => l.bias = theta.to_vec(),
+            LinearKind::Matrix | LinearKind::Dirichlet { .. } => {
+                let reference = matches!(self.kind, LinearKind::Dirichlet { .. });
+                let last = &theta[(k - 1) * (k + 1)..];
+                for (r, row) in theta.chunks_exact(k + 1).enumerate() {
+                    for (c, &v) in row.iter().enumerate() {
+                        let v = v - if reference { last[c] } else { 0.0 };
+                        if c < k {
+                            l.weight[r * k + c] = v;
+                        } else {
+                            l.bias[r] = v;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(l)
+    }
+
+    /// The fitted calibrator of `theta` (vector, matrix, Dirichlet or prior).
+    pub fn into_calibrator(&self, theta: &[f64]) -> Result<Calibrator> {
+        let l = self.into_loglinear(theta)?;
+        Ok(match self.kind {
+            LinearKind::Vector => Calibrator::Vector(l),
+            LinearKind::Matrix => Calibrator::Matrix(l),
+            LinearKind::Dirichlet { .. } => Calibrator::Dirichlet(l),
+            LinearKind::Prior => Calibrator::Prior(l),
+        })
     }
 
     /// `(W, b)` as K x K and 1 x K tensors from theta.
@@ -231,8 +314,8 @@ pub struct FuzzyObjective {
     pub k: usize,
     /// Regions R (0 = plain affine).
     pub regions: usize,
-    /// Mixture of softmaxes instead of softmax of mixed logits.
-    pub mixture: bool,
+    /// How the regions' maps are combined.
+    pub combine: Combine,
     terms: SoftTerms,
 }
 
@@ -241,16 +324,58 @@ impl FuzzyObjective {
     pub fn new(
         k: usize,
         regions: usize,
-        mixture: bool,
+        combine: Combine,
         weights: LossWeights,
         device: &Device,
     ) -> Self {
         Self {
             k,
             regions,
-            mixture,
+            combine,
             terms: SoftTerms::new(weights, device),
         }
+    }
+
+    /// Mixture of softmaxes instead of softmax of mixed logits.
+    fn mixture(&self) -> bool {
+        self.combine == Combine::MixtureOfSoftmaxes
+    }
+
+    /// The theta of a fitted gated calibrator: `[centres | log_widths | weights | biases]`.
+    pub fn theta_of(f: &FuzzyGated) -> Vec<f64> {
+        [f.centres.as_slice(), &f.log_widths, &f.weights, &f.biases].concat()
+    }
+
+    /// The identity map's theta ([`FuzzyGated::identity`]; affine: `[I | 0]`).
+    pub fn init_theta(&self) -> Vec<f64> {
+        let init = FuzzyGated::identity(self.k, self.regions.max(1), self.combine);
+        if self.regions == 0 {
+            [init.weights, init.biases].concat()
+        } else {
+            Self::theta_of(&init)
+        }
+    }
+
+    /// The fitted calibrator of `theta` (length [`Objective::n_params`]): fuzzy-gated, or plain
+    /// affine for R = 0.
+    pub fn into_calibrator(&self, theta: &[f64]) -> Result<Calibrator> {
+        check_len(theta, self.n_params())?;
+        let (k, r) = (self.k, self.regions);
+        let kk = k * k;
+        if r == 0 {
+            let mut l = LogLinear::identity(k, LOG_CLIP);
+            l.weight = theta[..kk].to_vec();
+            l.bias = theta[kk..].to_vec();
+            return Ok(Calibrator::Affine(l));
+        }
+        Ok(Calibrator::Fuzzy(FuzzyGated {
+            k,
+            centres: theta[..r].to_vec(),
+            log_widths: theta[r..2 * r].to_vec(),
+            weights: theta[2 * r..2 * r + r * kk].to_vec(),
+            biases: theta[2 * r + r * kk..].to_vec(),
+            combine: self.combine,
+        }))
     }
 
     /// Calibrated `(q, log q)` for features `x` (N x K).
@@ -269,7 +394,7 @@ impl FuzzyObjective {
         let g = ((c - m).square() / (s.square().mul_scalar(2.0)))
             .neg()
             .exp();
-        let gw = g.clone() / g.sum_dim(1).add_scalar(super::super::calibrators::GATE_EPS);
+        let gw = g.clone() / g.sum_dim(1).add_scalar(GATE_EPS);
         let w = theta
             .clone()
             .narrow(0, 2 * r, r * k * k)
@@ -279,7 +404,7 @@ impl FuzzyObjective {
             .reshape([1, r * k]);
         let zr = (x.matmul(w.transpose()) + b).reshape([n, r, k]);
         let gw3 = gw.reshape([n, r, 1]);
-        if self.mixture {
+        if self.mixture() {
             let q: Tensor<2> = (softmax(zr, 2) * gw3).sum_dim(1).reshape([n, k]);
             let logq = q.clone().clamp_min(1e-12).log();
             (q, logq)
@@ -293,22 +418,17 @@ impl FuzzyObjective {
 impl FuzzyObjective {
     /// Calibrated probabilities (N x K, row-major) of features `x = log(clip(p))` under
     /// `theta`, computed by the training graph (natively; blocks on the readback).
-    pub fn predict(
-        &self,
-        device: &Device,
-        theta: &[f64],
-        x: &[f32],
-    ) -> crate::error::Result<Vec<f64>> {
+    pub fn predict(&self, device: &Device, theta: &[f64], x: &[f32]) -> Result<Vec<f64>> {
         let n = x.len() / self.k.max(1);
         let th: Vec<f32> = theta.iter().map(|&v| v as f32).collect();
         let th = Tensor::<1>::from_data(TensorData::new(th, [theta.len()]), device);
         let xt = constant(device, x.to_vec(), [n, self.k]);
         let (q, _) = self.forward(th, xt);
-        let data = super::engine::block_on(q.into_data_async())
-            .map_err(|e| crate::error::CalibError::Train(format!("{e:?}")))?;
+        let data =
+            block_on(q.into_data_async()).map_err(|e| CalibError::Train(format!("{e:?}")))?;
         let v: Vec<f32> = data
             .try_to_vec()
-            .map_err(|e| crate::error::CalibError::Train(format!("{e:?}")))?;
+            .map_err(|e| CalibError::Train(format!("{e:?}")))?;
         Ok(v.into_iter().map(f64::from).collect())
     }
 }

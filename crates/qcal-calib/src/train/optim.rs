@@ -1,10 +1,24 @@
 //! Host-side optimisers over flat f64 parameters: L-BFGS (two-loop recursion, history 10,
 //! backtracking Armijo line search) and Adam. Loss and gradient come from burn autodiff.
 
-use super::engine::{Batch, Objective, Optimizer, TrainConfig, value_and_grad};
+use super::objective::{Batch, Objective, value_and_grad};
 use crate::error::Result;
 use burn::tensor::Device;
 use std::collections::VecDeque;
+
+/// The optimiser.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase", tag = "kind")]
+pub enum Optimizer {
+    /// L-BFGS (history 10) with a backtracking Armijo line search; for smooth deterministic
+    /// objectives.
+    Lbfgs,
+    /// Adam with learning rate `lr` (betas 0.9 / 0.999, eps 1e-8); for noisy objectives.
+    Adam {
+        /// Learning rate.
+        lr: f64,
+    },
+}
 
 const HISTORY: usize = 10;
 const ARMIJO_C1: f64 = 1e-4;
@@ -31,14 +45,15 @@ pub(crate) struct OptimState {
 }
 
 impl OptimState {
-    pub(crate) fn new(theta: Vec<f64>, cfg: &TrainConfig) -> Self {
+    /// Starts at `theta` with optimiser `kind`; `tol` as [`super::TrainConfig::tol`].
+    pub(crate) fn new(theta: Vec<f64>, kind: Optimizer, tol: f64) -> Self {
         let p = theta.len();
         Self {
             theta,
             f: f64::NAN,
             g: None,
-            kind: cfg.optimizer,
-            tol: cfg.tol,
+            kind,
+            tol,
             small_steps: 0,
             hist: VecDeque::new(),
             m: vec![0.0; p],

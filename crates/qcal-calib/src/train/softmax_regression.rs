@@ -1,10 +1,11 @@
 //! Multinomial logistic regression on dense features, trained with the shared burn loop: the
 //! reusable trainer behind `qcal train-head` and the matrix-type calibrators.
 
-use super::device::{TrainBackend, autodiff_device};
-use super::engine::{Batch, Objective, Optimizer, TrainConfig, block_on, minimize};
+use super::device::{TrainBackend, autodiff_device, block_on};
+use super::engine::{TrainConfig, holdout_split, minimize};
+use super::objective::{Batch, Objective};
+use super::optim::Optimizer;
 use crate::error::{CalibError, Result};
-use crate::rng::SplitMix64;
 use burn::tensor::Tensor;
 use burn::tensor::activation::log_softmax;
 
@@ -96,18 +97,6 @@ fn scaler(x: &[f32], n: usize, d: usize, min_std: f64) -> (Vec<f64>, Vec<f64>) {
         .map(|s| if s < min_std { 0.0 } else { s })
         .collect();
     (mean, std)
-}
-
-/// Splits `0..n` into (train, held-out) rows by a seeded shuffle.
-pub fn holdout_split(n: usize, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
-    let mut idx: Vec<usize> = (0..n).collect();
-    let h = ((n as f64 * fraction).round() as usize).min(n.saturating_sub(1));
-    if h == 0 {
-        return (idx, Vec::new());
-    }
-    SplitMix64::new(seed).shuffle(&mut idx);
-    let held = idx.split_off(n - h);
-    (idx, held)
 }
 
 /// Fits multinomial logistic regression of labels `y` (in `0..k`) on features `x` (n x d
