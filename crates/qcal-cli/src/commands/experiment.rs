@@ -20,7 +20,7 @@ pub struct ExperimentArgs {
     pub model: Option<PathBuf>,
     /// Run a shipped scenario's model (in-domain or few-shot); --data then defaults to the
     /// shipped evaluation pool (twfin val + test).
-    #[arg(long, conflicts_with_all = ["model", "fp32"], value_parser = super::parse_scenario)]
+    #[arg(long, conflicts_with_all = ["model", "fp32"], value_parser = super::args::parse_scenario)]
     pub scenario: Option<qcal_model::Scenario>,
     /// Labelled CSV files (`text,label`) forming the evaluation pool: repeat or comma-separate.
     #[arg(long, value_delimiter = ',', required_unless_present_any = ["fp32", "scenario"])]

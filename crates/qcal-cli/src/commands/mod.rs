@@ -1,5 +1,6 @@
 //! The subcommands of `qcal`, one module each.
 
+mod args;
 mod bench;
 mod bench_calib;
 mod bench_gpu;
@@ -55,9 +56,4 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Experiment(args) => experiment::run(args),
         Command::Regimes(args) => regimes::run(args),
     }
-}
-
-/// Parses a `--scenario` value (clap value parser): an unknown name lists the known ones.
-pub fn parse_scenario(s: &str) -> Result<qcal_model::Scenario, String> {
-    s.parse().map_err(|e: qcal_model::Error| e.to_string())
 }

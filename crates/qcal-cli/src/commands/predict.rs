@@ -17,7 +17,7 @@ pub struct PredictArgs {
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Run a shipped scenario's model: in-domain (the default model) or few-shot.
-    #[arg(long, conflicts_with = "model", value_parser = super::parse_scenario)]
+    #[arg(long, conflicts_with = "model", value_parser = super::args::parse_scenario)]
     pub scenario: Option<qcal_model::Scenario>,
     /// CSV file with a header `text,label` (labels are the model's `id2label` names).
     #[arg(long)]
