@@ -63,7 +63,7 @@ fn metrics_match_netcal_and_relplot() {
 fn npz_written_by_numpy_reads_back() {
     let (out, d) = case("k3_edges");
     assert_eq!(out.label_names, ["positive", "negative", "neutral"]);
-    assert_eq!((d.n, d.k), (600, 3));
+    assert_eq!((d.n(), d.k()), (600, 3));
     let (f32_case, _) = case("k4_f32");
     assert_eq!(f32_case.k, 4);
     // Round trip through our writer keeps the f32 values exactly.
@@ -97,7 +97,7 @@ fn dirichlet_odir_matches_dirichletcal() {
             let (lambda, mu) = (f(&fit["reg_lambda"]), f(&fit["reg_mu"]));
             let cal =
                 fit_dirichlet_fixed(&d, lambda, mu, &FitConfig::default(), &mut |_, _| {}).unwrap();
-            let q = Calibrator::Dirichlet(cal).apply_unchecked(&d.probs, d.k);
+            let q = Calibrator::Dirichlet(cal).apply_unchecked(d.probs(), d.k());
             let head: Vec<f64> = fit["probs_head"]
                 .as_array()
                 .unwrap()
@@ -110,7 +110,7 @@ fn dirichlet_odir_matches_dirichletcal() {
                 .iter()
                 .map(f)
                 .collect();
-            let strided: Vec<f64> = q.chunks(d.k).step_by(7).flatten().copied().collect();
+            let strided: Vec<f64> = q.chunks(d.k()).step_by(7).flatten().copied().collect();
             let worst = head
                 .iter()
                 .zip(&q)

@@ -4,9 +4,9 @@
 //! number is finite and within its range, reproducibility, and the errors on bad input.
 
 use qcal_calib::Outputs;
+use qcal_calib::calibrators::Method;
 use qcal_calib::rng::SplitMix64;
 use qcal_calib::synthetic::overconfident_logits;
-use qcal_calib::train::Method;
 use qcal_experiment::{ExperimentConfig, ExperimentError, Inputs, Silent, inputs::Arm};
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -1,9 +1,70 @@
-//! The seed study's claims (the README's "The question and the seed study"), judged on the
-//! summary rows of one INT4 precision. Each verdict is `holds`, `does not hold` or `not tested`, with its numbers.
+//! The seed study (the README's "The question and the seed study"): its published numbers
+//! ([`SEED_STUDY`], the one copy the reports print) and its claims, judged on the summary rows
+//! of one INT4 precision. Each verdict is `holds`, `does not hold` or `not tested`, with its
+//! numbers.
 
-use crate::config::{UNCALIBRATED, method_name};
 use crate::report::{Claim, SummaryRow};
-use qcal_calib::train::Method;
+use qcal_calib::calibrators::Method;
+use qcal_calib::metrics::fmt_transfer_delta;
+
+/// One row of the seed study's table (FinBERT, bitsandbytes INT4), as published.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SeedStudyRow {
+    /// The method.
+    pub method: Method,
+    /// ECE at FP32.
+    pub ece_fp32: &'static str,
+    /// ECE at INT4.
+    pub ece_int4: &'static str,
+    /// Accuracy at INT4.
+    pub acc_int4: &'static str,
+    /// Transfer delta `(ECE_int4 - ECE_fp32) / ECE_fp32`.
+    pub delta: &'static str,
+}
+
+const fn row(
+    method: Method,
+    ece_fp32: &'static str,
+    ece_int4: &'static str,
+    acc_int4: &'static str,
+    delta: &'static str,
+) -> SeedStudyRow {
+    SeedStudyRow {
+        method,
+        ece_fp32,
+        ece_int4,
+        acc_int4,
+        delta,
+    }
+}
+
+/// The seed study's table (also in the repository README): method, ECE FP32, ECE INT4,
+/// acc INT4, transfer delta.
+pub const SEED_STUDY: [SeedStudyRow; 5] = [
+    row(Method::Uncalibrated, "0.254", "0.230", "57.2%", "-9.4%"),
+    row(Method::Temperature, "0.113", "0.118", "57.2%", "+4.5%"),
+    row(Method::Dirichlet, "0.068", "0.048", "64.5%", "-28.9%"),
+    row(Method::Affine, "0.193", "0.161", "59.6%", "-16.8%"),
+    row(
+        Method::Fuzzy,
+        "0.036 ± 0.002",
+        "0.037 ± 0.002",
+        "66.5%",
+        "+5.0%",
+    ),
+];
+
+/// The seed study's row of `m`, if its table has one.
+pub fn seed_study_row(m: Method) -> Option<&'static SeedStudyRow> {
+    SEED_STUDY.iter().find(|r| r.method == m)
+}
+
+/// The seed study's accuracy without and with the class-prior correction.
+pub const SEED_STUDY_PRIOR_ACCURACY: [&str; 2] = ["57.6%", "66.6%"];
+
+/// The follow-up study's ECE reductions of the fuzzy-gated calibrator against uncalibrated,
+/// smallest and largest, percent.
+pub const FOLLOW_UP_REDUCTION_PCT: [f64; 2] = [58.5, 88.7];
 
 /// Largest |ECE_int4 - ECE_fp32| (mean over seeds) that counts as a small change. The seed
 /// study's calibrators changed by 0.001 to 0.032 in absolute ECE.
@@ -13,7 +74,7 @@ pub const SMALL_ECE_CHANGE: f64 = 0.02;
 pub const SIGNIFICANT_P: f64 = 0.001;
 
 /// Smallest ECE reduction of the follow-up study (fuzzy-gated against uncalibrated), percent.
-pub const FOLLOW_UP_MIN_REDUCTION_PCT: f64 = 58.5;
+pub const FOLLOW_UP_MIN_REDUCTION_PCT: f64 = FOLLOW_UP_REDUCTION_PCT[0];
 
 const HOLDS: &str = "holds";
 const FAILS: &str = "does not hold";
@@ -35,15 +96,15 @@ fn claim(id: &str, precision: &str, text: &str, holds: Option<bool>, evidence: S
 
 /// Every claim, judged on `rows` (the summary rows of one INT4 `precision`).
 pub fn judge(rows: &[&SummaryRow], precision: &str) -> Vec<Claim> {
-    let find = |m: &str| rows.iter().copied().find(|r| r.method == m);
-    let base = find(UNCALIBRATED);
+    let find = |m: Method| rows.iter().copied().find(|r| r.method == m);
+    let base = find(Method::Uncalibrated);
     vec![
         transfer_small(rows, precision),
         int4_lowers_ece(base, precision),
-        prior_lifts(base, find(method_name(Method::Prior)), precision),
+        prior_lifts(base, find(Method::Prior), precision),
         gains_significant(rows, precision),
         fuzzy_best(rows, precision),
-        fuzzy_reduction(base, find(method_name(Method::Fuzzy)), precision),
+        fuzzy_reduction(base, find(Method::Fuzzy), precision),
     ]
 }
 
@@ -56,7 +117,7 @@ fn transfer_small(rows: &[&SummaryRow], p: &str) -> Claim {
     let cal: Vec<&SummaryRow> = rows
         .iter()
         .copied()
-        .filter(|r| r.method != UNCALIBRATED)
+        .filter(|r| r.method.is_fitted())
         .collect();
     if cal.is_empty() {
         return claim(
@@ -70,7 +131,7 @@ fn transfer_small(rows: &[&SummaryRow], p: &str) -> Claim {
     let parts: Vec<String> = cal
         .iter()
         .map(|r| {
-            let d = r.delta_pct.map_or("n/a".into(), |d| format!("{d:+.1}%"));
+            let d = fmt_transfer_delta(r.delta_pct);
             format!("{} {:+.4} ({d})", r.method, r.ece_difference.mean)
         })
         .collect();
@@ -87,7 +148,7 @@ fn transfer_small(rows: &[&SummaryRow], p: &str) -> Claim {
         "ECE_int4 - ECE_fp32 (transfer delta): {}; largest |change| {:.4} ({}), threshold {SMALL_ECE_CHANGE}",
         parts.join(", "),
         worst.map_or(0.0, |r| r.ece_difference.mean.abs()),
-        worst.map_or("-", |r| r.method.as_str()),
+        worst.map_or("-", |r| r.method.name()),
     );
     claim("transfer-small", p, text, Some(holds), evidence)
 }
@@ -104,9 +165,12 @@ fn int4_lowers_ece(base: Option<&SummaryRow>, p: &str) -> Claim {
         );
     };
     let d = &b.ece_difference;
+    let seed = seed_study_row(Method::Uncalibrated).map_or(String::new(), |s| {
+        format!("; seed study: {} -> {}", s.ece_fp32, s.ece_int4)
+    });
     let evidence = format!(
         "uncalibrated ECE {:.4} (FP32) -> {:.4} ({p}), difference {:+.4} [{:+.4}, {:+.4}] \
-         (paired bootstrap, bounds averaged over seeds; seed study: 0.254 -> 0.230)",
+         (paired bootstrap, bounds averaged over seeds{seed})",
         b.fp32.ece.mean, b.int4.ece.mean, d.mean, d.lo, d.hi
     );
     claim(
@@ -119,7 +183,9 @@ fn int4_lowers_ece(base: Option<&SummaryRow>, p: &str) -> Claim {
 }
 
 fn prior_lifts(base: Option<&SummaryRow>, prior: Option<&SummaryRow>, p: &str) -> Claim {
-    let text = "class-prior bias correction lifts accuracy (seed study: 57.6% -> 66.6%)";
+    let [before, after] = SEED_STUDY_PRIOR_ACCURACY;
+    let text =
+        &format!("class-prior bias correction lifts accuracy (seed study: {before} -> {after})");
     let (Some(b), Some(r)) = (base, prior) else {
         return claim(
             "prior-lifts-accuracy",
@@ -177,7 +243,7 @@ fn gains_significant(rows: &[&SummaryRow], p: &str) -> Claim {
 
 fn fuzzy_best(rows: &[&SummaryRow], p: &str) -> Claim {
     let text = "the fuzzy-gated calibrator has the lowest ECE, at FP32 and at INT4";
-    let fuzzy = method_name(Method::Fuzzy);
+    let fuzzy = Method::Fuzzy;
     if !rows.iter().any(|r| r.method == fuzzy) || rows.len() < 2 {
         return claim(
             "fuzzy-best",
@@ -191,22 +257,28 @@ fn fuzzy_best(rows: &[&SummaryRow], p: &str) -> Claim {
         rows.iter()
             .copied()
             .min_by(|a, b| f(a).total_cmp(&f(b)))
-            .map_or(("-".to_string(), 0.0), |r| (r.method.clone(), f(r)))
+            .map_or((None, 0.0), |r| (Some(r.method), f(r)))
     };
     let (bf, vf) = best(|r| r.fp32.ece.mean);
     let (bi, vi) = best(|r| r.int4.ece.mean);
-    let evidence = format!("lowest ECE at FP32: {bf} ({vf:.4}); at {p}: {bi} ({vi:.4})");
+    let name = |m: Option<Method>| m.map_or("-", Method::name);
+    let evidence = format!(
+        "lowest ECE at FP32: {} ({vf:.4}); at {p}: {} ({vi:.4})",
+        name(bf),
+        name(bi)
+    );
     claim(
         "fuzzy-best",
         p,
         text,
-        Some(bf == fuzzy && bi == fuzzy),
+        Some(bf == Some(fuzzy) && bi == Some(fuzzy)),
         evidence,
     )
 }
 
 fn fuzzy_reduction(base: Option<&SummaryRow>, fuzzy: Option<&SummaryRow>, p: &str) -> Claim {
-    let text = "follow-up: the fuzzy-gated calibrator reduces ECE by 58.5-88.7%";
+    let [lo, hi] = FOLLOW_UP_REDUCTION_PCT;
+    let text = &format!("follow-up: the fuzzy-gated calibrator reduces ECE by {lo}-{hi}%");
     let (Some(b), Some(f)) = (base, fuzzy) else {
         return claim(
             "fuzzy-reduction",

@@ -1,13 +1,11 @@
-//! Settings of an experiment ([`ExperimentConfig`]) and the names of its methods.
+//! Settings of an experiment ([`ExperimentConfig`]).
 
 use crate::error::{ExperimentError, Result};
-use qcal_calib::train::{FitConfig, Method};
+use qcal_calib::calibrators::Method;
+use qcal_calib::train::FitConfig;
 
 /// The seeds of the seed study.
 pub const DEFAULT_SEEDS: [u64; 3] = [42, 123, 456];
-
-/// Name of the row without a calibrator.
-pub const UNCALIBRATED: &str = "uncalibrated";
 
 /// Simulated INT4 noise on `log p` while training the fuzzy-gated and affine calibrators (the
 /// follow-up study's "quantization-robust" training); the other methods ignore it.
@@ -46,7 +44,8 @@ impl std::str::FromStr for NoiseStd {
 pub struct ExperimentConfig {
     /// One stratified calibration/test split (and fit) per seed (default 42, 123, 456).
     pub seeds: Vec<u64>,
-    /// Calibrators to fit (default every [`Method`]); the uncalibrated row is always reported.
+    /// Calibrators to fit (default [`Method::FITTED`]); the uncalibrated row is always reported
+    /// and is not one of them.
     pub methods: Vec<Method>,
     /// Bins of ECE, MCE, classwise ECE and the reliability diagrams (default 15).
     pub bins: usize,
@@ -69,7 +68,7 @@ impl Default for ExperimentConfig {
     fn default() -> Self {
         Self {
             seeds: DEFAULT_SEEDS.to_vec(),
-            methods: Method::ALL.to_vec(),
+            methods: Method::FITTED.to_vec(),
             bins: qcal_calib::metrics::DEFAULT_BINS,
             bootstrap: 1000,
             level: 0.95,
@@ -94,6 +93,12 @@ impl ExperimentConfig {
         if seen.len() != self.seeds.len() {
             return bad("the seeds must differ from each other");
         }
+        if let Some(m) = self.methods.iter().find(|m| !m.is_fitted()) {
+            return Err(ExperimentError::Config(format!(
+                "`{m}` is always reported and fits nothing; methods to fit: {}",
+                Method::names(&Method::FITTED)
+            )));
+        }
         if self.bins == 0 {
             return bad("the number of bins must be at least 1");
         }
@@ -112,20 +117,24 @@ impl ExperimentConfig {
     }
 }
 
-/// Parses `all` or a comma list of method names (`temperature,vector,...`), keeping order and
-/// dropping repeats.
+/// Parses `all` or a comma list of fitted method names (`temperature,vector,...`), keeping
+/// order and dropping repeats.
 pub fn parse_methods(text: &str) -> Result<Vec<Method>> {
     if text.trim().eq_ignore_ascii_case("all") {
-        return Ok(Method::ALL.to_vec());
+        return Ok(Method::FITTED.to_vec());
     }
     let mut out = Vec::new();
     for name in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let m: Method = name.parse().map_err(|_| {
-            ExperimentError::Config(format!(
-                "unknown method `{name}`; expected `all` or a comma list of {}",
-                Method::ALL.map(method_name).join(", ")
-            ))
-        })?;
+        let m = name
+            .parse::<Method>()
+            .ok()
+            .filter(|m| m.is_fitted())
+            .ok_or_else(|| {
+                ExperimentError::Config(format!(
+                    "unknown method `{name}`; expected `all` or a comma list of {}",
+                    Method::names(&Method::FITTED)
+                ))
+            })?;
         if !out.contains(&m) {
             out.push(m);
         }
@@ -134,16 +143,6 @@ pub fn parse_methods(text: &str) -> Result<Vec<Method>> {
         return Err(ExperimentError::Config("no method given".into()));
     }
     Ok(out)
-}
-
-/// The machine name of a method (as in the calibrator JSON), or [`UNCALIBRATED`].
-pub fn method_name(m: Method) -> &'static str {
-    m.name()
-}
-
-/// The human name of a method row given by its machine name (`uncalibrated` or a method).
-pub fn title_of(name: &str) -> &'static str {
-    qcal_calib::calibrators::method_title(name)
 }
 
 #[cfg(test)]
@@ -156,14 +155,20 @@ mod tests {
         let m = parse_methods("temperature, dirichlet,temperature").ok();
         assert_eq!(m, Some(vec![Method::Temperature, Method::Dirichlet]));
         let e = parse_methods("platt").map(|_| ()).unwrap_err().to_string();
-        assert!(e.contains("platt") && e.contains("fuzzy"), "{e}");
+        assert!(
+            e.contains("platt") && e.contains("dirichlet, affine"),
+            "{e}"
+        );
+        assert!(parse_methods("uncalibrated").is_err());
         assert!(ExperimentConfig::default().validate().is_ok());
         assert_eq!("auto".parse::<NoiseStd>().ok(), Some(NoiseStd::Estimated));
         assert_eq!("0.25".parse::<NoiseStd>().ok(), Some(NoiseStd::Fixed(0.25)));
         assert_eq!("off".parse::<NoiseStd>().ok(), Some(NoiseStd::Off));
         assert!("-1".parse::<NoiseStd>().is_err() && "nan".parse::<NoiseStd>().is_err());
-        for m in Method::ALL {
-            assert_eq!(method_name(m).parse::<Method>().ok(), Some(m));
-        }
+        let bad = ExperimentConfig {
+            methods: vec![Method::Uncalibrated],
+            ..ExperimentConfig::default()
+        };
+        assert!(bad.validate().is_err());
     }
 }

@@ -7,7 +7,7 @@ use crate::report::Metrics;
 use qcal_calib::ProbData;
 use qcal_calib::metrics::{
     Interval, ReliabilityBins, accuracy, ace, brier, classwise_ece, debiased_ece, nll,
-    percentile_interval, resample_indices, smece,
+    percentile_interval, resample_indices, smece, transfer_delta,
 };
 use qcal_calib::stats::{McNemar, mcnemar};
 
@@ -99,8 +99,9 @@ pub fn metrics(d: &ProbData, rs: &Resamples) -> Metrics<Interval> {
     }
 }
 
-/// Paired bootstrap of `ECE(b) - ECE(a)` and of `100 (ECE(b) - ECE(a)) / ECE(a)` (the latter
-/// absent when `ECE(a)` is 0; resamples with `ECE(a) = 0` are left out of its interval).
+/// Paired bootstrap of `ECE(b) - ECE(a)` and of the transfer delta
+/// [`transfer_delta`]`(ECE(a), ECE(b))` in percent (absent when `ECE(a)` is 0; resamples where it
+/// is undefined are left out of its interval).
 pub fn paired_ece(a: &ProbData, b: &ProbData, rs: &Resamples) -> (Interval, Option<Interval>) {
     let ece = |d: &ProbData| ReliabilityBins::top_label(d, rs.bins).ece();
     let (ea, eb) = (ece(a), ece(b));
@@ -109,18 +110,18 @@ pub fn paired_ece(a: &ProbData, b: &ProbData, rs: &Resamples) -> (Interval, Opti
     for idx in &rs.idx {
         let (sa, sb) = (ece(&a.subset(idx)), ece(&b.subset(idx)));
         diffs.push(sb - sa);
-        if sa > 0.0 {
-            rels.push(100.0 * (sb - sa) / sa);
+        if let Some(r) = transfer_delta(sa, sb) {
+            rels.push(r);
         }
     }
     let diff = rs.interval(eb - ea, &mut diffs);
-    let rel = (ea > 0.0).then(|| rs.interval(100.0 * (eb - ea) / ea, &mut rels));
+    let rel = transfer_delta(ea, eb).map(|r| rs.interval(r, &mut rels));
     (diff, rel)
 }
 
 /// Per-row correctness (first argmax equals the label).
 pub fn hits(d: &ProbData) -> Vec<bool> {
-    (0..d.n).map(|i| d.argmax(i) == d.labels[i]).collect()
+    (0..d.n()).map(|i| d.argmax(i) == d.labels()[i]).collect()
 }
 
 /// McNemar's test between the predictions of `a` and `b` on the same rows.

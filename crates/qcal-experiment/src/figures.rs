@@ -5,7 +5,6 @@
 //! the transfer chart (every seed).
 
 use crate::Experiment;
-use crate::config::title_of;
 use crate::error::{ExperimentError, Result};
 use crate::seed::{BOOTSTRAP_SEED_OFFSET, RowSets};
 use qcal_calib::calibrators::FuzzyGated;
@@ -156,7 +155,7 @@ fn reliability(rows: &[RowSets], a: usize, p: &str, b: Bands) -> Vec<(String, Fi
     )];
     for r in &rows[1..] {
         let after = (
-            format!("After {}, FP32 vs {p}", title_of(&r.method)),
+            format!("After {}, FP32 vs {p}", r.method.title()),
             b.pair(r, a, p),
         );
         out.push((
@@ -177,7 +176,7 @@ fn histograms(rows: &[RowSets], a: usize, p: &str) -> Figure {
                 ("FP32".to_string(), conf(&r.fp32)),
                 (p.to_string(), conf(&r.int4[a])),
             ];
-            (format!("Confidence: {}", title_of(&r.method)), s)
+            (format!("Confidence: {}", r.method.title()), s)
         })
         .collect();
     Figure::Histograms(panels, 3)
@@ -192,7 +191,7 @@ fn transfer(exp: &Experiment, p: &str) -> Option<Figure> {
         .filter(|r| r.precision == p)
         .filter_map(|r| {
             r.delta_pct_seeds.map(|s| DeltaBar {
-                label: r.method.clone(),
+                label: r.method.name().to_string(),
                 mean: s.mean,
                 lo: s.lo,
                 hi: s.hi,
@@ -247,7 +246,7 @@ fn fuzzy_maps(exp: &Experiment) -> Option<Figure> {
         "Fuzzy regions fitted on FP32: each region's own map of FP32 test rows (opacity = its gate)"
             .into(),
         g.clone(),
-        test.fp32.probs.clone(),
+        test.fp32.probs().to_vec(),
     ))
 }
 

@@ -37,8 +37,8 @@ pub use progress::{Progress, Silent};
 pub use report::Report;
 pub use write::{About, write_report};
 
-use config::{UNCALIBRATED, method_name};
 use protocol::SeedFit;
+use qcal_calib::calibrators::Method;
 use seed::RowSets;
 use std::time::Instant;
 
@@ -115,8 +115,8 @@ fn assemble(inputs: &Inputs, cfg: &ExperimentConfig, runs: Vec<report::SeedRepor
             claims::judge(&rows, p)
         })
         .collect();
-    let methods = std::iter::once(UNCALIBRATED.to_string())
-        .chain(cfg.methods.iter().map(|&m| method_name(m).to_string()))
+    let methods = std::iter::once(Method::Uncalibrated)
+        .chain(cfg.methods.iter().copied())
         .collect();
     Report {
         schema: report::SCHEMA.into(),

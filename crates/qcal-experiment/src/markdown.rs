@@ -1,8 +1,8 @@
 //! `transfer.md`: the seed study's table (ECE FP32, ECE INT4, acc INT4, transfer delta) with
 //! intervals, classwise ECE, Brier, NLL and the oracle gap, one row per method; then the tests.
 
-use crate::config::title_of;
 use crate::report::{Report, Stat, SummaryRow};
+use qcal_calib::metrics::fmt_transfer_delta;
 use std::fmt::Write;
 
 /// `mean ± std [lo, hi]` with `digits` decimals (no ± for a single seed).
@@ -36,17 +36,24 @@ pub fn fmt_pct(s: &Stat, seeds: usize) -> String {
     )
 }
 
-/// The title of a summary row's method.
-pub fn row_title(r: &SummaryRow) -> String {
-    title_of(&r.method).to_string()
+/// The seed study's four cells of a summary row, as the report's README and `qcal experiment`
+/// print them: ECE FP32 and ECE INT4 (`mean ± std`, 4 decimals), INT4 accuracy (`57.2%`) and
+/// the transfer delta ([`fmt_transfer_delta`]).
+pub fn short_cells(r: &SummaryRow) -> [String; 4] {
+    let ece = |s: &Stat| format!("{:.4} ± {:.4}", s.mean, s.std);
+    [
+        ece(&r.fp32.ece),
+        ece(&r.int4.ece),
+        format!("{:.1}%", 100.0 * r.int4.accuracy.mean),
+        fmt_transfer_delta(r.delta_pct),
+    ]
 }
 
 /// The transfer delta of a summary row: `+4.5% [lo, hi]` (bounds averaged over seeds), or `n/a`.
 pub fn delta(r: &SummaryRow) -> String {
     match (r.delta_pct, r.delta_pct_seeds) {
         (Some(d), Some(s)) => format!("{d:+.1}% [{:+.1}, {:+.1}]", s.lo, s.hi),
-        (Some(d), None) => format!("{d:+.1}%"),
-        _ => "n/a".into(),
+        (d, _) => fmt_transfer_delta(d),
     }
 }
 
@@ -62,7 +69,7 @@ fn main_row(r: &SummaryRow, seeds: usize) -> String {
     };
     format!(
         "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-        row_title(r),
+        r.method.title(),
         f(&r.fp32.ece),
         f(&r.int4.ece),
         fmt_pct(&r.int4.accuracy, seeds),
@@ -83,7 +90,7 @@ fn test_row(r: &SummaryRow) -> String {
     let d = &r.ece_difference;
     format!(
         "| {} | {:.1}% | {:.1}% | {gain} | {} | {} | {:.2e} | {:+.4} [{:+.4}, {:+.4}] |",
-        row_title(r),
+        r.method.title(),
         100.0 * r.fp32.accuracy.mean,
         100.0 * r.int4.accuracy.mean,
         p(r.mcnemar_vs_uncalibrated_fp32_max_p),

@@ -2,12 +2,13 @@
 //! calibrator fitted on the FP32 calibration outputs, and again on each INT4 arm's calibration
 //! outputs (the oracle).
 
-use crate::config::{ExperimentConfig, NoiseStd, method_name};
+use crate::config::{ExperimentConfig, NoiseStd};
 use crate::error::Result;
 use crate::inputs::Inputs;
 use crate::progress::Progress;
 use crate::split::{Split, stratified};
-use qcal_calib::train::{FitConfig, Method, estimate_noise_std, fit};
+use qcal_calib::calibrators::Method;
+use qcal_calib::train::{FitConfig, estimate_noise_std, fit};
 use qcal_calib::{Calibrator, ProbData};
 use std::time::Instant;
 
@@ -52,7 +53,7 @@ pub fn fit_seed(
     progress: &dyn Progress,
 ) -> Result<SeedFit> {
     let d = &inputs.fp32;
-    let split = stratified(&d.labels, d.k, cfg.calibration_fraction, seed);
+    let split = stratified(d.labels(), d.k(), cfg.calibration_fraction, seed);
     let fp32_cal = d.subset(&split.calibration);
     let mut fit_cfg = FitConfig {
         seed,
@@ -108,7 +109,7 @@ fn noise_std(
                 crate::ExperimentError::Config("estimating the noise needs an INT4 arm".into())
             })?;
             let int4_cal = arm.data.subset(&split.calibration);
-            estimate_noise_std(&fp32_cal.probs, &int4_cal.probs, fp32_cal.k)?
+            estimate_noise_std(fp32_cal.probs(), int4_cal.probs(), fp32_cal.k())?
         }
     })
 }
@@ -125,6 +126,6 @@ fn timed_fit(
     let start = Instant::now();
     let cal = fit(method, d, cfg, &mut |_, _| {})?;
     let secs = start.elapsed().as_secs_f64();
-    progress.step(&format!("seed {seed}: {} on {on}", method_name(method)));
+    progress.step(&format!("seed {seed}: {method} on {on}"));
     Ok((cal, secs))
 }

@@ -1,19 +1,12 @@
 //! `README.md` of a report folder: setup, device, versions, timings, the short table beside the
 //! seed study's, a verdict per claim, and the figures.
 
-use crate::markdown::row_title;
+use crate::claims::seed_study_row;
+use crate::markdown::short_cells;
 use crate::report::{Report, SummaryRow};
 use crate::write::About;
+use qcal_calib::calibrators::Method;
 use std::fmt::Write;
-
-/// The seed study's table (FinBERT, bitsandbytes INT4; also in the repository README): method, ECE FP32, ECE INT4, acc INT4, delta.
-pub const SEED_STUDY: [(&str, &str, &str, &str, &str); 5] = [
-    ("uncalibrated", "0.254", "0.230", "57.2%", "-9.4%"),
-    ("temperature", "0.113", "0.118", "57.2%", "+4.5%"),
-    ("dirichlet", "0.068", "0.048", "64.5%", "-28.9%"),
-    ("affine", "0.193", "0.161", "59.6%", "-16.8%"),
-    ("fuzzy", "0.036 ± 0.002", "0.037 ± 0.002", "66.5%", "+5.0%"),
-];
 
 fn setup(out: &mut String, r: &Report, about: &About) {
     let s = &r.setup;
@@ -53,7 +46,7 @@ fn setup(out: &mut String, r: &Report, about: &About) {
             .join(", "),
         100.0 * s.calibration_fraction,
         100.0 * (1.0 - s.calibration_fraction),
-        s.methods[1..].join(", "),
+        Method::names(s.methods.get(1..).unwrap_or_default()),
         if s.oracle { "yes" } else { "no" },
         s.bins,
         100.0 * s.level,
@@ -104,21 +97,16 @@ fn short_table(out: &mut String, r: &Report) {
 }
 
 fn short_row(row: &SummaryRow) -> String {
-    let seed = SEED_STUDY
-        .iter()
-        .find(|s| s.0 == row.method)
-        .map_or("—".to_string(), |s| {
-            format!("{} / {} / {} / {}", s.1, s.2, s.3, s.4)
-        });
+    let seed = seed_study_row(row.method).map_or("—".to_string(), |s| {
+        format!(
+            "{} / {} / {} / {}",
+            s.ece_fp32, s.ece_int4, s.acc_int4, s.delta
+        )
+    });
+    let [ece_fp32, ece_int4, acc, delta] = short_cells(row);
     format!(
-        "| {} | {:.4} ± {:.4} | {:.4} ± {:.4} | {:.1}% | {} | {seed} |",
-        row_title(row),
-        row.fp32.ece.mean,
-        row.fp32.ece.std,
-        row.int4.ece.mean,
-        row.int4.ece.std,
-        100.0 * row.int4.accuracy.mean,
-        row.delta_pct.map_or("n/a".into(), |d| format!("{d:+.1}%"))
+        "| {} | {ece_fp32} | {ece_int4} | {acc} | {delta} | {seed} |",
+        row.method.title()
     )
 }
 

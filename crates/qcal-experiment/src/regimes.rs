@@ -9,12 +9,12 @@
 //!
 //! It reads finished reports (`transfer.json`), so it costs no fitting.
 
-use crate::config::{UNCALIBRATED, title_of};
+use crate::claims::seed_study_row;
 use crate::error::{ExperimentError, Result};
 use crate::figures::{Figure, save};
 use crate::markdown::{delta, fmt_pct, fmt_stat};
-use crate::readme::SEED_STUDY;
 use crate::report::{Claim, Report, Stat, SummaryRow};
+use qcal_calib::calibrators::Method;
 use qcal_plot::{BarGroup, DeltaBar};
 use serde::Serialize;
 use std::fmt::Write;
@@ -42,7 +42,7 @@ pub struct Regime {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NoiseComparison {
     /// The method (`fuzzy` or `affine`).
-    pub method: String,
+    pub method: Method,
     /// Noise std per seed.
     pub noise_std: Vec<f64>,
     /// ECE at FP32 / INT4, trained without noise.
@@ -118,12 +118,12 @@ fn noise_comparisons(r: &Regime, precision: &str) -> Vec<NoiseComparison> {
     let plain = rows_at(&r.report, precision);
     rows_at(noise, precision)
         .into_iter()
-        .filter(|n| n.method != UNCALIBRATED)
+        .filter(|n| n.method.is_fitted())
         .filter_map(|n| {
             let p = plain.iter().find(|p| p.method == n.method)?;
             let gap = |row: &SummaryRow| (row.int4.ece.mean - row.fp32.ece.mean).abs();
             Some(NoiseComparison {
-                method: n.method.clone(),
+                method: n.method,
                 noise_std: noise.setup.noise_std.clone(),
                 plain: (p.fp32.ece.mean, p.int4.ece.mean),
                 noisy: (n.fp32.ece.mean, n.int4.ece.mean),
@@ -168,29 +168,29 @@ fn main_table(out: &mut String, rep: &RegimesReport, seeds: usize) {
          | method | regime | ECE FP32 | ECE INT4 | acc INT4 | transfer delta |\n|---|---|---|---|---|---|",
         rep.precision
     );
-    let methods: Vec<String> = rep
+    let methods: Vec<Method> = rep
         .regimes
         .first()
-        .map(|r| r.rows.iter().map(|x| x.method.clone()).collect())
+        .map(|r| r.rows.iter().map(|x| x.method).collect())
         .unwrap_or_default();
-    for m in &methods {
-        if let Some(s) = SEED_STUDY.iter().find(|s| s.0 == m) {
+    for &m in &methods {
+        if let Some(s) = seed_study_row(m) {
             let _ = writeln!(
                 out,
                 "| {} | seed study (FinBERT, bitsandbytes INT4) | {} | {} | {} | {} |",
-                title_of(m),
-                s.1,
-                s.2,
-                s.3,
-                s.4
+                m.title(),
+                s.ece_fp32,
+                s.ece_int4,
+                s.acc_int4,
+                s.delta
             );
         }
         for r in &rep.regimes {
-            if let Some(row) = r.rows.iter().find(|x| &x.method == m) {
+            if let Some(row) = r.rows.iter().find(|x| x.method == m) {
                 let _ = writeln!(
                     out,
                     "| {} | {} | {} | {} | {} | {} |",
-                    title_of(m),
+                    m.title(),
                     r.name,
                     fmt_stat(&row.fp32.ece, 4, seeds),
                     fmt_stat(&row.int4.ece, 4, seeds),
@@ -253,7 +253,7 @@ fn noise_table(out: &mut String, rep: &RegimesReport) {
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {:.4} / {:.4} | {:.4} / {:.4} | {} | {} |",
-                title_of(&n.method),
+                n.method.title(),
                 r.name,
                 stds.join(", "),
                 n.plain.0,
@@ -278,7 +278,7 @@ pub fn regimes_md(rep: &RegimesReport, command: &str, seeds: usize) -> String {
     );
     let _ = writeln!(out, "- command: `{command}`");
     for r in &rep.regimes {
-        let base = r.rows.iter().find(|x| x.method == UNCALIBRATED);
+        let base = r.rows.iter().find(|x| x.method == Method::Uncalibrated);
         let figures = base.map_or(String::new(), |b| {
             format!(
                 " Uncalibrated at FP32: ECE {:.3}, accuracy {:.1}%.",
@@ -319,7 +319,7 @@ fn figure(rep: &RegimesReport) -> Figure {
                 .rows
                 .iter()
                 .map(|row| BarGroup {
-                    label: title_of(&row.method).to_string(),
+                    label: row.method.title().to_string(),
                     bars: vec![bar(&row.fp32.ece), bar(&row.int4.ece)],
                 })
                 .collect();

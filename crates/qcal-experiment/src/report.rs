@@ -4,6 +4,7 @@
 //! test rows of one seed, with the same resampled rows for every arm of that seed (paired).
 //! Timings are kept out of this file so that the same seeds give the same bytes.
 
+use qcal_calib::calibrators::Method;
 use qcal_calib::metrics::Interval;
 use qcal_calib::stats::{McNemar, MeanStd};
 use serde::{Deserialize, Serialize};
@@ -44,7 +45,7 @@ pub struct Setup {
     /// Seeds, one split each.
     pub seeds: Vec<u64>,
     /// Method rows, `uncalibrated` first.
-    pub methods: Vec<String>,
+    pub methods: Vec<Method>,
     /// Bins of ECE, MCE and classwise ECE.
     pub bins: usize,
     /// Bootstrap resamples per interval.
@@ -130,8 +131,8 @@ pub struct VsUncalibrated {
 /// One method row in one seed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MethodReport {
-    /// `uncalibrated` or a method name.
-    pub method: String,
+    /// The method row (`uncalibrated` first).
+    pub method: Method,
     /// FP32, then per INT4 precision the transfer and the oracle arm.
     pub arms: Vec<ArmReport>,
     /// One per INT4 precision.
@@ -170,8 +171,8 @@ pub struct Stat {
 /// One method at one INT4 precision, over seeds: the seed study's table row and more.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SummaryRow {
-    /// `uncalibrated` or a method name.
-    pub method: String,
+    /// The method row.
+    pub method: Method,
     /// The INT4 precision.
     pub precision: String,
     /// FP32 test metrics.

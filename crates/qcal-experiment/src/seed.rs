@@ -1,12 +1,13 @@
 //! The evaluation half of the protocol for one seed: every method row applied to the FP32 and
 //! INT4 test halves, measured, and compared.
 
-use crate::config::{ExperimentConfig, UNCALIBRATED, method_name};
+use crate::config::ExperimentConfig;
 use crate::evaluate::{Resamples, mcnemar_of, metrics, paired_ece};
 use crate::inputs::{FP32, Inputs};
 use crate::progress::Progress;
 use crate::protocol::SeedFit;
 use crate::report::{ArmReport, MethodReport, SeedReport, TransferTest, VsUncalibrated};
+use qcal_calib::calibrators::Method;
 use qcal_calib::{Calibrator, ProbData};
 use rayon::prelude::*;
 
@@ -16,8 +17,8 @@ pub const BOOTSTRAP_SEED_OFFSET: u64 = 0x0B00_7575;
 /// The calibrated test probabilities of one method row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RowSets {
-    /// `uncalibrated` or a method name.
-    pub method: String,
+    /// The method row.
+    pub method: Method,
     /// FP32 test outputs.
     pub fp32: ProbData,
     /// INT4 test outputs with the FP32-fitted calibrator, per INT4 precision.
@@ -34,14 +35,14 @@ pub fn row_sets(inputs: &Inputs, fit: &SeedFit) -> Vec<RowSets> {
     let int4: Vec<ProbData> = inputs.int4.iter().map(|a| a.data.subset(test)).collect();
     let apply = |c: &Calibrator, d: &ProbData| c.apply_data(d);
     let mut rows = vec![RowSets {
-        method: UNCALIBRATED.into(),
+        method: Method::Uncalibrated,
         fp32: fp32.clone(),
         int4: int4.clone(),
         oracle: Vec::new(),
     }];
     for f in &fit.fitted {
         rows.push(RowSets {
-            method: method_name(f.method).into(),
+            method: f.method,
             fp32: apply(&f.fp32, &fp32),
             int4: int4.iter().map(|d| apply(&f.fp32, d)).collect(),
             oracle: f
@@ -113,7 +114,7 @@ fn method_report(r: &RowSets, base: &RowSets, precisions: &[&str], rs: &Resample
             mcnemar_transfer_vs_oracle: oracle.map(|o| mcnemar_of(&r.int4[a], o)),
         });
     }
-    let vs_uncalibrated = if r.method == UNCALIBRATED {
+    let vs_uncalibrated = if r.method == Method::Uncalibrated {
         Vec::new()
     } else {
         let pairs = std::iter::once((FP32, &base.fp32, &r.fp32)).chain(
@@ -132,7 +133,7 @@ fn method_report(r: &RowSets, base: &RowSets, precisions: &[&str], rs: &Resample
             .collect()
     };
     MethodReport {
-        method: r.method.clone(),
+        method: r.method,
         arms,
         transfer,
         vs_uncalibrated,

@@ -1,8 +1,8 @@
 //! Aggregation over seeds: one [`SummaryRow`] per method row and INT4 precision.
 
-use crate::config::UNCALIBRATED;
 use crate::report::{ArmReport, MethodReport, Metrics, SeedReport, Stat, SummaryRow};
-use qcal_calib::metrics::Interval;
+use qcal_calib::calibrators::Method;
+use qcal_calib::metrics::{Interval, transfer_delta};
 use qcal_calib::stats::mean_std;
 
 /// Mean ± std of the estimates and the averaged bounds of per-seed intervals.
@@ -57,7 +57,7 @@ pub fn summarize(runs: &[SeedReport], precisions: &[String]) -> Vec<SummaryRow> 
         for (j, m) in first.methods.iter().enumerate() {
             let per_seed: Vec<&MethodReport> =
                 runs.iter().filter_map(|r| r.methods.get(j)).collect();
-            if let Some(row) = summary_row(&m.method, p, &per_seed) {
+            if let Some(row) = summary_row(m.method, p, &per_seed) {
                 out.push(row);
             }
         }
@@ -66,7 +66,7 @@ pub fn summarize(runs: &[SeedReport], precisions: &[String]) -> Vec<SummaryRow> 
 }
 
 /// One summary row from a method's reports of every seed.
-fn summary_row(method: &str, p: &str, seeds: &[&MethodReport]) -> Option<SummaryRow> {
+fn summary_row(method: Method, p: &str, seeds: &[&MethodReport]) -> Option<SummaryRow> {
     let arms = |prec: &str, role: &str| -> Option<Vec<&ArmReport>> {
         seeds.iter().map(|m| arm(m, prec, role)).collect()
     };
@@ -89,14 +89,13 @@ fn summary_row(method: &str, p: &str, seeds: &[&MethodReport]) -> Option<Summary
     let gaps: Option<Vec<Interval>> = tests.iter().map(|t| t.oracle_gap).collect();
     let gains: Vec<f64> = vs(p).iter().map(|v| v.accuracy_gain).collect();
     Some(SummaryRow {
-        method: method.into(),
+        method,
         precision: p.into(),
-        delta_pct: (fp32.ece.mean > 0.0)
-            .then(|| 100.0 * (int4.ece.mean - fp32.ece.mean) / fp32.ece.mean),
+        delta_pct: transfer_delta(fp32.ece.mean, int4.ece.mean),
         delta_pct_seeds: deltas.filter(|d| !d.is_empty()).map(|d| stat(&d)),
         ece_difference: stat(&tests.iter().map(|t| t.ece_difference).collect::<Vec<_>>()),
         oracle_gap: gaps
-            .filter(|g| !g.is_empty() && method != UNCALIBRATED)
+            .filter(|g| !g.is_empty() && method.is_fitted())
             .map(|g| stat(&g)),
         mcnemar_fp32_vs_int4_max_p: max_p(tests.iter().map(|t| t.mcnemar_fp32_vs_int4.p_value))
             .unwrap_or(1.0),

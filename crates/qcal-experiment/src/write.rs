@@ -42,7 +42,7 @@ fn write_calibrators(exp: &Experiment, out: &Path) -> Result<()> {
         let dir = out.join("calibrators").join(format!("seed{}", f.seed));
         std::fs::create_dir_all(&dir).map_err(|e| ExperimentError::io(&dir, e))?;
         for m in &f.fitted {
-            let name = crate::config::method_name(m.method);
+            let name = m.method.name();
             put(&dir, &format!("{name}.json"), &m.fp32.to_json()?)?;
             for (c, p) in m.oracle.iter().zip(precisions) {
                 put(&dir, &format!("{name}.oracle-{p}.json"), &c.to_json()?)?;
@@ -105,12 +105,7 @@ fn fit_seconds(exp: &Experiment) -> serde_json::Value {
             let per: serde_json::Map<String, serde_json::Value> = f
                 .fitted
                 .iter()
-                .map(|m| {
-                    (
-                        crate::config::method_name(m.method).to_string(),
-                        m.seconds.clone().into(),
-                    )
-                })
+                .map(|m| (m.method.name().to_string(), m.seconds.clone().into()))
                 .collect();
             serde_json::json!({ "seed": f.seed, "seconds": per })
         })

@@ -250,14 +250,14 @@ fn plot_fuzzy_gated_memberships_draws_a_fitted_calibrator() {
 fn plot_fuzzy_region_maps_draws_one_dot_per_sample_and_region() {
     let f = FuzzyGated::identity(3, 5, Combine::MixedLogits);
     let d = overconfident(40, 3, 11, 3.0, 2.0);
-    let svg = svg_string(SIZE, |a| fuzzy_region_maps(a, "Regions", &f, &d.probs)).unwrap();
+    let svg = svg_string(SIZE, |a| fuzzy_region_maps(a, "Regions", &f, d.probs())).unwrap();
     assert_eq!(count_elements(&svg, "circle", "fill"), 5 * 40);
     for r in 1..=5 {
         assert!(svg.contains(&format!("region {r}: m = ")), "panel {r}");
     }
     // Strided down to at most MAX_MAP_POINTS dots per panel.
     let big = overconfident(5000, 3, 12, 3.0, 2.0);
-    let svg = svg_string(SIZE, |a| fuzzy_region_maps(a, "Regions", &f, &big.probs)).unwrap();
+    let svg = svg_string(SIZE, |a| fuzzy_region_maps(a, "Regions", &f, big.probs())).unwrap();
     let per_panel = count_elements(&svg, "circle", "fill") / 5;
     assert!(
         (1000..=qcal_plot::MAX_MAP_POINTS).contains(&per_panel),
@@ -368,7 +368,7 @@ fn plot_look_write_example_pngs() {
         .iter()
         .map(|&(seed, sharpen, label)| {
             let d = overconfident(3000, 3, seed, 3.0, sharpen);
-            let c = (0..d.n)
+            let c = (0..d.n())
                 .map(|i| d.row(i).iter().copied().fold(0.0, f64::max))
                 .collect();
             (label.to_string(), c)
@@ -428,7 +428,7 @@ fn plot_look_write_example_pngs() {
     .unwrap();
     let d = overconfident(3000, 3, 13, 3.0, 2.0);
     save_png(&dir.join("fuzzy_regions.png"), (1200, 800), |a| {
-        fuzzy_region_maps(a, "Fuzzy-gated regions (synthetic fit)", &f, &d.probs)
+        fuzzy_region_maps(a, "Fuzzy-gated regions (synthetic fit)", &f, d.probs())
     })
     .unwrap();
     for (name, size) in [

@@ -3,7 +3,8 @@
 //! the Python references' times from the fixture script as ratios.
 
 use super::metrics::load;
-use qcal_calib::train::{FitConfig, Method, TrainBackend, autodiff_device, fit};
+use qcal_calib::calibrators::Method;
+use qcal_calib::train::{FitConfig, TrainBackend, autodiff_device, fit};
 use qcal_calib::{ProbData, metrics, synthetic};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -57,16 +58,16 @@ fn bench_set(
     py: &serde_json::Value,
     synthetic: bool,
 ) -> anyhow::Result<()> {
-    println!("{name}: {} x {} on {backend}", d.n, d.k);
+    println!("{name}: {} x {} on {backend}", d.n(), d.k());
     let mut cfg = FitConfig {
         backend,
         ..FitConfig::default()
     };
     cfg.dirichlet.fixed = Some((1e-3, 1e-3));
     // Warm up the backend (kernel compilation, allocator) outside the timings.
-    let small = d.subset(&(0..d.n.min(500)).collect::<Vec<_>>());
+    let small = d.subset(&(0..d.n().min(500)).collect::<Vec<_>>());
     fit(Method::Matrix, &small, &cfg, &mut |_, _| {})?;
-    for method in Method::ALL {
+    for method in Method::FITTED {
         let mut steps = 0usize;
         let (t, cal) = secs(|| fit(method, d, &cfg, &mut |_, _| steps += 1));
         let cal = cal?;
@@ -81,9 +82,9 @@ fn bench_set(
             String::new()
         };
         let label = if method == Method::Dirichlet {
-            "dirichlet (no CV)".to_string()
+            format!("{method} (no CV)")
         } else {
-            format!("{method:?}").to_lowercase()
+            method.name().to_string()
         };
         let per_step = if steps > 0 {
             format!(" ({steps} steps, {:.2} ms/step)", t * 1e3 / steps as f64)
@@ -98,12 +99,12 @@ fn bench_set(
             )
         {
             let best = (0..5)
-                .map(|_| secs(|| cal.apply_unchecked(&d.probs, d.k)).0)
+                .map(|_| secs(|| cal.apply_unchecked(d.probs(), d.k())).0)
                 .fold(f64::INFINITY, f64::min);
             println!(
                 "  apply {label:<16} {:>9.2} ms for {} rows",
                 best * 1e3,
-                d.n
+                d.n()
             );
         }
     }

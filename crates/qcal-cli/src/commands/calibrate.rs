@@ -3,8 +3,8 @@
 use super::metrics::load;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use qcal_calib::calibrators::Combine;
-use qcal_calib::train::{FitConfig, Method, TrainBackend, estimate_noise_std, fit};
+use qcal_calib::calibrators::{Combine, Method};
+use qcal_calib::train::{FitConfig, TrainBackend, estimate_noise_std, fit};
 use qcal_calib::{Calibrator, Outputs};
 use std::path::PathBuf;
 
@@ -17,48 +17,19 @@ pub enum CalibrateCommand {
     Apply(ApplyArgs),
 }
 
-/// Calibration methods (see `qcal_calib::train::Method`).
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum MethodArg {
-    /// Temperature scaling.
-    Temperature,
-    /// Vector scaling.
-    Vector,
-    /// Matrix scaling.
-    Matrix,
-    /// Dirichlet calibration with ODIR.
-    Dirichlet,
-    /// Plain log-space affine map.
-    Affine,
-    /// Fuzzy-gated calibrator.
-    Fuzzy,
-    /// One calibrator per predicted label.
-    Labelwise,
-    /// Class-prior bias correction.
-    Prior,
-}
-
-impl From<MethodArg> for Method {
-    fn from(m: MethodArg) -> Self {
-        match m {
-            MethodArg::Temperature => Method::Temperature,
-            MethodArg::Vector => Method::Vector,
-            MethodArg::Matrix => Method::Matrix,
-            MethodArg::Dirichlet => Method::Dirichlet,
-            MethodArg::Affine => Method::Affine,
-            MethodArg::Fuzzy => Method::Fuzzy,
-            MethodArg::Labelwise => Method::Labelwise,
-            MethodArg::Prior => Method::Prior,
-        }
-    }
+/// Parses the name of a fitted [`Method`]; clap lists the names in the help and in errors.
+fn fitted_method() -> impl clap::builder::TypedValueParser<Value = Method> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Method::FITTED.map(Method::name))
+        .try_map(|s| s.parse::<Method>())
 }
 
 /// Arguments of `qcal calibrate fit`.
 #[derive(Debug, clap::Args)]
 pub struct FitArgs {
-    /// Method.
-    #[arg(long, value_enum)]
-    pub method: MethodArg,
+    /// Method (see `qcal_calib::calibrators::Method`).
+    #[arg(long, value_parser = fitted_method())]
+    pub method: Method,
     /// Labelled outputs `.npz` (the calibration set).
     #[arg(long)]
     pub probs: PathBuf,
@@ -90,8 +61,8 @@ pub struct FitArgs {
     #[arg(long, conflicts_with = "noise_std")]
     pub int4_probs: Option<PathBuf>,
     /// Label-wise: the per-label method.
-    #[arg(long, value_enum, default_value = "temperature")]
-    pub inner: MethodArg,
+    #[arg(long, value_parser = fitted_method(), default_value_t = Method::Temperature)]
+    pub inner: Method,
     /// Prior: EM prior-shift instead of NLL.
     #[arg(long)]
     pub em: bool,
@@ -125,7 +96,7 @@ pub fn run(cmd: CalibrateCommand) -> anyhow::Result<()> {
 fn config(a: &FitArgs) -> anyhow::Result<FitConfig> {
     let mut cfg = FitConfig {
         seed: a.seed,
-        labelwise_inner: a.inner.into(),
+        labelwise_inner: a.inner,
         prior_em: a.em,
         ..FitConfig::default()
     };
@@ -154,15 +125,15 @@ fn run_fit(a: FitArgs) -> anyhow::Result<()> {
     if let Some(p) = &a.int4_probs {
         let q = load(p, a.renormalize)?;
         anyhow::ensure!(
-            q.n == d.n && q.k == d.k,
+            q.n() == d.n() && q.k() == d.k(),
             "{} has {} x {} outputs, --probs has {} x {}",
             p.display(),
-            q.n,
-            q.k,
-            d.n,
-            d.k
+            q.n(),
+            q.k(),
+            d.n(),
+            d.k()
         );
-        cfg.fuzzy.noise_std = estimate_noise_std(&d.probs, &q.probs, d.k)?;
+        cfg.fuzzy.noise_std = estimate_noise_std(d.probs(), q.probs(), d.k())?;
         eprintln!(
             "estimated INT4 noise std on log p: {:.4}",
             cfg.fuzzy.noise_std
@@ -173,20 +144,20 @@ fn run_fit(a: FitArgs) -> anyhow::Result<()> {
         ProgressStyle::with_template("{spinner} {elapsed} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
-    let method: Method = a.method.into();
+    let method = a.method;
     let start = std::time::Instant::now();
     let cal = fit(method, &d, &cfg, &mut |step, loss| {
-        bar.set_message(format!("fitting {method:?}: step {step}, loss {loss:.6}"));
+        bar.set_message(format!("fitting {method}: step {step}, loss {loss:.6}"));
         bar.tick();
     })
-    .with_context(|| format!("fitting {method:?} on {}", a.probs.display()))?;
+    .with_context(|| format!("fitting {method} on {}", a.probs.display()))?;
     bar.finish_and_clear();
     std::fs::write(&a.out, cal.to_json()?)
         .with_context(|| format!("cannot write {}", a.out.display()))?;
     eprintln!(
         "fitted {} on {} rows in {:.3} s -> {}",
         cal.method(),
-        d.n,
+        d.n(),
         start.elapsed().as_secs_f64(),
         a.out.display()
     );

@@ -63,7 +63,12 @@ pub fn run(args: MetricsArgs) -> anyhow::Result<()> {
         println!("{value}");
         return Ok(());
     }
-    println!("{}: {} rows, {} classes", args.probs.display(), d.n, d.k);
+    println!(
+        "{}: {} rows, {} classes",
+        args.probs.display(),
+        d.n(),
+        d.k()
+    );
     let ci = value.get("ci95").cloned();
     for key in [
         "accuracy",
