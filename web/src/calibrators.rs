@@ -7,17 +7,16 @@ use crate::outputs::{BINS, Pair};
 use crate::scenario;
 use crate::shipped::{self, shipped};
 use crate::try_it::{default_name, model_title};
-use qcal_calib::metrics::{MetricSet, ReliabilityBins};
+use qcal_calib::calibrators::Method;
+use qcal_calib::metrics::{MetricSet, ReliabilityBins, transfer_delta};
 use qcal_calib::{Calibrator, ProbData};
 use qcal_model::Scenario;
 use std::cell::RefCell;
 
 /// Parses scenario `s`'s shipped calibrator of `method`.
-pub fn shipped_of(s: Scenario, method: &str) -> Result<Calibrator, String> {
-    let (_, json) = shipped(s)
-        .calibrators
-        .iter()
-        .find(|(m, _)| *m == method)
+pub fn shipped_of(s: Scenario, method: Method) -> Result<Calibrator, String> {
+    let json = shipped(s)
+        .calibrator(method)
         .ok_or_else(|| format!("no shipped calibrator '{method}'"))?;
     Calibrator::from_json(json).map_err(|e| format!("{}: {e}", shipped::calibrator_url(s, method)))
 }
@@ -26,7 +25,7 @@ pub fn shipped_of(s: Scenario, method: &str) -> Result<Calibrator, String> {
 /// outputs it was fitted on.
 struct Trained {
     scenario: Scenario,
-    method: String,
+    method: Method,
     calibrator: Calibrator,
     model: String,
 }
@@ -44,7 +43,7 @@ pub fn set_trained(s: Scenario, c: Calibrator, model: &str) {
         t.retain(|x| x.scenario != s || x.method != c.method());
         t.push(Trained {
             scenario: s,
-            method: c.method().to_string(),
+            method: c.method(),
             calibrator: c,
             model: model.to_string(),
         });
@@ -52,7 +51,7 @@ pub fn set_trained(s: Scenario, c: Calibrator, model: &str) {
 }
 
 /// The shown scenario's calibrator of `method` trained in the page and its model, if any.
-fn trained(method: &str) -> Option<(Calibrator, String)> {
+fn trained(method: Method) -> Option<(Calibrator, String)> {
     let s = scenario::current();
     TRAINED.with_borrow(|t| {
         t.iter()
@@ -63,7 +62,7 @@ fn trained(method: &str) -> Option<(Calibrator, String)> {
 
 /// The calibrator of `method` in use for the shown scenario: trained in the page if it was,
 /// else the shipped one; `true` when trained.
-pub fn current(method: &str) -> Result<(Calibrator, bool), String> {
+pub fn current(method: Method) -> Result<(Calibrator, bool), String> {
     match trained(method) {
         Some((c, _)) => Ok((c, true)),
         None => Ok((shipped_of(scenario::current(), method)?, false)),
@@ -72,14 +71,14 @@ pub fn current(method: &str) -> Result<(Calibrator, bool), String> {
 
 /// The model whose outputs `method`'s calibrator in use was fitted on (the shipped ones: the
 /// shown scenario's model).
-pub fn fitted_on(method: &str) -> String {
+pub fn fitted_on(method: Method) -> String {
     trained(method).map_or_else(|| default_name(scenario::current()), |(_, m)| m)
 }
 
 /// A warning naming the calibrators in use that were fitted on another model's outputs than
 /// `shown_model`'s (the model whose outputs the page shows); empty when all match.
 pub fn provenance(shown_model: &str) -> String {
-    let other: Vec<(&str, String)> = shipped::methods()
+    let other: Vec<(Method, String)> = shipped::methods()
         .map(|m| (m, fitted_on(m)))
         .filter(|(_, model)| model != shown_model)
         .collect();
@@ -88,7 +87,7 @@ pub fn provenance(shown_model: &str) -> String {
     };
     let all = other.len() == shipped::methods().count();
     let one_model = other.iter().all(|(_, m)| m == first);
-    let names: Vec<&str> = other.iter().map(|(m, _)| *m).collect();
+    let names: Vec<&str> = other.iter().map(|(m, _)| m.name()).collect();
     format!(
         "Note: {} fitted on another model's outputs than those shown{}. Run this model with val \
          rows, then train, to compare like with like.",
@@ -111,8 +110,8 @@ pub fn provenance(shown_model: &str) -> String {
 
 /// One row of the transfer table: a method's metrics on the test split at FP32 and INT4.
 pub struct TransferRow {
-    /// `uncalibrated` or a method name.
-    pub method: String,
+    /// The method (`uncalibrated` first).
+    pub method: Method,
     /// Metrics of the calibrated FP32 outputs.
     pub fp32: MetricSet,
     /// Metrics of the INT4 outputs with the same (FP32-fitted) calibrator.
@@ -120,19 +119,19 @@ pub struct TransferRow {
 }
 
 impl TransferRow {
-    /// `(ECE_INT4 - ECE_FP32) / ECE_FP32 x 100`.
-    pub fn delta_pct(&self) -> f64 {
-        100.0 * (self.int4.ece - self.fp32.ece) / self.fp32.ece
+    /// The transfer delta in percent ([`transfer_delta`]; `None` when ECE_FP32 is 0).
+    pub fn delta_pct(&self) -> Option<f64> {
+        transfer_delta(self.fp32.ece, self.int4.ece)
     }
 }
 
 /// `test` calibrated by `c`: (FP32, INT4).
 pub fn calibrated(test: &Pair, c: &Calibrator) -> Result<(ProbData, ProbData), String> {
-    if let Some(k) = c.classes().filter(|&k| k != test.fp32.k) {
+    if let Some(k) = c.classes().filter(|&k| k != test.fp32.k()) {
         return Err(format!(
             "the {} calibrator was fitted on {k} classes, the outputs have {}",
             c.method(),
-            test.fp32.k
+            test.fp32.k()
         ));
     }
     Ok((c.apply_data(&test.fp32), c.apply_data(&test.int4)))
@@ -141,12 +140,12 @@ pub fn calibrated(test: &Pair, c: &Calibrator) -> Result<(ProbData, ProbData), S
 /// The transfer table: uncalibrated, then every method's [`current`] calibrator applied to
 /// `test`.
 pub fn transfer_rows(test: &Pair) -> Result<Vec<TransferRow>, String> {
-    let row = |method: &str, f: &ProbData, q: &ProbData| TransferRow {
-        method: method.to_string(),
+    let row = |method: Method, f: &ProbData, q: &ProbData| TransferRow {
+        method,
         fp32: MetricSet::compute(f, BINS),
         int4: MetricSet::compute(q, BINS),
     };
-    let mut rows = vec![row("uncalibrated", &test.fp32, &test.int4)];
+    let mut rows = vec![row(Method::Uncalibrated, &test.fp32, &test.int4)];
     for method in shipped::methods() {
         let (f, q) = calibrated(test, &current(method)?.0)?;
         rows.push(row(method, &f, &q));
@@ -157,9 +156,9 @@ pub fn transfer_rows(test: &Pair) -> Result<Vec<TransferRow>, String> {
 /// Reliability bins of `method`'s calibrated test outputs: (FP32, INT4).
 pub fn reliability(
     test: &Pair,
-    method: &str,
+    method: Method,
 ) -> Result<(ReliabilityBins, ReliabilityBins), String> {
-    let (f, q) = if method == "uncalibrated" {
+    let (f, q) = if !method.is_fitted() {
         (test.fp32.clone(), test.int4.clone())
     } else {
         calibrated(test, &current(method)?.0)?
@@ -184,33 +183,33 @@ mod tests {
                 assert!(c.classes().is_none_or(|k| k == 3), "{s} {method}");
             }
         }
-        assert!(shipped_of(Scenario::InDomain, "platt").is_err());
+        assert!(shipped_of(Scenario::InDomain, Method::Uncalibrated).is_err());
     }
 
     #[test]
     fn trained_calibrators_replace_the_shipped_ones_of_their_scenario() {
         let s = scenario::current();
         let default = default_name(s);
-        let (shipped_t, trained) = current("temperature").expect("shipped");
+        let (shipped_t, trained) = current(Method::Temperature).expect("shipped");
         assert!(!trained);
-        let t = Calibrator::from_json(
-            r#"{"format":"qcal-calibrator","version":1,"method":"temperature","temperature":3.0}"#,
-        )
-        .expect("json");
-        assert_eq!(fitted_on("temperature"), default);
+        let t = Calibrator::Temperature(qcal_calib::calibrators::Temperature { temperature: 3.0 });
+        assert_eq!(fitted_on(Method::Temperature), default);
         set_trained(s, t.clone(), "ProsusAI/finbert");
-        assert_eq!(current("temperature").expect("current"), (t, true));
-        assert_eq!(fitted_on("temperature"), "ProsusAI/finbert");
-        assert_eq!(fitted_on("fuzzy"), default);
-        assert_ne!(current("temperature").expect("current").0, shipped_t);
+        assert_eq!(current(Method::Temperature).expect("current"), (t, true));
+        assert_eq!(fitted_on(Method::Temperature), "ProsusAI/finbert");
+        assert_eq!(fitted_on(Method::Fuzzy), default);
+        assert_ne!(current(Method::Temperature).expect("current").0, shipped_t);
         assert!(
-            !current("fuzzy").expect("fuzzy").1,
+            !current(Method::Fuzzy).expect("fuzzy").1,
             "other methods stay shipped"
         );
         let other = Scenario::ALL.into_iter().find(|&x| x != s).expect("two");
         scenario::set(other);
-        assert!(!current("temperature").expect("other").1, "per scenario");
-        assert_eq!(fitted_on("temperature"), default_name(other));
+        assert!(
+            !current(Method::Temperature).expect("other").1,
+            "per scenario"
+        );
+        assert_eq!(fitted_on(Method::Temperature), default_name(other));
         scenario::set(s);
     }
 
@@ -228,7 +227,7 @@ mod tests {
             "{all}"
         );
         assert!(all.contains(&model_title(&default_name(s))), "{all}");
-        set_trained(s, shipped_of(s, "prior").expect("prior"), "mine");
+        set_trained(s, shipped_of(s, Method::Prior).expect("prior"), "mine");
         let some = provenance("mine");
         assert!(some.starts_with("Note: temperature, vector"), "{some}");
         assert!(!some.contains("prior"), "{some}");
@@ -240,7 +239,7 @@ mod tests {
         scenario::set(Scenario::InDomain);
         let rows = transfer_rows(&test).expect("rows");
         assert_eq!(rows.len(), 1 + shipped::methods().count());
-        assert_eq!(rows[0].method, "uncalibrated");
+        assert_eq!(rows[0].method, Method::Uncalibrated);
         for r in &rows {
             for m in [&r.fp32, &r.int4] {
                 assert!(
@@ -250,7 +249,7 @@ mod tests {
                 );
                 assert!(m.accuracy > 0.7, "{} accuracy {}", r.method, m.accuracy);
             }
-            assert!(r.delta_pct().is_finite());
+            assert!(r.delta_pct().is_some_and(f64::is_finite));
         }
         // Temperature scaling keeps the argmax: same accuracy as uncalibrated.
         assert_eq!(rows[1].fp32.accuracy, rows[0].fp32.accuracy);

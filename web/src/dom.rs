@@ -5,7 +5,8 @@ use crate::calibrators::TransferRow;
 use crate::embedded::Split;
 use crate::outputs::{Comparison, INT4_FORMAT};
 use crate::shipped;
-use qcal_calib::calibrators::method_title;
+use qcal_calib::calibrators::Method;
+use qcal_calib::metrics::fmt_transfer_delta;
 use qcal_model::Scenario;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -140,10 +141,10 @@ pub fn render_comparison(c: &Comparison) -> Result<(), JsValue> {
     }
     target.set_inner_html(&format!(
         "<p>{} sentences; INT4 predicts the same label as FP32 on <strong>{:.1}%</strong> \
-         of them, and its ECE changes by <strong>{:+.1}%</strong>.</p>",
+         of them, and its ECE changes by <strong>{}</strong>.</p>",
         c.metrics[0].n,
         100.0 * c.agreement,
-        c.ece_delta_pct()
+        fmt_transfer_delta(c.ece_delta_pct())
     ));
     target.append_child(&table)?;
     Ok(())
@@ -175,12 +176,12 @@ pub fn render_transfer(rows: &[TransferRow]) -> Result<(), JsValue> {
     let mut html = format!("<thead><tr>{head}</tr></thead><tbody>");
     for r in rows {
         html.push_str(&format!(
-            "<tr><th scope=\"row\">{}</th><td>{:.4}</td><td>{:.4}</td><td>{:+.1}%</td>\
+            "<tr><th scope=\"row\">{}</th><td>{:.4}</td><td>{:.4}</td><td>{}</td>\
              <td>{:.1}%</td><td>{:.1}%</td><td>{:.4}</td><td>{:.4}</td></tr>",
-            method_title(&r.method),
+            r.method.title(),
             r.fp32.ece,
             r.int4.ece,
-            r.delta_pct(),
+            fmt_transfer_delta(r.delta_pct()),
             100.0 * r.fp32.accuracy,
             100.0 * r.int4.accuracy,
             r.int4.classwise_ece,
@@ -193,19 +194,15 @@ pub fn render_transfer(rows: &[TransferRow]) -> Result<(), JsValue> {
     target.set_inner_html("");
     target.append_child(&table)?;
     let picker = by_id("method")?;
-    let current = picker
-        .dyn_ref::<web_sys::HtmlSelectElement>()
-        .map(|s| s.value())
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "fuzzy".into());
+    let current = picked_method();
     let options: String = rows
         .iter()
         .map(|r| {
             let selected = if r.method == current { " selected" } else { "" };
             format!(
                 "<option value=\"{}\"{selected}>{}</option>",
-                r.method,
-                method_title(&r.method)
+                r.method.name(),
+                r.method.title()
             )
         })
         .collect();
@@ -213,12 +210,21 @@ pub fn render_transfer(rows: &[TransferRow]) -> Result<(), JsValue> {
     Ok(())
 }
 
+/// The method picked in `#method` ([`Method::Fuzzy`] before the picker is filled).
+pub fn picked_method() -> Method {
+    by_id("method")
+        .ok()
+        .and_then(|e| e.dyn_into::<web_sys::HtmlSelectElement>().ok())
+        .and_then(|s| s.value().parse().ok())
+        .unwrap_or(Method::Fuzzy)
+}
+
 /// Points the download link at the JSON of `method`'s calibrator in use (hidden for
 /// `uncalibrated`): the shipped file, or for one `trained` in the page its JSON as a data URL.
 #[cfg(target_arch = "wasm32")]
-pub fn set_download(method: &str, trained: bool) -> Result<(), JsValue> {
+pub fn set_download(method: Method, trained: bool) -> Result<(), JsValue> {
     let link = by_id("download")?;
-    if method == "uncalibrated" {
+    if !method.is_fitted() {
         link.set_attribute("hidden", "")?;
         return Ok(());
     }
@@ -242,7 +248,7 @@ pub fn set_download(method: &str, trained: bool) -> Result<(), JsValue> {
     };
     link.set_text_content(Some(&format!(
         "Download the {} calibrator ({origin}, JSON)",
-        method_title(method)
+        method.title()
     )));
     Ok(())
 }

@@ -45,27 +45,23 @@ pub fn split_rows(split: &str) -> Result<usize, String> {
         .map_err(|e| format!("{split}: {e}"))
 }
 
-/// Rows and class counts per split, as a JSON array.
+/// Rows and class counts per split, as a JSON array (built by serde):
+/// `[{"split": "train", "rows": 7154, "classes": {"positive": n, ...}}, ...]`.
 pub fn summary_json(splits: &[Split]) -> String {
-    let items: Vec<String> = splits
+    let items: Vec<serde_json::Value> = splits
         .iter()
         .map(|s| {
-            let classes: Vec<String> = s
+            let classes: serde_json::Map<String, serde_json::Value> = s
                 .data
                 .label_names
                 .iter()
                 .zip(s.data.class_counts())
-                .map(|(n, c)| format!("\"{n}\":{c}"))
+                .map(|(n, c)| (n.clone(), c.into()))
                 .collect();
-            format!(
-                "{{\"split\":\"{}\",\"rows\":{},\"classes\":{{{}}}}}",
-                s.name,
-                s.data.len(),
-                classes.join(",")
-            )
+            serde_json::json!({ "split": s.name, "rows": s.data.len(), "classes": classes })
         })
         .collect();
-    format!("[{}]", items.join(","))
+    serde_json::Value::Array(items).to_string()
 }
 
 #[cfg(test)]

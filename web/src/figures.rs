@@ -3,7 +3,7 @@
 
 use crate::outputs::{Comparison, INT4_FORMAT};
 use plotters_canvas::CanvasBackend;
-use qcal_calib::calibrators::{FuzzyGated, method_title};
+use qcal_calib::calibrators::{FuzzyGated, Method};
 use qcal_calib::metrics::ReliabilityBins;
 use qcal_plot::plotters::prelude::IntoDrawingArea;
 use qcal_plot::{
@@ -95,7 +95,7 @@ pub fn draw_comparison(c: &Comparison) -> Result<(), String> {
 
 /// Before vs after `method` (both FP32 vs INT4, the calibrator fitted on FP32) on `#calibrated`.
 pub fn draw_calibrated(
-    method: &str,
+    method: Method,
     before: &Comparison,
     after: &(ReliabilityBins, ReliabilityBins),
 ) -> Result<(), String> {
@@ -105,7 +105,7 @@ pub fn draw_calibrated(
     on_canvas("calibrated", 0.5, |a| {
         let panels = a.split_evenly((1, 2));
         reliability_diagram(&panels[0], &format!("Uncalibrated, FP32 vs {int4}"), &left)?;
-        let title = format!("After {} (fitted on FP32)", method_title(method));
+        let title = format!("After {} (fitted on FP32)", method.title());
         reliability_diagram(&panels[1], &title, &right)
     })
 }

@@ -167,7 +167,8 @@ fn scenario_or_current(scenario: Option<String>) -> Result<Scenario, JsError> {
 
 /// A scenario's FP32-vs-INT4 comparison on the embedded test split (`scenario`: its name;
 /// `None`: the one the page shows), as JSON:
-/// `{"fp32": {metrics}, "int4-nf4": {metrics}, "agreement": f, "ece_delta_pct": f}`.
+/// `{"fp32": {metrics}, "int4-nf4": {metrics}, "agreement": f, "ece_delta_pct": f}` (a
+/// non-finite number is `null`, named in a `"note"`).
 #[wasm_bindgen(js_name = firstLook)]
 pub fn first_look(scenario: Option<String>) -> Result<String, JsError> {
     let s = scenario_or_current(scenario)?;
@@ -177,25 +178,34 @@ pub fn first_look(scenario: Option<String>) -> Result<String, JsError> {
 
 /// The transfer table of the calibrators in use on the test split of the scenario the page
 /// shows, as JSON:
-/// `[{"method": m, "ece_fp32": f, "ece_int4": f, "delta_pct": f, "acc_int4": f}, ...]`.
+/// `[{"method": m, "ece_fp32": f, "ece_int4": f, "delta_pct": f, "acc_int4": f}, ...]`; a
+/// number that is not finite (or a delta that is undefined) is `null`, and its row gets a
+/// `"note"` naming it.
 #[wasm_bindgen(js_name = transferTable)]
 pub fn transfer_table() -> Result<String, JsError> {
     let test = outputs::embedded("test").map_err(|e| JsError::new(&e))?;
     let rows = calibrators::transfer_rows(&test).map_err(|e| JsError::new(&e))?;
-    let items: Vec<String> = rows
+    let items: Vec<TransferJson> = rows
         .iter()
-        .map(|r| {
-            format!(
-                "{{\"method\":\"{}\",\"ece_fp32\":{},\"ece_int4\":{},\"delta_pct\":{},\"acc_int4\":{}}}",
-                r.method,
-                r.fp32.ece,
-                r.int4.ece,
-                r.delta_pct(),
-                r.int4.accuracy
-            )
+        .map(|r| TransferJson {
+            method: r.method,
+            ece_fp32: r.fp32.ece,
+            ece_int4: r.int4.ece,
+            delta_pct: r.delta_pct(),
+            acc_int4: r.int4.accuracy,
         })
         .collect();
-    Ok(format!("[{}]", items.join(",")))
+    Ok(outputs::json_with_note(&items))
+}
+
+/// One row of [`transfer_table`]'s JSON.
+#[derive(serde::Serialize)]
+struct TransferJson {
+    method: qcal_calib::calibrators::Method,
+    ece_fp32: f64,
+    ece_int4: f64,
+    delta_pct: Option<f64>,
+    acc_int4: f64,
 }
 
 /// The scenario a `?scenario=` value asks for and, for an unknown name, the message the page

@@ -5,7 +5,7 @@
 
 use crate::scenario;
 use crate::shipped::shipped;
-use qcal_calib::metrics::{MetricSet, ReliabilityBins, top_label_pairs};
+use qcal_calib::metrics::{MetricSet, ReliabilityBins, top_label_pairs, transfer_delta};
 use qcal_calib::{Outputs, ProbData};
 use qcal_model::Scenario;
 
@@ -36,10 +36,13 @@ pub fn parse(what: &str, bytes: &[u8]) -> Result<(ProbData, Vec<String>), String
 /// Pairs FP32 and INT4 outputs, checking that they cover the same rows and labels.
 pub fn pair(fp32: (ProbData, Vec<String>), int4: (ProbData, Vec<String>)) -> Result<Pair, String> {
     let ((f, names), (q, q_names)) = (fp32, int4);
-    if f.n != q.n || f.k != q.k || f.labels != q.labels {
+    if f.n() != q.n() || f.k() != q.k() || f.labels() != q.labels() {
         return Err(format!(
             "FP32 ({} rows x {} classes) and INT4 ({} x {}) outputs are not of the same labelled rows",
-            f.n, f.k, q.n, q.k
+            f.n(),
+            f.k(),
+            q.n(),
+            q.k()
         ));
     }
     if !names.is_empty() && !q_names.is_empty() && names != q_names {
@@ -119,32 +122,81 @@ impl Comparison {
     /// Computes the comparison of `p`.
     pub fn of(p: &Pair) -> Self {
         let both = [&p.fp32, &p.int4];
-        let agree = (0..p.fp32.n)
+        let agree = (0..p.fp32.n())
             .filter(|&i| p.fp32.argmax(i) == p.int4.argmax(i))
             .count();
         Self {
             metrics: both.map(|d| MetricSet::compute(d, BINS)),
             bins: both.map(|d| ReliabilityBins::top_label(d, BINS)),
             confidences: both.map(|d| top_label_pairs(d).0),
-            agreement: agree as f64 / p.fp32.n.max(1) as f64,
+            agreement: agree as f64 / p.fp32.n().max(1) as f64,
         }
     }
 
-    /// Relative change of ECE from FP32 to INT4, in percent.
-    pub fn ece_delta_pct(&self) -> f64 {
-        100.0 * (self.metrics[1].ece - self.metrics[0].ece) / self.metrics[0].ece
+    /// The transfer delta of ECE from FP32 to INT4 in percent ([`transfer_delta`]; `None`
+    /// when the FP32 ECE is 0).
+    pub fn ece_delta_pct(&self) -> Option<f64> {
+        transfer_delta(self.metrics[0].ece, self.metrics[1].ece)
     }
 
-    /// The comparison as JSON (metrics per precision, agreement, ECE delta %).
+    /// The comparison as JSON: `{"fp32": {metrics}, "int4-nf4": {metrics}, "agreement": f,
+    /// "ece_delta_pct": f}` (see [`json_with_note`] for non-finite numbers).
     pub fn to_json(&self) -> String {
-        let m = |i: usize| serde_json::to_string(&self.metrics[i]).unwrap_or_default();
-        format!(
-            "{{\"fp32\":{},\"{INT4_FORMAT}\":{},\"agreement\":{},\"ece_delta_pct\":{}}}",
-            m(0),
-            m(1),
-            self.agreement,
-            self.ece_delta_pct()
-        )
+        let mut map = serde_json::Map::new();
+        for (name, m) in [("fp32", &self.metrics[0]), (INT4_FORMAT, &self.metrics[1])] {
+            map.insert(name.into(), to_value(m));
+        }
+        map.insert("agreement".into(), self.agreement.into());
+        map.insert("ece_delta_pct".into(), to_value(&self.ece_delta_pct()));
+        json_with_note(&serde_json::Value::Object(map))
+    }
+}
+
+/// `v` as a JSON value (`null` for a value serde cannot represent, which no caller passes).
+fn to_value<T: serde::Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
+}
+
+/// Key of the note listing the fields written as `null`.
+pub const NOTE: &str = "note";
+
+/// `value` serialised by serde as JSON text, always valid JSON: serde writes a non-finite
+/// number (NaN, +-inf) or an undefined one (`None`) as `null`, and every object holding such a
+/// `null` gets a `"note"` naming those fields (nested ones as `outer.inner`). An array's
+/// objects get one note each.
+pub fn json_with_note<T: serde::Serialize>(value: &T) -> String {
+    let mut v = to_value(value);
+    match &mut v {
+        serde_json::Value::Array(items) => items.iter_mut().for_each(add_note),
+        other => add_note(other),
+    }
+    v.to_string()
+}
+
+/// Adds the `"note"` to object `v` when any of its (nested) fields is `null`.
+fn add_note(v: &mut serde_json::Value) {
+    fn nulls(v: &serde_json::Value, path: &str, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Null => out.push(path.to_string()),
+            serde_json::Value::Object(m) => m.iter().for_each(|(k, x)| {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                nulls(x, &p, out);
+            }),
+            _ => {}
+        }
+    }
+    let mut fields = Vec::new();
+    nulls(v, "", &mut fields);
+    if let (false, serde_json::Value::Object(m)) = (fields.is_empty(), v) {
+        let note = format!(
+            "not a finite number (NaN, infinite or undefined), written as null: {}",
+            fields.join(", ")
+        );
+        m.insert(NOTE.into(), note.into());
     }
 }
 
@@ -161,9 +213,9 @@ mod tests {
         {
             let p = embedded_of(s, split).expect("embedded outputs parse");
             let data = &splits.iter().find(|x| x.name == split).expect("split").data;
-            assert_eq!(p.fp32.n, data.len(), "{s} {split}");
+            assert_eq!(p.fp32.n(), data.len(), "{s} {split}");
             let labels: Vec<usize> = data.examples.iter().map(|e| e.label).collect();
-            assert_eq!(p.fp32.labels, labels, "{s} {split}: labels in CSV order");
+            assert_eq!(p.fp32.labels(), labels, "{s} {split}: labels in CSV order");
             assert_eq!(p.label_names, ["positive", "negative", "neutral"]);
         }
     }
@@ -180,29 +232,37 @@ mod tests {
         assert!(c.metrics[1].accuracy > 0.70 && c.metrics[1].accuracy < 0.80);
         assert!(c.agreement > 0.9 && c.agreement < 1.0, "{}", c.agreement);
         assert_eq!(c.bins[0].count.iter().sum::<usize>(), 2385);
-        let json = c.to_json();
-        assert!(json.contains("\"int4-nf4\":{\"n\":2385"), "{json}");
+        let json: serde_json::Value = serde_json::from_str(&c.to_json()).expect("valid JSON");
+        assert_eq!(json[INT4_FORMAT]["n"], 2385, "{json}");
+        assert!(json.get(NOTE).is_none(), "every number is finite: {json}");
     }
 
     #[test]
     fn scenarios_ship_different_outputs_of_the_same_rows() {
         let a = embedded_of(Scenario::InDomain, "test").expect("in-domain");
         let b = embedded_of(Scenario::FewShot, "test").expect("few-shot");
-        assert_eq!(a.fp32.labels, b.fp32.labels);
-        assert_ne!(a.fp32.probs, b.fp32.probs, "two heads, two sets of outputs");
+        assert_eq!(a.fp32.labels(), b.fp32.labels());
+        assert_ne!(
+            a.fp32.probs(),
+            b.fp32.probs(),
+            "two heads, two sets of outputs"
+        );
     }
 
     #[test]
     fn calibration_outputs_default_to_the_embedded_val_split_per_scenario() {
         let s = scenario::current();
         let (val, model) = calibration().expect("embedded val");
-        assert_eq!((val.fp32.n, model), (2385, crate::try_it::default_name(s)));
+        assert_eq!(
+            (val.fp32.n(), model),
+            (2385, crate::try_it::default_name(s))
+        );
         let test = embedded("test").expect("test");
         set_calibration(s, test.clone(), "mine");
         let (got, model) = calibration().expect("set");
         assert_eq!(
-            (got.fp32.labels, model.as_str()),
-            (test.fp32.labels, "mine")
+            (got.fp32.labels(), model.as_str()),
+            (test.fp32.labels(), "mine")
         );
         let other = Scenario::ALL.into_iter().find(|&x| x != s).expect("two");
         scenario::set(other);
@@ -224,5 +284,26 @@ mod tests {
         assert!(err.contains("not of the same labelled rows"), "{err}");
         let err = parse("broken.npz", b"PK\x03\x04 not a zip").expect_err("error");
         assert!(err.starts_with("broken.npz: "), "{err}");
+    }
+
+    #[test]
+    fn non_finite_numbers_become_null_with_a_note() {
+        let mut c = Comparison::of(&embedded_of(Scenario::InDomain, "test").expect("test"));
+        c.metrics[0].ece = f64::NAN;
+        c.agreement = f64::INFINITY;
+        let text = c.to_json();
+        let json: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+        assert!(
+            json["fp32"]["ece"].is_null() && json["agreement"].is_null(),
+            "{json}"
+        );
+        assert!(json["ece_delta_pct"].is_null(), "undefined delta: {json}");
+        let note = json[NOTE].as_str().expect("a note");
+        for field in ["fp32.ece", "agreement", "ece_delta_pct"] {
+            assert!(note.contains(field), "{note}");
+        }
+        let rows: serde_json::Value =
+            serde_json::from_str(&json_with_note(&[f64::NAN, 1.0])).expect("valid JSON");
+        assert_eq!(rows, serde_json::json!([null, 1.0]));
     }
 }

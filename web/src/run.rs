@@ -64,13 +64,16 @@ pub fn outputs_of(data: &Dataset, fp32: &[f32], int4: &[f32]) -> Result<Pair, St
 /// of a split, run in the page) and `shipped` (the shipped outputs of the whole split, same
 /// classes); `None` when the shapes do not allow the comparison.
 pub fn max_prob_diff(ran: &ProbData, shipped: &ProbData) -> Option<f64> {
-    if ran.k != shipped.k || ran.n > shipped.n || ran.labels[..] != shipped.labels[..ran.n] {
+    if ran.k() != shipped.k()
+        || ran.n() > shipped.n()
+        || ran.labels()[..] != shipped.labels()[..ran.n()]
+    {
         return None;
     }
     Some(
-        ran.probs
+        ran.probs()
             .iter()
-            .zip(&shipped.probs)
+            .zip(shipped.probs())
             .map(|(a, b)| (a - b).abs())
             .fold(0.0, f64::max),
     )
@@ -116,11 +119,15 @@ mod tests {
         let shipped = crate::outputs::embedded("test").expect("test").fp32;
         let first = shipped.subset(&[0, 1, 2]);
         assert_eq!(max_prob_diff(&first, &shipped), Some(0.0));
-        let mut off = first.clone();
-        off.probs[0] += 0.25;
-        assert_eq!(max_prob_diff(&off, &shipped), Some(0.25));
-        let mut other_rows = first.clone();
-        other_rows.labels[0] = (other_rows.labels[0] + 1) % 3;
+        let mut swapped = first.probs().to_vec();
+        swapped.swap(0, 1);
+        let off = first.with_probs(swapped).expect("a permuted row is valid");
+        let want = (first.row(0)[0] - first.row(0)[1]).abs();
+        assert_eq!(max_prob_diff(&off, &shipped), Some(want));
+        let mut labels = first.labels().to_vec();
+        labels[0] = (labels[0] + 1) % 3;
+        let other_rows =
+            ProbData::from_parts(first.probs().to_vec(), 3, labels, false).expect("valid labels");
         assert_eq!(max_prob_diff(&other_rows, &shipped), None);
     }
 
@@ -133,8 +140,8 @@ mod tests {
             &[1.0, 0.0, 0.0, 0.0, 0.0, 2.0],
         )
         .expect("pair");
-        assert_eq!(p.fp32.n, 2);
-        assert_eq!(p.int4.labels, [0, 2]);
+        assert_eq!(p.fp32.n(), 2);
+        assert_eq!(p.int4.labels(), [0, 2]);
         assert!(
             outputs_of(&d, &[0.0; 3], &[0.0; 6]).is_err(),
             "row count mismatch"

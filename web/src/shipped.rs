@@ -4,9 +4,11 @@
 //! `www/assets/<Scenario::assets_folder>/` (the layout `qcal_model::scenario` documents).
 //!
 //! `include_bytes!` needs literal paths, so this module's one table ([`shipped`]) restates each
-//! scenario's folder name once; a test checks every literal path against the folders that
-//! [`Scenario`] derives.
+//! scenario's folder name and each method's file name once; tests check every literal path
+//! against the folders that [`Scenario`] derives and the method names against
+//! [`Method::FITTED`].
 
+use qcal_calib::calibrators::Method;
 use qcal_model::Scenario;
 
 /// The sub-folder of a scenario's folder holding its calibrators.
@@ -25,7 +27,8 @@ pub struct Shipped {
     pub sample: Option<&'static str>,
     /// `(split, FP32 npz, INT4 NF4 npz)` of the val and test splits.
     pub outputs: [(&'static str, &'static [u8], &'static [u8]); 2],
-    /// `(method, calibrator JSON)` of every calibrator, in the seed study's order.
+    /// `(method name, calibrator JSON)` of every calibrator, in the order of
+    /// [`Method::FITTED`] (see [`methods`]).
     pub calibrators: [(&'static str, &'static str); 8],
 }
 
@@ -95,17 +98,25 @@ pub fn shipped(s: Scenario) -> &'static Shipped {
     }
 }
 
-/// The shipped calibrator methods, in the seed study's order (the same for every scenario).
-pub fn methods() -> impl Iterator<Item = &'static str> {
-    shipped(Scenario::PAGE_DEFAULT)
-        .calibrators
-        .iter()
-        .map(|(m, _)| *m)
+/// The shipped calibrator methods: every fitted method, for every scenario (a test checks the
+/// table against this).
+pub fn methods() -> impl Iterator<Item = Method> {
+    Method::FITTED.into_iter()
+}
+
+impl Shipped {
+    /// The shipped JSON of `method`'s calibrator (`None` for `uncalibrated`).
+    pub fn calibrator(&self, method: Method) -> Option<&'static str> {
+        self.calibrators
+            .iter()
+            .find(|(m, _)| *m == method.name())
+            .map(|(_, json)| *json)
+    }
 }
 
 /// Where the page serves `s`'s calibrator of `method`: `assets/scenarios/<name>/calibrators/
 /// <method>.json` (Trunk copies `www/assets/` to `assets/`).
-pub fn calibrator_url(s: Scenario, method: &str) -> String {
+pub fn calibrator_url(s: Scenario, method: Method) -> String {
     format!("{}/{method}.json", calibrators_url(s))
 }
 
@@ -188,7 +199,13 @@ mod tests {
                     format!("outputs/twfin_{split}.{}.npz", crate::outputs::INT4_FORMAT);
                 assert_eq!(int4, read(&int4_file));
             }
-            for (method, json) in f.calibrators {
+            let names: Vec<&str> = f.calibrators.iter().map(|(m, _)| *m).collect();
+            assert_eq!(
+                names,
+                Method::FITTED.map(Method::name),
+                "{s}: one per fitted method"
+            );
+            for (method, json) in methods().zip(f.calibrators.map(|(_, j)| j)) {
                 let served = calibrator_url(s, method);
                 let path = served.strip_prefix("assets/").expect("under assets/");
                 let on_disk = std::fs::read(www_assets().join(path)).expect("calibrator");
@@ -200,7 +217,7 @@ mod tests {
     #[test]
     fn calibrator_urls_follow_the_layout() {
         assert_eq!(
-            calibrator_url(Scenario::FewShot, "fuzzy"),
+            calibrator_url(Scenario::FewShot, Method::Fuzzy),
             "assets/scenarios/few-shot/calibrators/fuzzy.json"
         );
         assert_eq!(methods().count(), 8);

@@ -7,7 +7,8 @@
 
 use crate::try_view::yield_to_browser;
 use crate::{calibrators, dom, figures, outputs, view};
-use qcal_calib::train::{FitConfig, Method, TrainBackend, fit_async, init_wgpu_async, set_pause};
+use qcal_calib::calibrators::Method;
+use qcal_calib::train::{FitConfig, TrainBackend, fit_async, init_wgpu_async, set_pause};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -152,7 +153,7 @@ async fn train() -> Result<(), String> {
         curves.borrow_mut().push((name.to_string(), Vec::new()));
         status(&format!(
             "Training {name} on {of_model} ({} val rows) with {where_}…",
-            val.n
+            val.n()
         ));
         yield_to_browser().await;
         let start = crate::now_ms();
@@ -189,7 +190,7 @@ async fn train() -> Result<(), String> {
     status(&format!(
         "Trained on {of_model} ({} val rows) with {where_} in {:.1} s: {}. The \
          tables, diagrams and downloads now use them.",
-        val.n,
+        val.n(),
         (crate::now_ms() - total_start) / 1e3,
         report.join("; ")
     ));

@@ -7,13 +7,14 @@
 use crate::net::fetch_bytes;
 use crate::try_it::{Answer, Models, word_text};
 use crate::{calibrators, dom, gpu_view, scenario};
+use qcal_calib::calibrators::Method;
 use qcal_model::Scenario;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{HtmlProgressElement, HtmlSelectElement, HtmlTextAreaElement};
+use web_sys::{HtmlProgressElement, HtmlTextAreaElement};
 
 /// Where the page serves the default model (copied there by `cargo xtask serve`).
 const MODEL_DIR: &str = "assets/default-model";
@@ -134,18 +135,12 @@ async fn load() -> Result<Models, String> {
 
 /// The selected calibrator of the method picker (`None` for uncalibrated, or when the
 /// calibrators were fitted on another model's outputs than `model`'s).
-fn selected_calibrator(model: &str) -> Result<(String, Option<qcal_calib::Calibrator>), String> {
-    let method = dom::by_id("method")
-        .ok()
-        .and_then(|e| e.dyn_into::<HtmlSelectElement>().ok())
-        .map_or_else(|| "fuzzy".to_string(), |s| s.value());
-    if method == "uncalibrated" || method.is_empty() {
-        return Ok(("uncalibrated".into(), None));
-    }
-    if calibrators::fitted_on(&method) != model {
+fn selected_calibrator(model: &str) -> Result<(Method, Option<qcal_calib::Calibrator>), String> {
+    let method = dom::picked_method();
+    if !method.is_fitted() || calibrators::fitted_on(method) != model {
         return Ok((method, None));
     }
-    Ok((method.clone(), Some(calibrators::current(&method)?.0)))
+    Ok((method, Some(calibrators::current(method)?.0)))
 }
 
 /// Renders both precisions' answers for `text` into `#prediction`.
@@ -173,9 +168,9 @@ fn show(models: &Models, text: &str) -> Result<(), String> {
     let note = if calibrator.is_some() {
         format!(
             "Probabilities after the {} calibrator fitted on FP32 (change it in the picker above).",
-            qcal_calib::calibrators::method_title(&method)
+            method.title()
         )
-    } else if method == "uncalibrated" {
+    } else if !method.is_fitted() {
         "Uncalibrated probabilities (pick a calibrator above).".to_string()
     } else {
         "Uncalibrated probabilities: the calibrators were fitted on another model's outputs. Run \

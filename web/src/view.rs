@@ -4,6 +4,7 @@
 use crate::outputs::{Comparison, Pair};
 use crate::{calibrators, dom, figures};
 use qcal_calib::Calibrator;
+use qcal_calib::calibrators::Method;
 use std::cell::RefCell;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -15,27 +16,17 @@ thread_local! {
     static FUZZY_DRAWN: RefCell<Option<Calibrator>> = const { RefCell::new(None) };
 }
 
-/// The picker's current method (`fuzzy` before the picker is filled).
-fn picked() -> String {
-    dom::by_id("method")
-        .ok()
-        .and_then(|e| e.dyn_into::<web_sys::HtmlSelectElement>().ok())
-        .map(|s| s.value())
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "fuzzy".into())
-}
-
 /// Draws the picked method's before/after diagram and points the download link at its JSON.
 fn redraw() -> Result<(), String> {
-    let method = picked();
+    let method = dom::picked_method();
     SHOWN.with_borrow(|shown| {
         let Some((test, before)) = shown else {
             return Ok(());
         };
-        let after = calibrators::reliability(test, &method)?;
-        figures::draw_calibrated(&method, before, &after)?;
-        let trained = method != "uncalibrated" && calibrators::current(&method)?.1;
-        dom::set_download(&method, trained).map_err(|e| format!("{e:?}"))
+        let after = calibrators::reliability(test, method)?;
+        figures::draw_calibrated(method, before, &after)?;
+        let trained = method.is_fitted() && calibrators::current(method)?.1;
+        dom::set_download(method, trained).map_err(|e| format!("{e:?}"))
     })
 }
 
@@ -64,7 +55,7 @@ pub fn set(test: Pair, comparison: Comparison) -> Result<(), String> {
 /// Draws the fuzzy calibrator in use (trained in the page, else the shown scenario's shipped
 /// one), unless it is the one drawn last.
 fn draw_fuzzy() -> Result<(), String> {
-    let (c, trained) = calibrators::current("fuzzy")?;
+    let (c, trained) = calibrators::current(Method::Fuzzy)?;
     if FUZZY_DRAWN.with_borrow(|d| d.as_ref() == Some(&c)) {
         return Ok(());
     }

@@ -71,8 +71,9 @@ fn transfer_table_applies_every_shipped_calibrator_in_the_browser() {
 #[wasm_bindgen_test]
 async fn cpu_and_webgpu_fits_agree_in_the_browser() {
     use qcal_calib::Calibrator;
+    use qcal_calib::calibrators::Method;
     use qcal_calib::train::{
-        FitConfig, Method, TrainBackend, fit_async, fit_dirichlet_fixed_async, init_wgpu_async,
+        FitConfig, TrainBackend, fit_async, fit_dirichlet_fixed_async, init_wgpu_async,
     };
     init_wgpu_async()
         .await
@@ -88,9 +89,10 @@ async fn cpu_and_webgpu_fits_agree_in_the_browser() {
     };
     let (cpu, gpu) = (cfg(TrainBackend::Cpu), cfg(TrainBackend::Wgpu));
     let max_diff = |a: &Calibrator, b: &Calibrator| {
-        let (pa, pb) = (a.apply_data(&d).probs, b.apply_data(&d).probs);
+        let (pa, pb) = (a.apply_data(&d), b.apply_data(&d));
+        let (pa, pb) = (pa.probs(), pb.probs());
         pa.iter()
-            .zip(&pb)
+            .zip(pb)
             .map(|(x, y)| (x - y).abs())
             .fold(0.0, f64::max)
     };
