@@ -1,7 +1,7 @@
 //! qcal-calib against golden numbers of netcal 1.4.0, relplot 1.0.3, dirichletcal 0.5.3 and
 //! scipy, written by `tests/fixtures/calib/gen_calib.py` (CALIBRATION.md states the conventions).
 
-use qcal_calib::calibrators::{Calibrator, Temperature};
+use qcal_calib::calibrators::{Calibrator, Method, Temperature};
 use qcal_calib::metrics::MetricSet;
 use qcal_calib::stats::mcnemar_counts;
 use qcal_calib::train::{FitConfig, fit_dirichlet_fixed};
@@ -39,17 +39,7 @@ fn metrics_match_netcal_and_relplot() {
         let m = serde_json::to_value(MetricSet::compute(&d, 15)).unwrap();
         let want = &entry["metrics"];
         assert_eq!(m["n"], want["n"], "{name}");
-        for key in [
-            "accuracy",
-            "nll",
-            "brier",
-            "ece",
-            "mce",
-            "ace",
-            "classwise_ece",
-            "smece",
-            "debiased_ece",
-        ] {
+        for key in MetricSet::NAMES {
             let (got, exp) = (f(&m[key]), f(&want[key]));
             assert!(
                 (got - exp).abs() <= METRIC_TOL,
@@ -75,7 +65,7 @@ fn npz_written_by_numpy_reads_back() {
 fn temperature_matches_scipy() {
     let g = golden();
     for (name, entry) in g["cases"].as_object().unwrap() {
-        let Some(t) = entry.get("temperature") else {
+        let Some(t) = entry.get(Method::Temperature.name()) else {
             continue;
         };
         let (_, d) = case(name);
@@ -89,7 +79,7 @@ fn temperature_matches_scipy() {
 fn dirichlet_odir_matches_dirichletcal() {
     let g = golden();
     for (name, entry) in g["cases"].as_object().unwrap() {
-        let Some(fits) = entry.get("dirichlet") else {
+        let Some(fits) = entry.get(Method::Dirichlet.name()) else {
             continue;
         };
         let (_, d) = case(name);

@@ -3,6 +3,8 @@
 //! `quantize`, `train-head`, `metrics --json`, `calibrate fit/apply`, and the errors users see.
 
 use qcal_calib::Outputs;
+use qcal_calib::calibrators::Method;
+use qcal_calib::metrics::MetricSet;
 use qcal_model::{ModelDir, QuantFormat, QuantOptions};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -154,17 +156,7 @@ fn metrics_and_calibrate_on_predicted_outputs() {
     ok(&predict_args(s(&tiny()), s(&data), s(&val), &[]));
     let json: serde_json::Value =
         serde_json::from_str(&ok(&["metrics", "--probs", s(&val), "--json"])).expect("json");
-    for key in [
-        "accuracy",
-        "nll",
-        "brier",
-        "ece",
-        "mce",
-        "ace",
-        "classwise_ece",
-        "smece",
-        "debiased_ece",
-    ] {
+    for key in MetricSet::NAMES {
         let v = json[key].as_f64().unwrap_or(f64::NAN);
         assert!(v.is_finite(), "{key}: {}", json[key]);
     }
@@ -181,9 +173,9 @@ fn metrics_and_calibrate_on_predicted_outputs() {
         .count();
     assert!((json["accuracy"].as_f64().unwrap_or(-1.0) - hits as f64 / 40.0).abs() < 1e-12);
     for (method, extra) in [
-        ("temperature", &[][..]),
+        (Method::Temperature.name(), &[][..]),
         (
-            "dirichlet",
+            Method::Dirichlet.name(),
             &["--reg-lambda", "0.01", "--reg-mu", "0.01"][..],
         ),
     ] {

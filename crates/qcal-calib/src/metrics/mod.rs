@@ -130,6 +130,35 @@ pub struct MetricSet {
 }
 
 impl MetricSet {
+    /// The scalar metrics' names, as in JSON and in [`MetricSet::scalars`]' order.
+    pub const NAMES: [&'static str; 9] = [
+        "accuracy",
+        "nll",
+        "brier",
+        "ece",
+        "mce",
+        "ace",
+        "classwise_ece",
+        "smece",
+        "debiased_ece",
+    ];
+
+    /// Every scalar metric with its name ([`MetricSet::NAMES`]), in that order.
+    pub fn scalars(&self) -> [(&'static str, f64); 9] {
+        let v = [
+            self.accuracy,
+            self.nll,
+            self.brier,
+            self.ece,
+            self.mce,
+            self.ace,
+            self.classwise_ece,
+            self.smece,
+            self.debiased_ece,
+        ];
+        std::array::from_fn(|i| (Self::NAMES[i], v[i]))
+    }
+
     /// Computes every metric with `bins` bins.
     pub fn compute(d: &ProbData, bins: usize) -> Self {
         Self {
@@ -144,6 +173,25 @@ impl MetricSet {
             smece: smece(d),
             debiased_ece: debiased_ece(d, bins),
         }
+    }
+}
+
+#[cfg(test)]
+mod metric_set_tests {
+    use super::*;
+
+    #[test]
+    fn scalar_names_are_the_json_keys() {
+        let d = ProbData::new(vec![0.7, 0.3, 0.2, 0.8], 2, &[0, 1], false).expect("data");
+        let m = MetricSet::compute(&d, 15);
+        let json = serde_json::to_value(m).expect("json");
+        for (name, v) in m.scalars() {
+            assert_eq!(json[name].as_f64(), Some(v), "{name}");
+        }
+        assert_eq!(
+            json.as_object().map(|o| o.len()),
+            Some(MetricSet::NAMES.len() + 1)
+        );
     }
 }
 

@@ -70,18 +70,7 @@ pub fn run(args: MetricsArgs) -> anyhow::Result<()> {
         d.k()
     );
     let ci = value.get("ci95").cloned();
-    for key in [
-        "accuracy",
-        "nll",
-        "brier",
-        "ece",
-        "mce",
-        "ace",
-        "classwise_ece",
-        "smece",
-        "debiased_ece",
-    ] {
-        let v = value[key].as_f64().unwrap_or(f64::NAN);
+    for (key, v) in m.scalars() {
         match ci.as_ref().and_then(|c| c.get(key)) {
             Some(iv) => println!(
                 "  {key:<14} {v:.6}  [{:.6}, {:.6}]",
