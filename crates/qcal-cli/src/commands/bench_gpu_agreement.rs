@@ -9,8 +9,8 @@ use qcal_gpu::{GpuClassifier, GpuContext};
 use qcal_model::{ModelDir, QuantFormat, QuantOptions};
 use serde_json::json;
 
-use super::predict::{argmax, read_data};
-use super::runner::progress_bar;
+use super::predict::read_data;
+use super::runner::{Device, agreement, progress_bar, run_texts};
 
 const BATCH: usize = 32;
 
@@ -29,16 +29,16 @@ pub async fn figures(
     let mut int4 = m.clone();
     int4.model.quantize(&QuantOptions::new(format))?;
     let k = m.model.num_labels();
-    let cpu_f = cpu_logits(m, &texts, "cpu fp32")?;
+    let (cpu_f, _) = run_texts(m, Device::Cpu, &texts, BATCH, "cpu fp32")?;
     let gpu_f = gpu_logits(ctx, m, &texts, "gpu fp32").await?;
-    let cpu_q = cpu_logits(&int4, &texts, "cpu int4")?;
+    let (cpu_q, _) = run_texts(&int4, Device::Cpu, &texts, BATCH, "cpu int4")?;
     let gpu_q = gpu_logits(ctx, &int4, &texts, "gpu int4").await?;
     let out = json!({
         "rows": texts.len(),
         "format": format.name(),
-        "fp32_gpu_vs_cpu": compare(&gpu_f, &cpu_f, k),
-        "int4_gpu_vs_cpu": compare(&gpu_q, &cpu_q, k),
-        "int4_vs_fp32_cpu": compare(&cpu_q, &cpu_f, k),
+        "fp32_gpu_vs_cpu": agreement(&gpu_f, &cpu_f, k),
+        "int4_gpu_vs_cpu": agreement(&gpu_q, &cpu_q, k),
+        "int4_vs_fp32_cpu": agreement(&cpu_q, &cpu_f, k),
     });
     Ok(out)
 }
@@ -59,32 +59,7 @@ pub fn print(v: &serde_json::Value) {
     row("int4_vs_fp32_cpu", "INT4 vs FP32 (quantization)");
 }
 
-fn compare(a: &[f32], b: &[f32], k: usize) -> serde_json::Value {
-    let rows = a.len() / k.max(1);
-    let same = a
-        .chunks(k)
-        .zip(b.chunks(k))
-        .filter(|(x, y)| argmax(x) == argmax(y))
-        .count();
-    let diff = a
-        .iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0f32, f32::max);
-    json!({"agreement": same as f64 / rows.max(1) as f64, "max_abs_diff": diff})
-}
-
-fn cpu_logits(m: &ModelDir, texts: &[&str], what: &str) -> anyhow::Result<Vec<f32>> {
-    let bar = progress_bar(texts.len(), what);
-    let mut out = Vec::with_capacity(texts.len() * m.model.num_labels());
-    for chunk in texts.chunks(BATCH) {
-        out.extend(m.logits(chunk)?);
-        bar.inc(chunk.len() as u64);
-    }
-    bar.finish_and_clear();
-    Ok(out)
-}
-
+/// Logits on the GPU itself (no CPU fallback: this compares the two).
 async fn gpu_logits(
     ctx: &GpuContext,
     m: &ModelDir,

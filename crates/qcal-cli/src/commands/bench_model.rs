@@ -10,8 +10,8 @@ use qcal_model::quant::size::{bert_base, checkpoint_bytes};
 use qcal_model::{EmbeddingPrecision, Encoded, ModelDir, Precision, QuantFormat, QuantOptions};
 use serde_json::json;
 
-use super::predict::{argmax, read_data};
-use super::runner::{Device, load_model, run_texts};
+use super::predict::read_data;
+use super::runner::{Device, agreement, load_model, run_texts};
 
 /// Arguments of `qcal bench model`.
 #[derive(Debug, clap::Args)]
@@ -91,7 +91,11 @@ struct Row {
 
 /// Runs `qcal bench model`.
 pub fn run(args: BenchModelArgs) -> anyhow::Result<()> {
-    let base = load_model(&qcal_model::assets::model_dir(args.model.as_deref(), None)?, Some(Precision::Fp32), 64)?;
+    let base = load_model(
+        &qcal_model::assets::model_dir(args.model.as_deref(), None)?,
+        Some(Precision::Fp32),
+        64,
+    )?;
     let names = base.label_names()?;
     let mut data = read_data(&args.data, &names)?;
     if let Some(n) = args.limit {
@@ -135,17 +139,8 @@ pub fn run(args: BenchModelArgs) -> anyhow::Result<()> {
             fp32_logits = logits;
             (None, None)
         } else {
-            let same = fp32_logits
-                .chunks_exact(k)
-                .zip(logits.chunks_exact(k))
-                .filter(|(a, b)| argmax(a) == argmax(b))
-                .count();
-            let diff = fp32_logits
-                .iter()
-                .zip(&logits)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0, f32::max);
-            (Some(same as f64 / texts.len() as f64), Some(diff))
+            let g = agreement(&fp32_logits, &logits, k);
+            (Some(g.agreement), Some(g.max_abs_diff))
         };
         rows.push(Row {
             label,

@@ -7,7 +7,7 @@ use anyhow::Context;
 use qcal_calib::Outputs;
 use qcal_model::{Dataset, Precision};
 
-use super::runner::{Device, load_model, precision_label, run_texts};
+use super::runner::{Device, argmax, load_model, precision_label, run_texts};
 
 /// Arguments of `qcal predict`.
 #[derive(Debug, clap::Args)]
@@ -77,15 +77,4 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
         args.out.display()
     );
     Ok(())
-}
-
-/// Index of the largest value (first on ties).
-pub(crate) fn argmax<T: PartialOrd + Copy>(row: &[T]) -> usize {
-    let mut best = 0;
-    for (i, v) in row.iter().enumerate() {
-        if *v > row[best] {
-            best = i;
-        }
-    }
-    best
 }

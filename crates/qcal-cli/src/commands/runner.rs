@@ -68,6 +68,45 @@ pub fn run_texts(
     Ok((logits?, runner.device()))
 }
 
+/// Index of the largest value (first on ties).
+pub fn argmax<T: PartialOrd + Copy>(row: &[T]) -> usize {
+    let mut best = 0;
+    for (i, v) in row.iter().enumerate() {
+        if *v > row[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// How two runs' logits `[N, k]` (row-major, same rows) agree.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Agreement {
+    /// Fraction of rows with the same argmax.
+    pub agreement: f64,
+    /// Largest |a - b| over every logit.
+    pub max_abs_diff: f32,
+}
+
+/// The [`Agreement`] of logits `a` and `b` with `k` classes.
+pub fn agreement(a: &[f32], b: &[f32], k: usize) -> Agreement {
+    let rows = a.len() / k.max(1);
+    let same = a
+        .chunks_exact(k.max(1))
+        .zip(b.chunks_exact(k.max(1)))
+        .filter(|(x, y)| argmax(x) == argmax(y))
+        .count();
+    let max_abs_diff = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max);
+    Agreement {
+        agreement: same as f64 / rows.max(1) as f64,
+        max_abs_diff,
+    }
+}
+
 /// Prints the runner's notices as warnings.
 fn warn<M: std::borrow::Borrow<qcal_model::BertForSequenceClassification>>(r: &mut Runner<M>) {
     for n in r.take_notices() {
@@ -102,6 +141,16 @@ mod tests {
             .map(|(a, b)| (a - b).abs())
             .fold(0.0f32, f32::max);
         assert!(worst < 1e-4, "{device} vs cpu: {worst}");
+    }
+
+    #[test]
+    fn agreement_counts_rows_and_the_largest_difference() {
+        let a = [1.0, 0.0, 0.0, 2.0];
+        let b = [0.5, 0.0, 3.0, 2.0];
+        let g = agreement(&a, &b, 2);
+        assert_eq!(g.agreement, 0.5);
+        assert_eq!(g.max_abs_diff, 3.0);
+        assert_eq!(argmax(&[1, 3, 3]), 1);
     }
 
     #[test]

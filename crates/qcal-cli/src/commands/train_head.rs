@@ -22,8 +22,8 @@ use qcal_model::{
 };
 use serde_json::{Value, json};
 
-use super::predict::{argmax, read_data};
-use super::runner::progress_bar;
+use super::predict::read_data;
+use super::runner::{argmax, progress_bar};
 
 /// Arguments of `qcal train-head`.
 #[derive(Debug, clap::Args)]
