@@ -26,6 +26,7 @@ pub mod readme;
 pub mod regimes;
 pub mod report;
 pub mod seed;
+pub mod sources;
 pub mod split;
 pub mod summary;
 pub mod write;

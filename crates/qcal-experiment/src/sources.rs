@@ -181,7 +181,11 @@ fn from_model(
     let mut about = About {
         scenario: run.scenario.map(scenario_line),
         model: Some(run.dir.display().to_string()),
-        data: run.data.iter().map(|p| format!("`{}`", p.display())).collect(),
+        data: run
+            .data
+            .iter()
+            .map(|p| format!("`{}`", p.display()))
+            .collect(),
         device: device_line(run),
         versions: versions(),
         ..About::default()
@@ -224,7 +228,11 @@ pub fn split_precisions(list: &[Precision]) -> Result<(Precision, Vec<Precision>
     if !list.contains(&Precision::Fp32) || int4.is_empty() {
         return Err(ExperimentError::Config(format!(
             "the precisions must hold fp32 and at least one of {}",
-            Precision::ALL[1..].iter().map(|p| p.name()).collect::<Vec<_>>().join(", ")
+            Precision::ALL[1..]
+                .iter()
+                .map(|p| p.name())
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     Ok((Precision::Fp32, int4))
@@ -305,7 +313,11 @@ fn outputs_at(
     let device = if notices.is_empty() {
         device.to_string()
     } else {
-        format!("{device}, then {} ({})", runner.device(), notices.join("; "))
+        format!(
+            "{device}, then {} ({})",
+            runner.device(),
+            notices.join("; ")
+        )
     };
     let secs = start.elapsed().as_secs_f64();
     let labels: Vec<i64> = pool.labels().iter().map(|&l| l as i64).collect();

@@ -190,7 +190,10 @@ impl Config {
             ));
         }
         if let Some(l2i) = &self.label2id {
-            let inverse = names.iter().enumerate().all(|(i, n)| l2i.get(n) == Some(&i));
+            let inverse = names
+                .iter()
+                .enumerate()
+                .all(|(i, n)| l2i.get(n) == Some(&i));
             if !inverse || l2i.len() != names.len() {
                 return Err(Error::Config(format!(
                     "label2id must be the inverse of id2label ({}); found {l2i:?}",
@@ -221,7 +224,13 @@ impl Config {
                 .map(|(i, n)| (i.to_string(), n.clone()))
                 .collect(),
         );
-        self.label2id = Some(names.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect());
+        self.label2id = Some(
+            names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.clone(), i))
+                .collect(),
+        );
         self.num_labels = None;
         self.classifier_pooling = match pooling {
             Pooling::Pooler => None,
@@ -274,7 +283,9 @@ mod tests {
         let bad = TINY.replace("16,", "16, \"hidden_act\": \"swish\",");
         assert!(Config::from_json(bad.as_bytes()).is_err());
         let bad = TINY.replace("16,", "16, \"label2id\": {\"positive\": 1},");
-        let err = Config::from_json(bad.as_bytes()).expect_err("label2id").to_string();
+        let err = Config::from_json(bad.as_bytes())
+            .expect_err("label2id")
+            .to_string();
         assert!(err.contains("label2id"), "{err}");
     }
 
