@@ -200,7 +200,7 @@ mod tests {
         assert_eq!(fitted_on(Method::Fuzzy), default);
         assert_ne!(current(Method::Temperature).expect("current").0, shipped_t);
         assert!(
-            !current(Method::Fuzzy).expect("fuzzy").1,
+            !current(Method::Fuzzy).expect("in use").1,
             "other methods stay shipped"
         );
         let other = Scenario::ALL.into_iter().find(|&x| x != s).expect("two");

@@ -58,7 +58,7 @@ fn the_scenario_url_parameter_in_the_browser() {
 #[wasm_bindgen_test]
 fn transfer_table_applies_every_shipped_calibrator_in_the_browser() {
     let json = qcal_web::transfer_table().expect("transfer table");
-    for m in ["uncalibrated", "temperature", "dirichlet", "fuzzy", "prior"] {
+    for m in qcal_calib::calibrators::Method::ALL {
         assert!(json.contains(&format!("\"method\":\"{m}\"")), "{m}: {json}");
     }
     assert!(!json.contains("NaN"), "{json}");

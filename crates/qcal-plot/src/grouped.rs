@@ -193,7 +193,7 @@ mod tests {
     #[test]
     fn plot_grouped_y_range_starts_at_zero_for_positive_bars() {
         let g = BarGroup {
-            label: "temperature".into(),
+            label: "temperature scaling".into(),
             bars: vec![bar(0.1), bar(0.2)],
         };
         let (lo, hi) = y_range(&[g]);

@@ -258,7 +258,7 @@ mod tests {
 
     #[test]
     fn plot_wrap_label_breaks_long_names_at_the_middle_space() {
-        assert_eq!(wrap_label("temperature", 12), ["temperature"]);
+        assert_eq!(wrap_label("scaling", 12), ["scaling"]);
         assert_eq!(wrap_label("fuzzy-gated QAT", 12), ["fuzzy-", "gated QAT"]);
         assert_eq!(wrap_label("fuzzy-gated QAT", 15), ["fuzzy-gated QAT"]);
         assert_eq!(wrap_label("label-wise", 5), ["label-", "wise"]);

@@ -3,7 +3,7 @@
 //! With `QCAL_PLOT_LOOK=<dir>` set, `plot_look_write_example_pngs` also writes example PNGs
 //! and SVGs of synthetic data there for a human to look at.
 
-use qcal_calib::calibrators::{Combine, FuzzyGated};
+use qcal_calib::calibrators::{Combine, FuzzyGated, Method};
 use qcal_calib::metrics::{ReliabilityBins, reliability_band};
 use qcal_calib::synthetic::overconfident;
 use qcal_plot::{
@@ -171,8 +171,8 @@ fn bars() -> Vec<DeltaBar> {
         hi,
     };
     vec![
-        bar("temperature", 42.0, 30.5, 55.1),
-        bar("dirichlet", 18.2, 5.0, 31.0),
+        bar(Method::Temperature.name(), 42.0, 30.5, 55.1),
+        bar(Method::Dirichlet.name(), 18.2, 5.0, 31.0),
         bar("fuzzy-gated", -12.5, -20.0, -3.1),
         bar("fuzzy QAT", 3.0, -4.0, 10.0),
     ]
@@ -277,10 +277,10 @@ fn plot_fuzzy_region_maps_rejects_bad_input() {
 #[test]
 fn plot_loss_curves_draw_every_series_with_steps() {
     let series = vec![
-        ("temperature".to_string(), vec![]),
-        ("matrix".to_string(), vec![0.9, 0.7, 0.65, 0.64]),
+        (Method::Temperature.to_string(), vec![]),
+        (Method::Matrix.to_string(), vec![0.9, 0.7, 0.65, 0.64]),
         (
-            "fuzzy".to_string(),
+            Method::Fuzzy.to_string(),
             (0..50).map(|i| 1.0 / (1.0 + i as f64)).collect(),
         ),
     ];
@@ -296,7 +296,7 @@ fn plot_loss_curves_draw_every_series_with_steps() {
         assert_eq!(n, 2, "{colour}");
     }
     assert_eq!(count_elements(&svg, "polyline", "stroke=\"#0072B2\""), 0);
-    let none = vec![("temperature".to_string(), vec![])];
+    let none = vec![(Method::Temperature.to_string(), vec![])];
     assert_input_error(
         svg_string(SIZE, |a| loss_curves(a, "t", &none)),
         "no series has any step",
@@ -376,7 +376,7 @@ fn plot_look_write_example_pngs() {
         .collect();
     let methods = [
         ("uncalibrated", 35.0),
-        ("temperature", 42.0),
+        (Method::Temperature.name(), 42.0),
         ("vector", 28.0),
         ("matrix", 30.0),
         ("dirichlet (ODIR)", 18.2),
