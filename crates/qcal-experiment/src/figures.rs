@@ -4,8 +4,8 @@
 //! the first seed except
 //! the transfer chart (every seed).
 
-use crate::Experiment;
 use crate::error::{ExperimentError, Result};
+use crate::experiment::Experiment;
 use crate::seed::{BOOTSTRAP_SEED_OFFSET, RowSets};
 use qcal_calib::calibrators::FuzzyGated;
 use qcal_calib::metrics::{ReliabilityBins, reliability_band, top_label_pairs};

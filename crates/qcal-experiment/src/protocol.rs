@@ -106,7 +106,9 @@ fn noise_std(
         NoiseStd::Fixed(v) => v,
         NoiseStd::Estimated => {
             let arm = inputs.int4.first().ok_or_else(|| {
-                crate::ExperimentError::Config("estimating the noise needs an INT4 arm".into())
+                crate::error::ExperimentError::Config(
+                    "estimating the noise needs an INT4 arm".into(),
+                )
             })?;
             let int4_cal = arm.data.subset(&split.calibration);
             estimate_noise_std(fp32_cal.probs(), int4_cal.probs(), fp32_cal.k())?

@@ -1,10 +1,10 @@
 //! `README.md` of a report folder: setup, device, versions, timings, the short table beside the
 //! seed study's, a verdict per claim, and the figures.
 
+use crate::about::About;
 use crate::claims::seed_study_row;
 use crate::markdown::short_cells;
 use crate::report::{Report, SummaryRow};
-use crate::write::About;
 use qcal_calib::calibrators::Method;
 use std::fmt::Write;
 

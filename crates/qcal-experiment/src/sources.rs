@@ -2,13 +2,13 @@
 //! precision (on the one runner, [`qcal_gpu::Runner`], outputs cached by content), or cached
 //! `.npz` outputs; and what the report says about them ([`About`]).
 
+use crate::about::About;
 use crate::cache::{self, KeyBuilder};
 use crate::config::ExperimentConfig;
 use crate::error::{ExperimentError, Result};
 use crate::inputs::{Inputs, check_pool};
 use crate::pool::{parse_label_map, read_pool};
 use crate::progress::Progress;
-use crate::write::About;
 use qcal_calib::Outputs;
 use qcal_gpu::runner::{Device, Runner, at_precision};
 use qcal_model::{Dataset, ModelDir, Precision, Scenario};

@@ -1,32 +1,12 @@
 //! Writes an [`Experiment`] as a report folder: `transfer.json`, `transfer.md`, `README.md`,
 //! `timings.json`, `calibrators/` and the figures.
 
+use crate::about::About;
 use crate::error::{ExperimentError, Result};
-use crate::{Experiment, figures, markdown, readme};
-use serde::Serialize;
+use crate::experiment::Experiment;
+use crate::{figures, markdown, readme};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-/// What the report cannot know by itself: where the outputs came from and on what machine.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct About {
-    /// The command line that produced the report.
-    pub command: String,
-    /// The shipped scenario run, as `(name, what it is)` (absent for another model or files).
-    pub scenario: Option<(String, String)>,
-    /// The model folder (absent when cached outputs were given).
-    pub model: Option<String>,
-    /// The data files of the evaluation pool.
-    pub data: Vec<String>,
-    /// Per precision, where its outputs came from (a run, a cache entry, a file).
-    pub sources: Vec<(String, String)>,
-    /// The device the model ran on and the fitting backend.
-    pub device: String,
-    /// Name and version of every component worth naming.
-    pub versions: Vec<(String, String)>,
-    /// Stages before the experiment (model runs, cache look-ups), in seconds.
-    pub timings: Vec<(String, f64)>,
-}
 
 /// Writes `text` to `dir/name`.
 fn put(dir: &Path, name: &str, text: &str) -> Result<PathBuf> {
