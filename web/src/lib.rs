@@ -183,7 +183,7 @@ pub fn first_look(scenario: Option<String>) -> Result<String, JsError> {
 /// `"note"` naming it.
 #[wasm_bindgen(js_name = transferTable)]
 pub fn transfer_table() -> Result<String, JsError> {
-    let test = outputs::embedded("test").map_err(|e| JsError::new(&e))?;
+    let test = outputs::embedded_of(scenario::current(), "test").map_err(|e| JsError::new(&e))?;
     let rows = calibrators::transfer_rows(&test).map_err(|e| JsError::new(&e))?;
     let items: Vec<TransferJson> = rows
         .iter()

@@ -3,7 +3,6 @@
 //! the module ([`crate::shipped`]) so the first diagrams need neither a model nor a GPU, and the
 //! FP32-vs-INT4 comparison computed from them.
 
-use crate::scenario;
 use crate::shipped::shipped;
 use qcal_calib::metrics::{MetricSet, ReliabilityBins, top_label_pairs, transfer_delta};
 use qcal_calib::{Outputs, ProbData};
@@ -57,11 +56,6 @@ pub fn pair(fp32: (ProbData, Vec<String>), int4: (ProbData, Vec<String>)) -> Res
     })
 }
 
-/// The embedded outputs of `split` (`val` or `test`) of the scenario the page shows.
-pub fn embedded(split: &str) -> Result<Pair, String> {
-    embedded_of(scenario::current(), split)
-}
-
 /// The embedded outputs of `split` (`val` or `test`) of scenario `s`.
 pub fn embedded_of(s: Scenario, split: &str) -> Result<Pair, String> {
     let (name, f, q) = shipped(s)
@@ -91,10 +85,9 @@ pub fn set_calibration(s: Scenario, val: Pair, model: &str) {
     });
 }
 
-/// The outputs calibrators of the shown scenario are trained on and the model they came from:
-/// those run in the page for it ([`set_calibration`]), else its model's embedded val outputs.
-pub fn calibration() -> Result<(Pair, String), String> {
-    let s = scenario::current();
+/// The outputs calibrators of scenario `s` are trained on and the model they came from: those
+/// run in the page for it ([`set_calibration`]), else its model's embedded val outputs.
+pub fn calibration(s: Scenario) -> Result<(Pair, String), String> {
     let ran = CALIBRATION.with_borrow(|c| {
         c.iter()
             .find(|(x, _, _)| *x == s)
@@ -251,28 +244,26 @@ mod tests {
 
     #[test]
     fn calibration_outputs_default_to_the_embedded_val_split_per_scenario() {
-        let s = scenario::current();
-        let (val, model) = calibration().expect("embedded val");
+        let s = Scenario::PAGE_DEFAULT;
+        let (val, model) = calibration(s).expect("embedded val");
         assert_eq!(
             (val.fp32.n(), model),
             (2385, crate::try_it::default_name(s))
         );
-        let test = embedded("test").expect("test");
+        let test = embedded_of(s, "test").expect("test");
         set_calibration(s, test.clone(), "mine");
-        let (got, model) = calibration().expect("set");
+        let (got, model) = calibration(s).expect("set");
         assert_eq!(
             (got.fp32.labels(), model.as_str()),
             (test.fp32.labels(), "mine")
         );
         let other = Scenario::ALL.into_iter().find(|&x| x != s).expect("two");
-        scenario::set(other);
-        let (_, model) = calibration().expect("other scenario");
+        let (_, model) = calibration(other).expect("other scenario");
         assert_eq!(
             model,
             crate::try_it::default_name(other),
             "not the other's run"
         );
-        scenario::set(s);
     }
 
     #[test]

@@ -137,7 +137,7 @@ async fn train() -> Result<(), String> {
     let backend = backend().await;
     let cfg = fit_config(backend)?;
     let scenario = crate::scenario::current();
-    let (val, model) = outputs::calibration()?;
+    let (val, model) = outputs::calibration(scenario)?;
     let val = val.fp32;
     let of_model = format!("the FP32 outputs of {}", crate::try_it::model_title(&model));
     let where_ = if backend == TrainBackend::Wgpu {

@@ -182,7 +182,7 @@ fn show(models: &Models, text: &str) -> Result<(), String> {
          <th scope=\"col\">label</th>{head}<th scope=\"col\">confidence</th></tr></thead><tbody>{}{}</tbody>\
          </table><p class=\"note\">{note}</p>",
         row("FP32", &answers[0]),
-        row(&models.int4_title(), &answers[1]),
+        row(models.int4_title(), &answers[1]),
     ));
     Ok(())
 }
