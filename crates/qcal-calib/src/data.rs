@@ -310,6 +310,9 @@ mod tests {
         assert!(e.contains("`probs`") && e.contains("expected"), "{e}");
         assert!(d.with_probs(vec![1.0, 0.0, 0.0, f64::NAN]).is_err());
         let swapped = d.with_probs(vec![0.5, 0.5, 0.8, 0.2]).unwrap();
-        assert_eq!((swapped.row(1), swapped.labels()), (&[0.8, 0.2][..], d.labels()));
+        assert_eq!(
+            (swapped.row(1), swapped.labels()),
+            (&[0.8, 0.2][..], d.labels())
+        );
     }
 }
