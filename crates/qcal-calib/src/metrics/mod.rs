@@ -1,5 +1,21 @@
 //! Calibration metrics (f64) with the exact conventions of netcal 1.4.0 and relplot 1.0.3
-//! (see `tests/fixtures/CALIBRATION.md`). Metrics compute bins; plots only draw them.
+//! (`tests/fixtures/CALIBRATION.md` spells out every edge case). Metrics compute bins; plots
+//! only draw them.
+//!
+//! For N rows of K probabilities `p_i`, labels `y_i`, confidence `c_i = max_k p_ik` and
+//! prediction `ŷ_i = argmax_k p_ik` (first index on ties):
+//!
+//! - accuracy `= (1/N) Σ_i [ŷ_i = y_i]`; NLL `= -(1/N) Σ_i ln p_{i,y_i}` (p clipped to
+//!   `[1e-12, 1]`); Brier `= (1/N) Σ_i Σ_k (p_ik - [k = y_i])²`.
+//! - top-label ECE with B equal-width bins of the confidence (15 by default):
+//!   `ECE = Σ_b (n_b / N) |acc_b - conf_b|`, where `acc_b` and `conf_b` are the mean
+//!   correctness and mean confidence of the `n_b` rows in bin b; MCE `= max_b |acc_b - conf_b|`
+//!   over non-empty bins; ACE is ECE with equal-mass bins.
+//! - classwise ECE `= (1/K) Σ_k ECE_k`, ECE_k binning `p_ik` against `[y_i = k]`.
+//! - smECE: relplot's kernel-smoothed ECE; [`debiased_ece`]: an L2-ECE on equal-mass bins with
+//!   the binomial variance of each bin's accuracy subtracted.
+//! - transfer delta [`transfer_delta`] `= 100 (ECE_int4 - ECE_fp32) / ECE_fp32` (none when
+//!   ECE_fp32 = 0).
 
 mod binning;
 mod bootstrap;
