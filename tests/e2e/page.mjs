@@ -419,6 +419,26 @@ async function userChecks() {
     check(`?scenario=${query}: no error on the page`, !(await other.isVisible('#error')));
     await otherContext.close();
   }
+  // ?present=1: one step at a time, stepped with the arrow keys; the step's figure is on screen.
+  const presentContext = await browser.newContext({ viewport: { width: 1280, height: 800 }, serviceWorkers: 'block' });
+  const shown = await presentContext.newPage();
+  await shown.goto(`${url}?present=1`);
+  const presentReady = await appears(shown, 'body[data-ready="true"][data-present="data"]', 120_000);
+  const onScreen = (id) => shown.$eval(`#${id}`, (e) => { const r = e.getBoundingClientRect(); return r.width > 0 && r.right > 0 && r.left < innerWidth; });
+  const dataFirst = presentReady && await onScreen('data-summary') && !(await onScreen('reliability'));
+  const steps = [];
+  for (const [key, step, id] of [['ArrowRight', 'fp32-int4', 'reliability'], ['ArrowRight', 'calibrate', 'loss'],
+    ['ArrowRight', 'transfer', 'transfer-table'], ['ArrowLeft', 'calibrate', 'loss']]) {
+    await shown.keyboard.press(key);
+    steps.push(`${await shown.getAttribute('body', 'data-present')}:${await onScreen(id)}:${await onScreen('data-summary')}`);
+    if (steps.at(-1) !== `${step}:true:false`) break;
+  }
+  const large = await shown.$eval('body', (b) => parseFloat(getComputedStyle(b).fontSize));
+  check('?present=1 steps data -> FP32 vs INT4 -> calibrate -> transfer with the arrow keys, one at a time, in large type',
+    dataFirst && steps.join(' ') === 'fp32-int4:true:false calibrate:true:false transfer:true:false calibrate:true:false'
+    && large >= 20, `${steps.join(' ')}, ${large}px`);
+  await shown.screenshot({ path: screenshot.replace(/\.png$/, '-present.png') });
+  await presentContext.close();
   await context.close();
 }
 
