@@ -1,10 +1,11 @@
 //! The first view's figures, drawn by `qcal-plot` on the page's `<canvas>` elements (the same
 //! drawing functions the CLI writes as PNG/SVG).
 
-use crate::outputs::{Comparison, INT4_FORMAT};
+use crate::outputs::Comparison;
 use plotters_canvas::CanvasBackend;
 use qcal_calib::calibrators::{FuzzyGated, Method};
 use qcal_calib::metrics::ReliabilityBins;
+use qcal_model::Precision;
 use qcal_plot::plotters::prelude::IntoDrawingArea;
 use qcal_plot::{
     Series, confidence_histogram, fuzzy_gated_memberships, plotters, reliability_diagram,
@@ -54,17 +55,20 @@ fn on_canvas(
     area.present().map_err(|e| format!("drawing #{id}: {e}"))
 }
 
-/// `INT4 NF4` for `int4-nf4`.
+/// `INT4 NF4`: the title of the shipped INT4 precision.
 fn int4_name() -> String {
-    INT4_FORMAT.to_uppercase().replace("INT4-", "INT4 ")
+    crate::shipped::INT4.title().to_string()
 }
 
 /// FP32 and INT4 reliability series, labelled with their ECE.
 fn pair_series(fp32: &ReliabilityBins, int4: &ReliabilityBins) -> Vec<Series> {
-    [("FP32".to_string(), fp32), (int4_name(), int4)]
-        .into_iter()
-        .map(|(n, b)| Series::new(format!("{n} (ECE {:.3})", b.ece()), b.clone()))
-        .collect()
+    [
+        (Precision::Fp32.title().to_string(), fp32),
+        (int4_name(), int4),
+    ]
+    .into_iter()
+    .map(|(n, b)| Series::new(format!("{n} (ECE {:.3})", b.ece()), b.clone()))
+    .collect()
 }
 
 /// The reliability diagram (FP32 vs INT4) on `#reliability` and the confidence histogram on
@@ -72,7 +76,7 @@ fn pair_series(fp32: &ReliabilityBins, int4: &ReliabilityBins) -> Vec<Series> {
 /// its drawn points lie from the diagonal (the count-weighted mean gap of each series' bins).
 pub fn draw_comparison(c: &Comparison) -> Result<(), String> {
     let int4 = int4_name();
-    let names = ["FP32".to_string(), int4.clone()];
+    let names = [Precision::Fp32.title().to_string(), int4.clone()];
     let series = pair_series(&c.bins[0], &c.bins[1]);
     on_canvas("reliability", 0.75, |a| {
         reliability_diagram(a, &format!("Reliability, FP32 vs {int4}"), &series)

@@ -5,8 +5,8 @@
 //! so and runs on the CPU. When the default model changes its head (a scenario switch), its
 //! weights are uploaded again to the same device, without a new timing.
 
+use crate::clock::yield_to_browser;
 use crate::try_it::Models;
-use crate::try_view::yield_to_browser;
 use crate::{dom, run};
 use qcal_gpu::{GpuClassifier, GpuContext};
 use std::cell::{Cell, RefCell};
@@ -266,17 +266,17 @@ async fn try_setup(models: &Models, id: u64) -> Result<(Gpu, &'static str, Strin
             .tokenizer
             .encode_batch(chunk)
             .map_err(|e| e.to_string())?;
-        let t0 = crate::now_ms();
+        let t0 = crate::clock::now_ms();
         cpu.extend(models.fp32.forward(&enc).map_err(|e| e.to_string())?);
-        cpu_ms += crate::now_ms() - t0;
+        cpu_ms += crate::clock::now_ms() - t0;
         yield_to_browser().await;
     }
     still_current(id)?;
     fp32.logits(&enc).await.map_err(|e| e.to_string())?; // warm-up: pipelines, workspace
     still_current(id)?;
-    let t0 = crate::now_ms();
+    let t0 = crate::clock::now_ms();
     let gpu = fp32.logits(&enc).await.map_err(|e| e.to_string())?;
-    let gpu_ms = crate::now_ms() - t0;
+    let gpu_ms = crate::clock::now_ms() - t0;
     let diff = cpu
         .iter()
         .zip(&gpu)

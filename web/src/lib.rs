@@ -15,6 +15,7 @@
 //! as well as in the console.
 
 pub mod calibrators;
+mod clock;
 mod dom;
 pub mod embedded;
 #[cfg(target_arch = "wasm32")]
@@ -35,6 +36,7 @@ pub mod scenario;
 #[cfg(target_arch = "wasm32")]
 mod scenario_view;
 pub mod shipped;
+mod show;
 #[cfg(target_arch = "wasm32")]
 mod train_view;
 pub mod try_it;
@@ -90,8 +92,8 @@ fn render() -> Result<(), JsValue> {
     dom::render_data_summary(&splits)?;
     #[cfg(target_arch = "wasm32")]
     scenario_view::start()?;
-    show_scenario(scenario::current())?;
-    let ms = now_ms();
+    show::show_scenario(scenario::current())?;
+    let ms = clock::now_ms();
     dom::set_text(
         "first-look-time",
         &format!("Computed and drawn in this page, {ms:.0} ms after it started loading."),
@@ -100,60 +102,6 @@ fn render() -> Result<(), JsValue> {
     dom::install_png_downloads()?;
     dom::mark_ready(ms);
     Ok(())
-}
-
-/// Makes `s` the scenario the page shows: the line under the switch, how its head was trained,
-/// and its shipped outputs and calibrators in every table and diagram.
-pub(crate) fn show_scenario(s: Scenario) -> Result<(), JsValue> {
-    let js = |e: String| JsValue::from_str(&e);
-    scenario::set(s);
-    dom::render_scenario(s, &scenario::about(s).map_err(js)?)?;
-    let train_rows = embedded::split_rows("train").map_err(js)?;
-    let head = shipped::shipped(s).head_training(train_rows).map_err(js)?;
-    dom::set_text("data-head", &head)?;
-    let test = outputs::embedded_of(s, "test").map_err(js)?;
-    let source = format!(
-        "precomputed by `qcal predict` for the {s} scenario on the embedded test split, shipped \
-         with the page"
-    );
-    show_outputs(test, Some((&source, &try_it::default_name(s))))
-}
-
-thread_local! {
-    /// The model whose outputs the page shows.
-    static SHOWN_MODEL: std::cell::RefCell<String> =
-        std::cell::RefCell::new(try_it::default_name(Scenario::PAGE_DEFAULT));
-}
-
-/// Shows FP32 and INT4 outputs everywhere on the page: the metrics table and diagrams, the
-/// transfer table of the calibrators in use and the before/after diagram. `source` says where
-/// the outputs come from and which model made them (`None`: unchanged).
-pub(crate) fn show_outputs(
-    test: outputs::Pair,
-    source: Option<(&str, &str)>,
-) -> Result<(), JsValue> {
-    if let Some((source, model)) = source {
-        dom::set_text("outputs-source", &format!("Outputs: {source}."))?;
-        SHOWN_MODEL.set(model.to_string());
-    }
-    SHOWN_MODEL.with_borrow(|m| dom::set_text("calibrators-note", &calibrators::provenance(m)))?;
-    let comparison = outputs::Comparison::of(&test);
-    dom::render_comparison(&comparison)?;
-    let rows = calibrators::transfer_rows(&test).map_err(|e| JsValue::from_str(&e))?;
-    dom::render_transfer(&rows)?;
-    #[cfg(target_arch = "wasm32")]
-    {
-        figures::draw_comparison(&comparison).map_err(|e| JsValue::from_str(&e))?;
-        view::set(test, comparison).map_err(|e| JsValue::from_str(&e))?;
-    }
-    Ok(())
-}
-
-/// Milliseconds since the page started loading (`performance.now()`), 0 where unavailable.
-pub(crate) fn now_ms() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .map_or(0.0, |p| p.now())
 }
 
 /// The scenario named `scenario` (`None`: the one the page shows); an unknown name is an error

@@ -4,11 +4,12 @@
 //! show its sizes at FP32 and INT4, and make it the model that "Try it", "Run" and WebGPU use.
 //! Changing the code book re-quantizes the current model without downloading it again.
 
+use crate::clock::yield_to_browser;
 use crate::dom::el;
 use crate::model_files::{self, CONVERT_HINT, ModelFiles, TokenizerFiles};
 use crate::net::{fetch_cached, js_text};
 use crate::try_it::{Build, Models};
-use crate::try_view::{self, yield_to_browser};
+use crate::try_view;
 use crate::{dom, gpu_view};
 use js_sys::Uint8Array;
 use qcal_model::QuantFormat;

@@ -12,7 +12,7 @@ use qcal_model::Scenario;
 pub const BINS: usize = 15;
 
 /// The INT4 format of the precomputed outputs.
-pub const INT4_FORMAT: &str = "int4-nf4";
+pub const INT4_FORMAT: &str = crate::shipped::INT4.name();
 
 /// FP32 and INT4 outputs of the same rows.
 #[derive(Debug, Clone)]

@@ -4,10 +4,11 @@
 //! WebGPU or the CPU path (`#device`); the outputs then replace the precomputed ones in every
 //! table and diagram (and the default model's are compared with the shipped ones).
 
+use crate::clock::yield_to_browser;
 use crate::dom::el;
 use crate::outputs::Pair;
 use crate::try_it::Models;
-use crate::try_view::{self, yield_to_browser};
+use crate::try_view;
 use crate::{dom, gpu_view, run};
 use qcal_gpu::{Device, GpuClassifier, Runner};
 use qcal_model::{BertForSequenceClassification, Dataset, QuantFormat, Scenario};
@@ -143,7 +144,7 @@ async fn logits(
     notices: &mut Vec<String>,
 ) -> Result<(Vec<f32>, f64), String> {
     let bar: Option<HtmlProgressElement> = el("run-progress").ok();
-    let start = crate::now_ms();
+    let start = crate::clock::now_ms();
     let mut out = Vec::with_capacity(texts.len() * cols.len());
     for (i, chunk) in texts.chunks(run::BATCH).enumerate() {
         let enc = models
@@ -154,7 +155,7 @@ async fn logits(
         notices.extend(runner.take_notices());
         out.extend(run::reorder_columns(&batch, models.labels.len(), cols));
         let done = (i * run::BATCH + chunk.len()) as f64;
-        let secs = (crate::now_ms() - start) / 1e3;
+        let secs = (crate::clock::now_ms() - start) / 1e3;
         if let Some(b) = &bar {
             b.set_value(done / texts.len() as f64);
         }
@@ -165,7 +166,7 @@ async fn logits(
         ));
         yield_to_browser().await;
     }
-    Ok((out, (crate::now_ms() - start) / 1e3))
+    Ok((out, (crate::clock::now_ms() - start) / 1e3))
 }
 
 /// One run's outputs: both precisions' logits (data class order), their seconds, the device.
@@ -269,7 +270,8 @@ async fn run_all(models: &Models) -> Result<(), String> {
         Some(s) => format!("the default model with the {s} head, {source}"),
         None => format!("{} with {source}", models.name),
     };
-    crate::show_outputs(outputs, Some((&source, &models.name))).map_err(|e| format!("{e:?}"))?;
+    crate::show::show_outputs(outputs, Some((&source, &models.name)))
+        .map_err(|e| format!("{e:?}"))?;
     let n = texts.len() as f64;
     let mut line = format!(
         "{} sentences: FP32 {:.1} sentences/s, {} {:.1} sentences/s ({} / FP32 = {:.2}x), \

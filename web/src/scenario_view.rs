@@ -54,7 +54,7 @@ fn on_pick(value: &str) -> Result<(), String> {
         return Ok(());
     }
     let _ = dom::by_id("scenario-notice").map(|n| n.set_attribute("hidden", ""));
-    crate::show_scenario(s).map_err(|e| format!("{e:?}"))?;
+    crate::show::show_scenario(s).map_err(|e| format!("{e:?}"))?;
     replace_url(s).map_err(|e| format!("the page's address: {e:?}"))?;
     try_view::follow_scenario();
     Ok(())

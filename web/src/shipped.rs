@@ -9,7 +9,7 @@
 //! [`Method::FITTED`].
 
 use qcal_calib::calibrators::Method;
-use qcal_model::Scenario;
+use qcal_model::{Precision, QuantFormat, Scenario};
 
 /// The sub-folder of a scenario's folder holding its calibrators.
 pub const CALIBRATORS: &str = "calibrators";
@@ -49,6 +49,10 @@ macro_rules! calibrators {
         )),*]
     };
 }
+
+/// The precision of the shipped INT4 outputs (`outputs/twfin_<split>.int4-nf4.npz`, the file
+/// names the `outputs!` table spells out, checked by its test).
+pub const INT4: Precision = Precision::Int4(QuantFormat::Nf4);
 
 /// The val and test outputs of scenario `$name`.
 macro_rules! outputs {
@@ -194,10 +198,10 @@ mod tests {
             assert_eq!(f.head, read("head/head.safetensors"));
             assert_eq!(f.head_config, read("head/config.json"));
             for (split, fp32, int4) in f.outputs {
-                assert_eq!(fp32, read(&format!("outputs/twfin_{split}.fp32.npz")));
-                let int4_file =
-                    format!("outputs/twfin_{split}.{}.npz", crate::outputs::INT4_FORMAT);
-                assert_eq!(int4, read(&int4_file));
+                let stem = format!("twfin_{split}");
+                let file = |p: Precision| format!("outputs/{}", p.outputs_file(&stem));
+                assert_eq!(fp32, read(&file(Precision::Fp32)));
+                assert_eq!(int4, read(&file(INT4)));
             }
             let names: Vec<&str> = f.calibrators.iter().map(|(m, _)| *m).collect();
             assert_eq!(

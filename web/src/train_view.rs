@@ -5,8 +5,8 @@
 //! replace the scenario's shipped ones in every table, diagram and download (per scenario: the
 //! other scenario keeps its own).
 
-use crate::try_view::yield_to_browser;
-use crate::{calibrators, dom, figures, outputs, view};
+use crate::clock::yield_to_browser;
+use crate::{calibrators, dom, figures, outputs};
 use qcal_calib::calibrators::Method;
 use qcal_calib::train::{FitConfig, TrainBackend, fit_async, init_wgpu_async, set_pause};
 use std::cell::{Cell, RefCell};
@@ -28,13 +28,13 @@ const YIELD_EVERY_MS: f64 = 40.0;
 /// Makes every fit on this thread yield to the browser between optimiser steps at least every
 /// [`YIELD_EVERY_MS`], so the page keeps painting and answering on burn's CPU backend too.
 fn install_pause() {
-    let last = Rc::new(Cell::new(crate::now_ms()));
+    let last = Rc::new(Cell::new(crate::clock::now_ms()));
     set_pause(Some(Rc::new(move || {
         let last = last.clone();
         Box::pin(async move {
-            if crate::now_ms() - last.get() > YIELD_EVERY_MS {
+            if crate::clock::now_ms() - last.get() > YIELD_EVERY_MS {
                 yield_to_browser().await;
-                last.set(crate::now_ms());
+                last.set(crate::clock::now_ms());
             }
         })
     })));
@@ -147,7 +147,7 @@ async fn train() -> Result<(), String> {
     };
     let curves: Rc<RefCell<Vec<qcal_plot::LossSeries>>> = Rc::new(RefCell::new(Vec::new()));
     let mut report = Vec::new();
-    let total_start = crate::now_ms();
+    let total_start = crate::clock::now_ms();
     for method in methods {
         let name = method.name();
         curves.borrow_mut().push((name.to_string(), Vec::new()));
@@ -156,7 +156,7 @@ async fn train() -> Result<(), String> {
             val.n()
         ));
         yield_to_browser().await;
-        let start = crate::now_ms();
+        let start = crate::clock::now_ms();
         let c = curves.clone();
         let mut progress = move |step: usize, loss: f64| {
             if let Some(last) = c.borrow_mut().last_mut() {
@@ -173,7 +173,7 @@ async fn train() -> Result<(), String> {
         let fitted = fit_async(method, &val, &cfg, &mut progress)
             .await
             .map_err(|e| format!("{name}: {e}"))?;
-        let secs = (crate::now_ms() - start) / 1e3;
+        let secs = (crate::clock::now_ms() - start) / 1e3;
         let steps = curves.borrow().last().map_or(0, |c| c.1.len());
         report.push(format!(
             "{name} {steps} steps in {secs:.2} s ({:.1} steps/s)",
@@ -186,12 +186,12 @@ async fn train() -> Result<(), String> {
     }
     // The fits are over (the page test measures responsiveness up to here); now redraw.
     dom::set_body_flag("data-fits-done", Some("true"));
-    view::refresh()?;
+    crate::show::refresh()?;
     status(&format!(
         "Trained on {of_model} ({} val rows) with {where_} in {:.1} s: {}. The \
          tables, diagrams and downloads now use them.",
         val.n(),
-        (crate::now_ms() - total_start) / 1e3,
+        (crate::clock::now_ms() - total_start) / 1e3,
         report.join("; ")
     ));
     dom::set_body_flag("data-train-done", Some(&format!("{backend}")));

@@ -4,6 +4,7 @@
 //! the text box with both precisions' calibrated probabilities and confidence words, using the
 //! page's current model (the default, or one loaded in the Model section).
 
+use crate::clock::yield_to_browser;
 use crate::net::fetch_bytes;
 use crate::try_it::{Answer, Models, word_text};
 use crate::{calibrators, dom, gpu_view, scenario};
@@ -13,7 +14,6 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{HtmlProgressElement, HtmlTextAreaElement};
 
 /// Where the page serves the default model (copied there by `cargo xtask serve`).
@@ -94,16 +94,6 @@ fn refresh() {
     {
         dom::show_error(&e);
     }
-}
-
-/// Lets the browser paint before the next blocking step.
-pub(crate) async fn yield_to_browser() {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
-        }
-    });
-    let _ = JsFuture::from(promise).await;
 }
 
 /// Downloads and builds the models, updating `#model-status` and `#model-progress`.

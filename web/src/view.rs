@@ -54,7 +54,7 @@ pub fn set(test: Pair, comparison: Comparison) -> Result<(), String> {
 
 /// Draws the fuzzy calibrator in use (trained in the page, else the shown scenario's shipped
 /// one), unless it is the one drawn last.
-fn draw_fuzzy() -> Result<(), String> {
+pub fn draw_fuzzy() -> Result<(), String> {
     let (c, trained) = calibrators::current(Method::Fuzzy)?;
     if FUZZY_DRAWN.with_borrow(|d| d.as_ref() == Some(&c)) {
         return Ok(());
@@ -66,11 +66,7 @@ fn draw_fuzzy() -> Result<(), String> {
     Ok(())
 }
 
-/// Redraws everything that depends on the calibrators (after training in the page).
-pub fn refresh() -> Result<(), String> {
-    let shown = SHOWN.with_borrow(|s| s.as_ref().map(|(p, _)| p.clone()));
-    match shown {
-        Some(test) => crate::show_outputs(test, None).map_err(|e| format!("{e:?}")),
-        None => draw_fuzzy(),
-    }
+/// The outputs shown, if any.
+pub fn shown() -> Option<Pair> {
+    SHOWN.with_borrow(|s| s.as_ref().map(|(p, _)| p.clone()))
 }

@@ -1,0 +1,20 @@
+//! The page's clock and its pauses: time since load, and yielding to the browser between
+//! blocking steps so that it can paint.
+
+/// Milliseconds since the page started loading (`performance.now()`), 0 where unavailable.
+pub(crate) fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
+}
+
+/// Lets the browser paint before the next blocking step.
+#[cfg(target_arch = "wasm32")]
+pub(crate) async fn yield_to_browser() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
