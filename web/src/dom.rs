@@ -210,6 +210,32 @@ pub fn render_transfer(rows: &[TransferRow]) -> Result<(), JsValue> {
     Ok(())
 }
 
+/// The methods ticked for training when the page opens.
+const TRAIN_DEFAULTS: [Method; 2] = [Method::Temperature, Method::Fuzzy];
+
+/// Fills `#train-methods` with one checkbox (`name=train-method`, value = the method's name)
+/// per fitted method, [`TRAIN_DEFAULTS`] ticked.
+pub fn render_train_methods() -> Result<(), JsValue> {
+    let boxes: String = Method::FITTED
+        .iter()
+        .map(|m| {
+            let checked = if TRAIN_DEFAULTS.contains(m) {
+                " checked"
+            } else {
+                ""
+            };
+            format!(
+                "<label><input type=\"checkbox\" name=\"train-method\" value=\"{}\"{checked}> {}</label>",
+                m.name(),
+                m.title()
+            )
+        })
+        .collect();
+    let target = by_id("train-methods")?;
+    target.set_inner_html(&format!("<legend>Calibrators</legend>{boxes}"));
+    Ok(())
+}
+
 /// The method picked in `#method` ([`Method::Fuzzy`] before the picker is filled).
 pub fn picked_method() -> Method {
     by_id("method")

@@ -90,6 +90,7 @@ fn load_model_in_background() {
 fn render() -> Result<(), JsValue> {
     let splits = embedded::load_splits().map_err(|e| JsValue::from_str(&e.to_string()))?;
     dom::render_data_summary(&splits)?;
+    dom::render_train_methods()?;
     #[cfg(target_arch = "wasm32")]
     scenario_view::start()?;
     show::show_scenario(scenario::current())?;
