@@ -4,7 +4,7 @@
 
 use qcal_calib::metrics::{DEFAULT_BINS, accuracy, ece};
 use qcal_calib::{Calibrator, Outputs, ProbData};
-use qcal_model::Scenario;
+use qcal_model::{Precision, QuantFormat, Scenario};
 use std::path::PathBuf;
 
 /// The headline numbers of one scenario on the shipped test split.
@@ -25,16 +25,16 @@ fn folder(s: Scenario) -> PathBuf {
         .join(s.assets_folder())
 }
 
-fn test_outputs(s: Scenario, precision: &str) -> ProbData {
+fn test_outputs(s: Scenario, precision: Precision) -> ProbData {
     let path = folder(s)
         .join("outputs")
-        .join(format!("twfin_test.{precision}.npz"));
+        .join(precision.outputs_file("twfin_test"));
     let o = Outputs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     ProbData::from_outputs(&o, true).expect("valid probabilities")
 }
 
 fn headline(s: Scenario) -> Headline {
-    let (fp32, int4) = (test_outputs(s, "fp32"), test_outputs(s, "int4-nf4"));
+    let (fp32, int4) = (test_outputs(s, Precision::Fp32), test_outputs(s, Precision::Int4(QuantFormat::Nf4)));
     let path = folder(s).join("calibrators").join("prior.json");
     let text = std::fs::read_to_string(&path).expect("prior.json");
     let prior = Calibrator::from_json(&text).expect("calibrator");
@@ -121,4 +121,21 @@ fn each_scenario_ships_its_report_and_every_calibrator() {
     }
     let regimes = www.join("results").join("regimes");
     assert!(regimes.join("README.md").is_file() && regimes.join("regimes.json").is_file());
+}
+
+#[test]
+fn readme_prints_the_seed_study_as_its_one_owner_states_it() {
+    let readme = std::fs::read_to_string(qcal_tests::workspace_root().join("README.md"))
+        .expect("README.md");
+    for r in qcal_experiment::claims::SEED_STUDY {
+        let line = format!(
+            "| {} | {} | {} | {} | {} |",
+            r.method.title(),
+            r.ece_fp32,
+            r.ece_int4,
+            r.acc_int4,
+            r.delta
+        );
+        assert!(readme.contains(&line), "README.md lacks `{line}`");
+    }
 }

@@ -7,21 +7,29 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 #[wasm_bindgen_test]
 fn embedded_data_summary_in_the_browser() {
-    let json = qcal_web::data_summary().expect("summary");
-    assert!(json.contains("\"split\":\"train\",\"rows\":7154"), "{json}");
-    assert!(json.contains("\"split\":\"test\",\"rows\":2385"), "{json}");
-    assert!(json.contains("\"neutral\":1548"), "{json}");
+    let text = qcal_web::data_summary().expect("summary");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    let split = |name: &str| {
+        json.as_array()
+            .and_then(|a| a.iter().find(|s| s["split"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} split in {text}"))
+    };
+    assert_eq!(split("train")["rows"], 7154, "{text}");
+    assert_eq!(split("test")["rows"], 2385, "{text}");
+    assert_eq!(split("test")["classes"]["neutral"], 1548, "{text}");
 }
 
 #[wasm_bindgen_test]
 fn first_look_compares_fp32_and_int4_in_the_browser() {
-    let json = qcal_web::first_look(Some("in-domain".into())).expect("first look");
-    assert!(
-        json.contains("\"fp32\":{\"n\":2385,\"accuracy\":0.775"),
-        "{json}"
-    );
-    assert!(json.contains("\"int4-nf4\":{\"n\":2385"), "{json}");
-    assert!(json.contains("\"agreement\":0.9"), "{json}");
+    let text = qcal_web::first_look(Some("in-domain".into())).expect("first look");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    assert_eq!(json["fp32"]["n"], 2385, "{text}");
+    let acc = json["fp32"]["accuracy"].as_f64().unwrap_or(0.0);
+    assert!((0.775..0.776).contains(&acc), "{text}");
+    assert_eq!(json["int4-nf4"]["n"], 2385, "{text}");
+    let agreement = json["agreement"].as_f64().unwrap_or(0.0);
+    assert!((0.9..1.0).contains(&agreement), "{text}");
 }
 
 /// The page opens on the few-shot scenario: overconfident and prior-shifted (issue 16).

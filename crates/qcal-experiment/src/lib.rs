@@ -1,13 +1,15 @@
 //! qcal-experiment: does a calibrator fitted on FP32 outputs still work on INT4 outputs?
 //!
-//! The protocol, on cached model outputs ([`Inputs`]): per seed a stratified calibration/test
-//! split ([`split`]), every calibrator fitted on the FP32 calibration half and applied to the
-//! FP32 and INT4 test halves, an oracle refitted on INT4 ([`protocol`]); metrics with bootstrap intervals, paired ECE differences and McNemar tests
-//! ([`evaluate`], [`seed`]); means over seeds ([`summary`]); the seed study's claims judged
-//! ([`claims`]). [`write`] turns the result into a report folder: `transfer.json`
-//! ([`report`]), `transfer.md` ([`markdown`]), `README.md` ([`readme`]) and the figures.
+//! Its inputs ([`Inputs`]) come from [`sources`]: a model run over labelled CSV files at every
+//! precision (through `qcal_gpu::Runner`, cached by content in [`cache`]) or cached `.npz`
+//! outputs. The protocol ([`experiment::run`]): per seed a stratified calibration/test split
+//! ([`split`]), every calibrator fitted on the FP32 calibration half and applied to the FP32 and
+//! INT4 test halves, an oracle refitted on INT4 ([`protocol`]); metrics with bootstrap
+//! intervals, paired ECE differences and McNemar tests ([`evaluate`], [`seed`]); means over
+//! seeds ([`summary`]); the seed study's claims judged ([`claims`]). [`write`] turns the result
+//! and what [`About`] says of its inputs into a report folder: `transfer.json` ([`report`]),
+//! `transfer.md` ([`markdown`]), `README.md` ([`readme`]) and the figures ([`figures`]).
 //! [`regimes`] puts several scenarios' reports side by side with the seed study.
-//! [`cache`] keys model outputs by content so that re-runs skip the model.
 
 #![warn(missing_docs)]
 
