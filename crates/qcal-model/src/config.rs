@@ -132,7 +132,8 @@ impl Config {
             ("max_position_embeddings", self.max_position_embeddings),
             ("type_vocab_size", self.type_vocab_size),
         ];
-        for (name, v) in sizes {
+        let num_labels = self.num_labels.map(|k| ("num_labels", k));
+        for (name, v) in sizes.into_iter().chain(num_labels) {
             if v == 0 || v > 1 << 24 {
                 return bad(format!("{name} = {v} is out of range (1..=16777216)"));
             }
@@ -282,6 +283,11 @@ mod tests {
         assert!(Config::from_json(bad.as_bytes()).is_err());
         let bad = TINY.replace("16,", "16, \"hidden_act\": \"swish\",");
         assert!(Config::from_json(bad.as_bytes()).is_err());
+        let huge = TINY.replace("\"id2label\"", "\"num_labels\": 1000000000000, \"x\"");
+        let err = Config::from_json(huge.as_bytes())
+            .expect_err("num_labels")
+            .to_string();
+        assert!(err.contains("num_labels"), "{err}");
         let bad = TINY.replace("16,", "16, \"label2id\": {\"positive\": 1},");
         let err = Config::from_json(bad.as_bytes())
             .expect_err("label2id")
