@@ -171,9 +171,23 @@ fn run_apply(a: ApplyArgs) -> anyhow::Result<()> {
         Calibrator::from_json(&text).with_context(|| format!("in {}", a.calibrator.display()))?;
     let out =
         Outputs::read(&a.probs).with_context(|| format!("cannot read {}", a.probs.display()))?;
+    if !out.labels.is_empty() {
+        qcal_calib::data::check_labels(&out.labels, out.n, out.k)
+            .with_context(|| format!("invalid `labels` in {}", a.probs.display()))?;
+    }
     let probs = cal
         .apply(&out.probs, out.k, a.renormalize)
         .with_context(|| format!("calibrating {}", a.probs.display()))?;
+    if let Some(i) = probs.iter().position(|p| !p.is_finite()) {
+        anyhow::bail!(
+            "{} gives a non-finite probability at row {}, column {} of {} (are its numbers \
+             too large?); nothing written",
+            a.calibrator.display(),
+            i / out.k.max(1),
+            i % out.k.max(1),
+            a.probs.display()
+        );
+    }
     let res = Outputs {
         logits: None,
         probs,
