@@ -137,6 +137,15 @@ fn noise_comparisons(r: &Regime, precision: &str) -> Vec<NoiseComparison> {
 /// Combines the regimes' reports.
 pub fn compare(regimes: &[Regime]) -> Result<RegimesReport> {
     let precision = common_precision(regimes)?;
+    if let Some(r) = regimes
+        .iter()
+        .find(|r| rows_at(&r.report, &precision).is_empty())
+    {
+        return Err(ExperimentError::Config(format!(
+            "regime `{}`: its report's `summary` has no row at {precision}",
+            r.name
+        )));
+    }
     let summaries = regimes
         .iter()
         .map(|r| RegimeSummary {

@@ -31,8 +31,21 @@ fn read_report(dir: &Path) -> anyhow::Result<Report> {
             path.display()
         )
     })?;
-    serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a qcal-transfer report", path.display()))
+    let report: Report = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a qcal-transfer report", path.display()))?;
+    let (schema, version) = (
+        qcal_experiment::report::SCHEMA,
+        qcal_experiment::report::VERSION,
+    );
+    if report.schema != schema || report.version != version {
+        bail!(
+            "{}: `schema` {:?} version {}, expected {schema:?} version {version}",
+            path.display(),
+            report.schema,
+            report.version
+        );
+    }
+    Ok(report)
 }
 
 /// A regime from its report folder; its noise-trained report is `<dir>/noise-trained/`.
