@@ -2,85 +2,12 @@
 //! random weights, FinBERT's layout) and the first rows of the embedded data: `predict`,
 //! `quantize`, `train-head`, `metrics --json`, `calibrate fit/apply`, and the errors users see.
 
-use qcal_calib::Outputs;
+mod common;
+
+use common::{csv, fails, ok, predict_args, read, root, s, scratch, tiny};
 use qcal_calib::calibrators::Method;
 use qcal_calib::metrics::MetricSet;
 use qcal_model::{ModelDir, QuantFormat, QuantOptions};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn tiny() -> PathBuf {
-    root().join("tests/fixtures/tiny-bert")
-}
-
-/// A fresh scratch folder for `test`.
-fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("qcal-cli-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
-
-/// Runs `qcal args...`.
-fn qcal(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_qcal"))
-        .args(args)
-        .output()
-        .expect("qcal runs")
-}
-
-/// Runs `qcal args...` and asserts success.
-fn ok(args: &[&str]) -> String {
-    let out = qcal(args);
-    assert!(
-        out.status.success(),
-        "qcal {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Runs `qcal args...`, asserts failure, returns stderr.
-fn fails(args: &[&str]) -> String {
-    let out = qcal(args);
-    assert!(!out.status.success(), "qcal {args:?} should fail");
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// The first `rows` rows of the embedded `split` as a CSV in `dir`.
-fn csv(dir: &Path, split: &str, rows: usize) -> PathBuf {
-    let all = std::fs::read_to_string(root().join(format!("www/assets/data/twfin_{split}.csv")))
-        .expect("embedded data");
-    // Quoted fields in this data set never span lines: one line per row.
-    let head: Vec<&str> = all.lines().take(rows + 1).collect();
-    let path = dir.join(format!("{split}-{rows}.csv"));
-    std::fs::write(&path, head.join("\n") + "\n").expect("write csv");
-    path
-}
-
-/// `predict --model M --data D --out O` followed by `extra`.
-fn predict_args<'a>(
-    model: &'a str,
-    data: &'a str,
-    out: &'a str,
-    extra: &[&'a str],
-) -> Vec<&'a str> {
-    let mut args = vec!["predict", "--model", model, "--data", data, "--out", out];
-    args.extend_from_slice(extra);
-    args
-}
-
-fn read(path: &Path) -> Outputs {
-    Outputs::from_npz_bytes(&std::fs::read(path).expect("npz")).expect("parses")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
 
 fn max_abs(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
