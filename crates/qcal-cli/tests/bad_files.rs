@@ -157,9 +157,21 @@ fn model_folders_with_a_bad_file_are_rejected() {
         &["config.json"],
     );
     let cases: [(&str, Value, &[&str]); 7] = [
-        ("hidden_size", json!("64"), &["expected usize"]),
-        ("hidden_size", json!(-64), &["expected usize"]),
-        ("hidden_size", json!(1e30), &["expected usize"]),
+        (
+            "hidden_size",
+            json!("64"),
+            &["config.json: `hidden_size`", "expected usize"],
+        ),
+        (
+            "hidden_size",
+            json!(-64),
+            &["config.json: `hidden_size`", "expected usize"],
+        ),
+        (
+            "hidden_size",
+            json!(1e30),
+            &["config.json: `hidden_size`", "expected usize"],
+        ),
         (
             "num_attention_heads",
             json!(3),

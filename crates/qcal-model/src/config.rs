@@ -102,7 +102,7 @@ pub struct Config {
 impl Config {
     /// Parses and validates `config.json` bytes.
     pub fn from_json(bytes: &[u8]) -> Result<Self> {
-        let config: Self = serde_json::from_slice(bytes)?;
+        let config: Self = serde_json::from_slice(bytes).map_err(|e| with_field(bytes, e))?;
         config.validate()?;
         Ok(config)
     }
@@ -253,6 +253,32 @@ impl Config {
     }
 }
 
+/// A wrong type or value in `config.json` named by its field (the last `"key":` before the
+/// error's position: serde's message gives only the line and column); other errors as they are.
+fn with_field(bytes: &[u8], e: serde_json::Error) -> Error {
+    let data = e.classify() == serde_json::error::Category::Data;
+    if !data || e.line() == 0 || e.to_string().starts_with("missing field") {
+        return Error::ConfigJson(e);
+    }
+    let text = String::from_utf8_lossy(bytes);
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(e.line() - 1)
+        .map(str::len)
+        .sum();
+    let before = text
+        .get(..(line_start + e.column()).min(text.len()))
+        .unwrap_or("");
+    let key = before.rmatch_indices(':').find_map(|(i, _)| {
+        let head = before[..i].trim_end().strip_suffix('"')?;
+        Some(&head[head.rfind('"')? + 1..])
+    });
+    match key {
+        Some(key) => Error::Config(format!("`{key}`: {e}")),
+        None => Error::ConfigJson(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,6 +309,25 @@ mod tests {
         assert!(Config::from_json(bad.as_bytes()).is_err());
         let bad = TINY.replace("16,", "16, \"hidden_act\": \"swish\",");
         assert!(Config::from_json(bad.as_bytes()).is_err());
+        for (from, to, field) in [
+            (
+                "\"hidden_size\": 8",
+                "\"hidden_size\": \"8\"",
+                "`hidden_size`",
+            ),
+            ("\"hidden_size\": 8", "\"hidden_size\": -8", "`hidden_size`"),
+            ("16,", "16, \"hidden_act\": \"swish\",", "`hidden_act`"),
+            (
+                "\"num_hidden_layers\": 1",
+                "\"num_hidden_layers\": 1.5",
+                "`num_hidden_layers`",
+            ),
+        ] {
+            let err = Config::from_json(TINY.replace(from, to).as_bytes())
+                .expect_err(field)
+                .to_string();
+            assert!(err.contains(field), "{err}");
+        }
         let huge = TINY.replace("\"id2label\"", "\"num_labels\": 1000000000000, \"x\"");
         let err = Config::from_json(huge.as_bytes())
             .expect_err("num_labels")
