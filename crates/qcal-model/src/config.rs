@@ -88,7 +88,8 @@ pub struct Config {
     /// `id2label`: `{"0": "positive", ...}`; default none (then `num_labels` generic names).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id2label: Option<BTreeMap<String, String>>,
-    /// `label2id`: `{"positive": 0, ...}`, the inverse of `id2label`; default none.
+    /// `label2id`: `{"positive": 0, ...}`; default none. Written as the inverse of `id2label`,
+    /// not checked on reading (transformers ignores it, and many configs leave it stale).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label2id: Option<BTreeMap<String, usize>>,
     /// `num_labels`; default: the size of `id2label`, else 2 (as transformers).
@@ -189,18 +190,6 @@ impl Config {
             return Err(Error::Config(
                 "id2label must map 0..K-1, each id once".into(),
             ));
-        }
-        if let Some(l2i) = &self.label2id {
-            let inverse = names
-                .iter()
-                .enumerate()
-                .all(|(i, n)| l2i.get(n) == Some(&i));
-            if !inverse || l2i.len() != names.len() {
-                return Err(Error::Config(format!(
-                    "label2id must be the inverse of id2label ({}); found {l2i:?}",
-                    names.join(", ")
-                )));
-            }
         }
         if let Some(k) = self.num_labels
             && k != names.len()
@@ -333,11 +322,6 @@ mod tests {
             .expect_err("num_labels")
             .to_string();
         assert!(err.contains("num_labels"), "{err}");
-        let bad = TINY.replace("16,", "16, \"label2id\": {\"positive\": 1},");
-        let err = Config::from_json(bad.as_bytes())
-            .expect_err("label2id")
-            .to_string();
-        assert!(err.contains("label2id"), "{err}");
     }
 
     #[test]
