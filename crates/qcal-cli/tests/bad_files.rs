@@ -683,7 +683,6 @@ fn bad_calibrator_json_is_rejected() {
 
 /// `k` so large that `k * k` overflows: the length check itself must not panic.
 #[test]
-#[ignore = "panics: `l.k * l.k` overflows in qcal-calib/src/calibrators/validate.rs (issue 19)"]
 fn calibrator_with_an_overflowing_k_is_rejected() {
     let dir = scratch("calibrator-k");
     let (val, _, cal) = valid_files(&dir);

@@ -12,7 +12,15 @@ pub(crate) fn bad(what: &str, expected: String) -> CalibError {
     CalibError::Format(format!("`{what}`: expected {expected}"))
 }
 
-fn length(what: &str, v: &[f64], n: usize, rule: &str) -> Result<()> {
+/// `v` holds the product of `dims` numbers (a product too large for `usize` never matches).
+fn length(what: &str, v: &[f64], dims: &[usize], rule: &str) -> Result<()> {
+    let n = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+    let Some(n) = n else {
+        return Err(bad(
+            what,
+            format!("{rule} numbers, a size too large to hold"),
+        ));
+    };
     if v.len() == n {
         Ok(())
     } else {
@@ -57,8 +65,8 @@ pub(crate) fn temperature(t: &Temperature) -> Result<()> {
 /// K >= 2, `weight` K x K, `bias` K, finite, `clip` in (0, 0.5).
 pub(crate) fn log_linear(l: &LogLinear) -> Result<()> {
     classes(l.k)?;
-    length("weight", &l.weight, l.k * l.k, "k x k")?;
-    length("bias", &l.bias, l.k, "k")?;
+    length("weight", &l.weight, &[l.k, l.k], "k x k")?;
+    length("bias", &l.bias, &[l.k], "k")?;
     finite("weight", &l.weight)?;
     finite("bias", &l.bias)?;
     if l.clip > 0.0 && l.clip < 0.5 {
@@ -78,9 +86,9 @@ pub(crate) fn fuzzy(f: &FuzzyGated) -> Result<()> {
     if r == 0 {
         return Err(bad("centres", "at least one region".into()));
     }
-    length("log_widths", &f.log_widths, r, "R, one per centre")?;
-    length("weights", &f.weights, r * k * k, "R x k x k")?;
-    length("biases", &f.biases, r * k, "R x k")?;
+    length("log_widths", &f.log_widths, &[r], "R, one per centre")?;
+    length("weights", &f.weights, &[r, k, k], "R x k x k")?;
+    length("biases", &f.biases, &[r, k], "R x k")?;
     for (what, v) in [
         ("centres", &f.centres),
         ("log_widths", &f.log_widths),
