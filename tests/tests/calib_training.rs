@@ -372,3 +372,40 @@ fn bad_input_is_a_clear_error() {
     .unwrap_err();
     assert!(e.to_string().contains("label 3 at row 0"), "{e}");
 }
+
+/// A watched fit hands the watcher its calibrator every few steps; a removed watcher hears
+/// nothing.
+#[test]
+fn a_watched_fit_hands_over_calibrators_every_few_steps() {
+    use qcal_calib::Calibrator;
+    use qcal_calib::calibrators::Method;
+    use qcal_calib::train::{FitConfig, fit, set_watch};
+    use std::cell::Cell;
+    use std::rc::Rc;
+    let probs: Vec<f64> = (0..60)
+        .flat_map(|i| {
+            let p = 0.55 + (i % 9) as f64 * 0.05;
+            [p, 1.0 - p]
+        })
+        .collect();
+    let labels: Vec<i64> = (0..60).map(|i| i64::from(i % 4 == 0)).collect();
+    let d = qcal_calib::ProbData::new(probs, 2, &labels, false).expect("data");
+    let seen = Rc::new(Cell::new(0));
+    let s = seen.clone();
+    set_watch(
+        5,
+        Some(Rc::new(move |step, c: &Calibrator| {
+            assert!(step.is_multiple_of(5), "step {step}");
+            assert_eq!(c.method(), Method::Vector);
+            s.set(s.get() + 1);
+        })),
+    );
+    let cfg = FitConfig::default();
+    let fitted = fit(Method::Vector, &d, &cfg, &mut |_, _| {});
+    set_watch(0, None);
+    assert!(fitted.is_ok());
+    assert!(seen.get() >= 1, "no calibrator was handed over");
+    let after = seen.get();
+    fit(Method::Vector, &d, &cfg, &mut |_, _| {}).expect("fit");
+    assert_eq!(seen.get(), after, "a removed watcher is not called");
+}

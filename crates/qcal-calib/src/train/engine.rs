@@ -8,6 +8,7 @@
 use super::objective::{Batch, Objective, value};
 use super::optim::{OptimState, Optimizer};
 use super::pause::pause;
+use super::watch::notify;
 use crate::error::Result;
 use crate::rng::SplitMix64;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -95,6 +96,7 @@ pub async fn minimize(
         let loss = state.loss();
         losses.push(loss);
         progress(step, loss);
+        notify(step, obj, state.theta());
         pause().await;
         if let Some(h) = holdout {
             let hl = value(obj, device, state.theta(), h).await?;

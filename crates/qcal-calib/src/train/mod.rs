@@ -2,7 +2,7 @@
 //! backend (`flex`) or on wgpu, chosen by [`TrainBackend`].
 //!
 //! Modules, each importing only those before it: `device` (backend, `block_on`), `pause`,
-//! `objective` (the [`Objective`] trait, [`Batch`]), `objectives` (the calibrators' objectives,
+//! `objective`, `watch` (a fit's calibrator every few steps, for showing it converge) (the [`Objective`] trait, [`Batch`]), `objectives` (the calibrators' objectives,
 //! each owning its flat parameter layout), `optim` (L-BFGS, Adam), `engine` (the loop),
 //! `config`, `newton` (f64 refinement of Dirichlet), `fit` (one fit per objective), `cv`
 //! (Dirichlet's cross-validation), `dispatch` ([`fit`] of every method), and
@@ -20,6 +20,7 @@ mod objectives;
 mod optim;
 mod pause;
 mod softmax_regression;
+mod watch;
 
 pub use config::{DirichletConfig, FitConfig, FuzzyConfig};
 pub use cv::{select_odir, select_odir_async};
@@ -40,3 +41,4 @@ pub use pause::{PauseFn, set_pause};
 pub use softmax_regression::{
     LinearMap, SoftmaxRegressionConfig, fit_softmax_regression, fit_softmax_regression_async,
 };
+pub use watch::{WatchFn, set_watch};

@@ -2,6 +2,7 @@
 //! [`Batch`] of rows, built from burn ops so that burn autodiff gives its gradient on any device;
 //! [`value_and_grad`] and [`value`] evaluate one on the device and read the result back in f64.
 
+use crate::calibrators::Calibrator;
 use crate::error::{CalibError, Result};
 use burn::tensor::{Device, Tensor, TensorData};
 
@@ -39,6 +40,11 @@ pub trait Objective {
     fn n_params(&self) -> usize;
     /// Scalar loss (shape [1]) of `theta` (shape [P]) on `batch`, built from burn ops only.
     fn loss(&self, theta: Tensor<1>, batch: &Batch) -> Tensor<1>;
+    /// The calibrator that `theta` stands for, where the objective is a calibrator's (for
+    /// watching a fit step by step; see [`super::set_watch`]).
+    fn calibrator(&self, _theta: &[f64]) -> Option<Calibrator> {
+        None
+    }
 }
 
 fn train_err(e: impl std::fmt::Debug) -> CalibError {

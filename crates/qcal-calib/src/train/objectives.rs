@@ -186,6 +186,10 @@ impl Objective for LinearObjective {
             _ => loss,
         }
     }
+
+    fn calibrator(&self, theta: &[f64]) -> Option<Calibrator> {
+        self.into_calibrator(theta).ok()
+    }
 }
 
 /// Weights of the fuzzy/affine objective's terms (each default 1.0; 0 switches a term off).
@@ -446,5 +450,9 @@ impl Objective for FuzzyObjective {
     fn loss(&self, theta: Tensor<1>, batch: &Batch) -> Tensor<1> {
         let (q, logq) = self.forward(theta, batch.x.clone());
         self.terms.loss(q, logq, batch)
+    }
+
+    fn calibrator(&self, theta: &[f64]) -> Option<Calibrator> {
+        self.into_calibrator(theta).ok()
     }
 }
