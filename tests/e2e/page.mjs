@@ -324,6 +324,10 @@ async function userChecks() {
     `fit ${fitSecs} s, longest frame gap ${gap.toFixed(0)} ms`);
   const lossInk = (await inkOf(page, 'loss')).coloured;
   check('the loss curve is drawn', lossInk > 100, String(lossInk));
+  const liveInk = (await inkOf(page, 'train-live')).coloured;
+  const redraws = Number(await page.getAttribute('body', 'data-train-live'));
+  check('the reliability diagram of the calibrator in training is redrawn as it trains', liveInk > 500 && redraws >= 2,
+    `${redraws} redraws, ${liveInk} coloured pixels`);
   await page.selectOption('#method', 'fuzzy');
   check('the trained fuzzy calibrator is offered for download', /trained in this page/.test(await page.textContent('#download') ?? ''),
     await page.textContent('#download'));

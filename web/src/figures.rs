@@ -124,6 +124,27 @@ pub fn draw_fuzzy(f: &FuzzyGated, trained: bool) -> Result<(), String> {
     on_canvas("fuzzy", 0.6, |a| fuzzy_gated_memberships(a, title, f))
 }
 
+/// The live view of a fit on `#train-live`: the FP32 val outputs it is fitted on, uncalibrated
+/// and through the calibrator of the current step, so a class watches the curve move onto the
+/// diagonal.
+pub fn draw_live(
+    title: &str,
+    before: &ReliabilityBins,
+    now: &ReliabilityBins,
+    step: usize,
+) -> Result<(), String> {
+    let series = [
+        Series::new(
+            format!("uncalibrated (ECE {:.3})", before.ece()),
+            before.clone(),
+        ),
+        Series::new(format!("step {step} (ECE {:.3})", now.ece()), now.clone()),
+    ];
+    on_canvas("train-live", 0.75, |a| {
+        reliability_diagram(a, title, &series)
+    })
+}
+
 /// Training loss per step of each calibrator trained in the page, on `#loss`.
 pub fn draw_losses(series: &[qcal_plot::LossSeries]) -> Result<(), String> {
     on_canvas("loss", 0.45, |a| {

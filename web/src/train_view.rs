@@ -8,7 +8,11 @@
 use crate::clock::yield_to_browser;
 use crate::{calibrators, dom, figures, outputs};
 use qcal_calib::calibrators::Method;
-use qcal_calib::train::{FitConfig, TrainBackend, fit_async, init_wgpu_async, set_pause};
+use qcal_calib::metrics::ReliabilityBins;
+use qcal_calib::train::{
+    FitConfig, TrainBackend, fit_async, init_wgpu_async, set_pause, set_watch,
+};
+use qcal_calib::{Calibrator, ProbData};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -130,7 +134,31 @@ async fn backend() -> TrainBackend {
     }
 }
 
-/// Fits every checked method on the FP32 val outputs, drawing the losses live.
+/// Redraws the live reliability diagram every this many optimiser steps.
+const LIVE_EVERY: usize = 5;
+
+/// Watches the fit of `method` on `val`: every [`LIVE_EVERY`] steps the calibrator of the
+/// current parameters is applied to `val` and `#train-live` redrawn (`<body data-train-live>`
+/// counts the redraws).
+fn watch_live(method: Method, val: &ProbData) {
+    let val = Rc::new(val.clone());
+    let before = ReliabilityBins::top_label(&val, outputs::BINS);
+    let redraws = Rc::new(Cell::new(0usize));
+    set_watch(
+        LIVE_EVERY,
+        Some(Rc::new(move |step, c: &Calibrator| {
+            let now = ReliabilityBins::top_label(&c.apply_data(&val), outputs::BINS);
+            let title = format!("{} training on FP32 val", method.title());
+            if figures::draw_live(&title, &before, &now, step).is_ok() {
+                redraws.set(redraws.get() + 1);
+                dom::set_body_flag("data-train-live", Some(&redraws.get().to_string()));
+            }
+        })),
+    );
+}
+
+/// Fits every checked method on the FP32 val outputs, drawing the losses and the calibrated
+/// reliability diagram live.
 async fn train() -> Result<(), String> {
     let methods = checked_methods()?;
     dom::set_body_flag("data-fits-done", None);
@@ -170,9 +198,15 @@ async fn train() -> Result<(), String> {
                 ));
             }
         };
-        let fitted = fit_async(method, &val, &cfg, &mut progress)
-            .await
-            .map_err(|e| format!("{name}: {e}"))?;
+        watch_live(method, &val);
+        let fitted = fit_async(method, &val, &cfg, &mut progress).await;
+        set_watch(0, None);
+        let fitted = fitted.map_err(|e| format!("{name}: {e}"))?;
+        let after = ReliabilityBins::top_label(&fitted.apply_data(&val), outputs::BINS);
+        let before = ReliabilityBins::top_label(&val, outputs::BINS);
+        let title = format!("{} trained on FP32 val", method.title());
+        let steps_done = curves.borrow().last().map_or(0, |c| c.1.len());
+        figures::draw_live(&title, &before, &after, steps_done)?;
         let secs = (crate::clock::now_ms() - start) / 1e3;
         let steps = curves.borrow().last().map_or(0, |c| c.1.len());
         report.push(format!(
