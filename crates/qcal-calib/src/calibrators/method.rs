@@ -31,20 +31,7 @@ pub enum Method {
 }
 
 impl Method {
-    /// Every method, `uncalibrated` first, then the seed study's order.
-    pub const ALL: [Method; 9] = [
-        Self::Uncalibrated,
-        Self::Temperature,
-        Self::Vector,
-        Self::Matrix,
-        Self::Dirichlet,
-        Self::Affine,
-        Self::Fuzzy,
-        Self::Labelwise,
-        Self::Prior,
-    ];
-
-    /// Every method that fits a calibrator ([`ALL`](Self::ALL) without `uncalibrated`).
+    /// Every method that fits a calibrator, in the seed study's order.
     pub const FITTED: [Method; 8] = [
         Self::Temperature,
         Self::Vector,
@@ -55,6 +42,17 @@ impl Method {
         Self::Labelwise,
         Self::Prior,
     ];
+
+    /// Every method: `uncalibrated` first, then [`FITTED`](Self::FITTED).
+    pub const ALL: [Method; 9] = {
+        let mut all = [Self::Uncalibrated; 9];
+        let mut i = 0;
+        while i < Self::FITTED.len() {
+            all[i + 1] = Self::FITTED[i];
+            i += 1;
+        }
+        all
+    };
 
     /// `(name, title, description)`.
     const fn about(self) -> (&'static str, &'static str, &'static str) {
