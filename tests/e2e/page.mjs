@@ -525,12 +525,22 @@ async function hostingChecks() {
   const waiting = await until(() => page.evaluate(async () => !!(await navigator.serviceWorker.getRegistration())?.waiting), 120_000);
   const oldPageKeys = await appCaches(page);
   await page.close();
-  const next = await context.newPage();
-  await next.goto(url);
-  const replaced = await until(async () => {
-    const k = await appCaches(next);
+  // The waiting worker activates once no page of the old one is open; a page opened before the
+  // browser has done so is claimed by the old worker again. So: open a page, and if the new
+  // version has not taken over within 15 s, close it (again no page of the old one) and retry.
+  const newOnly = async (p) => {
+    const k = await appCaches(p);
     return k.length === 1 && k[0] === `qcal-app:${basePath}:0000000000000000`;
-  }, 120_000);
+  };
+  let next = null;
+  let replaced = false;
+  for (const end = Date.now() + 120_000; !replaced && Date.now() < end;) {
+    if (next) await next.close();
+    await new Promise((r) => setTimeout(r, 1_000));
+    next = await context.newPage();
+    await next.goto(url);
+    replaced = await until(() => newOnly(next), 15_000);
+  }
   check('a new deploy installs beside the old one and replaces its cache once the old page is closed',
     waiting && oldPageKeys.length === 2 && replaced, `${JSON.stringify(oldPageKeys)} -> ${JSON.stringify(await appCaches(next))}`);
   server.override = null;
