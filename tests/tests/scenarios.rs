@@ -34,7 +34,10 @@ fn test_outputs(s: Scenario, precision: Precision) -> ProbData {
 }
 
 fn headline(s: Scenario) -> Headline {
-    let (fp32, int4) = (test_outputs(s, Precision::Fp32), test_outputs(s, Precision::Int4(QuantFormat::Nf4)));
+    let (fp32, int4) = (
+        test_outputs(s, Precision::Fp32),
+        test_outputs(s, Precision::Int4(QuantFormat::Nf4)),
+    );
     let path = folder(s).join("calibrators").join("prior.json");
     let text = std::fs::read_to_string(&path).expect("prior.json");
     let prior = Calibrator::from_json(&text).expect("calibrator");
@@ -125,8 +128,8 @@ fn each_scenario_ships_its_report_and_every_calibrator() {
 
 #[test]
 fn readme_prints_the_seed_study_as_its_one_owner_states_it() {
-    let readme = std::fs::read_to_string(qcal_tests::workspace_root().join("README.md"))
-        .expect("README.md");
+    let readme =
+        std::fs::read_to_string(qcal_tests::workspace_root().join("README.md")).expect("README.md");
     for r in qcal_experiment::claims::SEED_STUDY {
         let line = format!(
             "| {} | {} | {} | {} | {} |",
