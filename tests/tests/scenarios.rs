@@ -142,3 +142,22 @@ fn readme_prints_the_seed_study_as_its_one_owner_states_it() {
         assert!(readme.contains(&line), "README.md lacks `{line}`");
     }
 }
+
+/// The setup (xtask, built without the model crate) writes the assets where
+/// `qcal_model::assets` looks for them.
+#[test]
+fn the_setup_writes_where_the_assets_rule_looks() {
+    let xtask =
+        std::fs::read_to_string(qcal_tests::workspace_root().join("crates/xtask/src/assets.rs"))
+            .expect("xtask's assets.rs");
+    for (name, value) in [
+        ("ASSETS_ENV", qcal_model::assets::ASSETS_ENV),
+        ("ASSETS_IN_CHECKOUT", qcal_model::assets::ASSETS_IN_CHECKOUT),
+    ] {
+        let line = format!("pub const {name}: &str = \"{value}\";");
+        assert!(
+            xtask.contains(&line),
+            "crates/xtask/src/assets.rs lacks `{line}`"
+        );
+    }
+}

@@ -25,11 +25,20 @@ const FILES: [&str; 5] = [
 ];
 const TOKENIZER_FILES: [&str; 3] = ["tokenizer.json", "vocab.txt", "tokenizer_config.json"];
 
-/// `$QCAL_ASSETS` or `target/qcal-assets`.
+/// The variable naming the setup's assets folder: the value of `qcal_model::assets::ASSETS_ENV`
+/// (xtask builds before, and without, the model crate; `tests/tests/scenarios.rs` checks that
+/// the two agree).
+pub const ASSETS_ENV: &str = "QCAL_ASSETS";
+
+/// The setup's assets folder in the checkout: `qcal_model::assets::ASSETS_IN_CHECKOUT`.
+pub const ASSETS_IN_CHECKOUT: &str = "target/qcal-assets";
+
+/// Where the setup writes the model files, and where `qcal_model::assets` finds them:
+/// `$QCAL_ASSETS`, else `target/qcal-assets` in the checkout.
 pub fn assets_dir() -> PathBuf {
-    std::env::var_os("QCAL_ASSETS")
+    std::env::var_os(ASSETS_ENV)
         .map(PathBuf::from)
-        .unwrap_or_else(|| crate::workspace::root().join("target").join("qcal-assets"))
+        .unwrap_or_else(|| crate::workspace::root().join(ASSETS_IN_CHECKOUT))
 }
 
 /// The scenario whose checkpoint is the default model (`qcal_model::Scenario::CLI_DEFAULT`),

@@ -53,7 +53,7 @@ fn cli_benches(parts: &[&String]) -> Result<(), String> {
                     .current_dir(&root)
                     .args(["bench", part])
                     .env("VK_ICD_FILENAMES", crate::tools::LAVAPIPE_ICD)
-                    .env("QCAL_ASSETS", crate::assets::assets_dir()),
+                    .env(crate::assets::ASSETS_ENV, crate::assets::assets_dir()),
             )
         })?;
     }

@@ -146,7 +146,7 @@ fn cargo(args: &[&str], skip_log: &Path) -> Command {
     let mut cmd = crate::cache::cargo();
     cmd.current_dir(crate::workspace::root()).args(args);
     cmd.env("QCAL_SKIP_LOG", skip_log)
-        .env("QCAL_ASSETS", assets::assets_dir())
+        .env(assets::ASSETS_ENV, assets::assets_dir())
         .env("VK_ICD_FILENAMES", tools::LAVAPIPE_ICD)
         .env("VK_DRIVER_FILES", tools::LAVAPIPE_ICD)
         .env("CHROMEDRIVER", tools::CHROMEDRIVER)
