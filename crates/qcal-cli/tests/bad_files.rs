@@ -624,10 +624,14 @@ fn bad_calibrator_json_is_rejected() {
     let edits: [(&str, Value, &[&str]); 11] = [
         ("weight", json!(vec![1.0; 8]), &["`weight`", "9 numbers"]),
         ("clip", json!(0.7), &["`clip`", "(0, 0.5)", "0.7"]),
-        ("clip", json!("0.1"), &["expected f64"]),
-        ("weight", json!(vec!["a"; 9]), &["expected f64"]),
-        ("weight", Value::Null, &["null", "expected a sequence"]),
-        ("k", json!(-3), &["-3", "expected usize"]),
+        ("clip", json!("0.1"), &["`clip`", "a number", "a string"]),
+        (
+            "weight",
+            json!(vec!["a"; 9]),
+            &["`weight`", "numbers", "index 0"],
+        ),
+        ("weight", Value::Null, &["`weight`", "an array", "null"]),
+        ("k", json!(-3), &["`k`", "-3", "whole number"]),
         ("k", json!(1), &["`k`", "at least 2"]),
         ("k", json!(4), &["`weight`", "16 numbers"]),
         ("method", json!("platt"), &["platt", "temperature"]),

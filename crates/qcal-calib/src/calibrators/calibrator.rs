@@ -133,8 +133,26 @@ impl Calibrator {
         check(self)
     }
 
-    /// Parses a versioned JSON document and [validates](Self::validate) it; unknown formats
-    /// and versions are errors saying so.
+    /// A valid calibrator of `method` (identity maps, 2 classes): the shape its JSON must have.
+    fn template(method: Method) -> Option<Self> {
+        let linear = || LogLinear::identity(2, super::linear::LOG_CLIP);
+        Some(match method {
+            Method::Uncalibrated => return None,
+            Method::Temperature => Self::Temperature(Temperature { temperature: 1.0 }),
+            Method::Vector => Self::Vector(linear()),
+            Method::Matrix => Self::Matrix(linear()),
+            Method::Dirichlet => Self::Dirichlet(linear()),
+            Method::Affine => Self::Affine(linear()),
+            Method::Prior => Self::Prior(linear()),
+            Method::Fuzzy => Self::Fuzzy(FuzzyGated::identity(2, 1, Default::default())),
+            Method::Labelwise => Self::Labelwise(Labelwise {
+                per_label: Vec::new(),
+            }),
+        })
+    }
+
+    /// Parses a versioned JSON document and [validates](Self::validate) it; unknown formats,
+    /// versions and methods, and a field of the wrong JSON kind, are errors naming the field.
     pub fn from_json(text: &str) -> Result<Self> {
         let v: serde_json::Value = serde_json::from_str(text)?;
         let format = v.get("format").and_then(|f| f.as_str());
@@ -150,6 +168,22 @@ impl Calibrator {
                     "unknown version {other:?}: this qcal reads version {VERSION}"
                 )));
             }
+        }
+        let method: Method = match v.get("method").and_then(serde_json::Value::as_str) {
+            Some(m) => m
+                .parse()
+                .map_err(|e| CalibError::Format(format!("`method`: {e}")))?,
+            None => {
+                return Err(validate::bad(
+                    "method",
+                    format!("one of {}", Method::names(&Method::FITTED)),
+                ));
+            }
+        };
+        if let Some(template) = Self::template(method)
+            && let Some(e) = validate::shape(&serde_json::to_value(template)?, &v)
+        {
+            return Err(e);
         }
         let c: Self = serde_json::from_value(v).map_err(|e| CalibError::Format(e.to_string()))?;
         c.validate()?;

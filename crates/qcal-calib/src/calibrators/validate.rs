@@ -6,6 +6,7 @@ use super::fuzzy::FuzzyGated;
 use super::linear::LogLinear;
 use super::temperature::Temperature;
 use crate::error::{CalibError, Result};
+use serde_json::Value;
 
 /// The error of field `what`: "expected ...".
 pub(crate) fn bad(what: &str, expected: String) -> CalibError {
@@ -98,4 +99,47 @@ pub(crate) fn fuzzy(f: &FuzzyGated) -> Result<()> {
         finite(what, v)?;
     }
     Ok(())
+}
+
+/// The JSON kind of `v`, in words.
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The first field of `got` whose JSON kind differs from the same field of `template` (a valid
+/// document of the same method), as an error naming the field and what was expected; arrays of
+/// numbers are checked element by element. `None` when the shapes agree.
+pub(crate) fn shape(template: &Value, got: &Value) -> Option<CalibError> {
+    let (Value::Object(want), Value::Object(have)) = (template, got) else {
+        return Some(bad("(document)", format!("an object, found {}", kind(got))));
+    };
+    for (key, w) in want {
+        let Some(h) = have.get(key) else {
+            return Some(bad(key, format!("{}, found nothing", kind(w))));
+        };
+        if kind(w) != kind(h) {
+            return Some(bad(key, format!("{}, found {}", kind(w), kind(h))));
+        }
+        if w.is_u64() && !h.is_u64() {
+            return Some(bad(key, format!("a whole number >= 0, found {h}")));
+        }
+        if let (Value::Array(ws), Value::Array(hs)) = (w, h)
+            && !ws.is_empty()
+            && ws.iter().all(Value::is_number)
+            && let Some(i) = hs.iter().position(|x| !x.is_number())
+        {
+            return Some(bad(
+                key,
+                format!("numbers, found {} at index {i}", kind(&hs[i])),
+            ));
+        }
+    }
+    None
 }
