@@ -14,7 +14,7 @@ pub enum CalibError {
     MissingKey(String),
     /// The zip container could not be read or written.
     #[error("npz container: {0}")]
-    Zip(#[from] zip::result::ZipError),
+    Zip(zip::result::ZipError),
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {
@@ -70,7 +70,7 @@ pub enum CalibError {
     Format(String),
     /// (De)serialisation of JSON failed.
     #[error("JSON: {0}")]
-    Json(#[from] serde_json::Error),
+    Json(serde_json::Error),
     /// Training failed (backend error, divergence).
     #[error("training: {0}")]
     Train(String),
@@ -78,3 +78,19 @@ pub enum CalibError {
 
 /// `Result` with [`CalibError`].
 pub type Result<T, E = CalibError> = std::result::Result<T, E>;
+
+// Not `#[from]`: the message already holds the inner error, which must not print again as its
+// source in an error chain (`{:#}`).
+impl From<zip::result::ZipError> for CalibError {
+    fn from(e: zip::result::ZipError) -> Self {
+        Self::Zip(e)
+    }
+}
+
+// Not `#[from]`: the message already holds the inner error, which must not print again as its
+// source in an error chain (`{:#}`).
+impl From<serde_json::Error> for CalibError {
+    fn from(e: serde_json::Error) -> Self {
+        Self::Json(e)
+    }
+}

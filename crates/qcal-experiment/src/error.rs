@@ -10,7 +10,7 @@ pub enum ExperimentError {
     Calib(#[from] qcal_calib::CalibError),
     /// The model could not be loaded or run (the message names the file).
     #[error("model: {0}")]
-    Model(#[from] qcal_model::Error),
+    Model(qcal_model::Error),
     /// The FP32 and INT4 outputs do not describe the same labelled rows.
     #[error("mismatched outputs: {0}")]
     Mismatch(String),
@@ -38,7 +38,7 @@ pub enum ExperimentError {
     },
     /// JSON (de)serialisation failed.
     #[error("JSON: {0}")]
-    Json(#[from] serde_json::Error),
+    Json(serde_json::Error),
     /// A figure could not be drawn.
     #[error("figure {name}: {message}")]
     Figure {
@@ -61,3 +61,19 @@ impl ExperimentError {
 
 /// `Result` with [`ExperimentError`].
 pub type Result<T, E = ExperimentError> = std::result::Result<T, E>;
+
+// Not `#[from]`: the message already holds the inner error, which must not print again as its
+// source in an error chain (`{:#}`).
+impl From<qcal_model::Error> for ExperimentError {
+    fn from(e: qcal_model::Error) -> Self {
+        Self::Model(e)
+    }
+}
+
+// Not `#[from]`: the message already holds the inner error, which must not print again as its
+// source in an error chain (`{:#}`).
+impl From<serde_json::Error> for ExperimentError {
+    fn from(e: serde_json::Error) -> Self {
+        Self::Json(e)
+    }
+}

@@ -27,7 +27,7 @@ pub enum Error {
     MissingFile(String),
     /// `config.json` is not valid JSON for a BERT config.
     #[error("config.json: {0}")]
-    ConfigJson(#[from] serde_json::Error),
+    ConfigJson(serde_json::Error),
     /// `config.json` parses but describes a model qcal cannot run.
     #[error("config.json: {0}")]
     Config(String),
@@ -108,5 +108,13 @@ impl Error {
             path: path.as_ref().display().to_string(),
             source,
         }
+    }
+}
+
+// Not `#[from]`: the message already holds the inner error, which must not print again as its
+// source in an error chain (`{:#}`).
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Self::ConfigJson(e)
     }
 }
