@@ -135,11 +135,7 @@ mod tests {
         let (want, _) = run_texts(&m, Device::Cpu, &texts, 2, "cpu").unwrap();
         let (got, device) = run_texts(&m, Device::Gpu, &texts, 2, "gpu").unwrap();
         assert_eq!(got.len(), want.len());
-        let worst = got
-            .iter()
-            .zip(&want)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0f32, f32::max);
+        let worst = agreement(&got, &want, m.model.num_labels()).max_abs_diff;
         assert!(worst < 1e-4, "{device} vs cpu: {worst}");
     }
 
