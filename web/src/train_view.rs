@@ -137,12 +137,10 @@ async fn backend() -> TrainBackend {
 /// Redraws the live reliability diagram every this many optimiser steps.
 const LIVE_EVERY: usize = 5;
 
-/// Watches the fit of `method` on `val`: every [`LIVE_EVERY`] steps the calibrator of the
-/// current parameters is applied to `val` and `#train-live` redrawn (`<body data-train-live>`
-/// counts the redraws).
-fn watch_live(method: Method, val: &ProbData) {
-    let val = Rc::new(val.clone());
-    let before = ReliabilityBins::top_label(&val, outputs::BINS);
+/// Watches the fit of `method` on `val` (whose uncalibrated bins are `before`): every
+/// [`LIVE_EVERY`] steps the calibrator of the current parameters is applied to `val` and
+/// `#train-live` redrawn (`<body data-train-live>` counts the redraws).
+fn watch_live(method: Method, val: Rc<ProbData>, before: Rc<ReliabilityBins>) {
     let redraws = Rc::new(Cell::new(0usize));
     set_watch(
         LIVE_EVERY,
@@ -166,7 +164,8 @@ async fn train() -> Result<(), String> {
     let cfg = fit_config(backend)?;
     let scenario = crate::scenario::current();
     let (val, model) = outputs::calibration(scenario)?;
-    let val = val.fp32;
+    let val = Rc::new(val.fp32);
+    let before = Rc::new(ReliabilityBins::top_label(&val, outputs::BINS));
     let of_model = format!("the FP32 outputs of {}", crate::try_it::model_title(&model));
     let where_ = if backend == TrainBackend::Wgpu {
         "burn's wgpu backend (WebGPU)"
@@ -198,17 +197,15 @@ async fn train() -> Result<(), String> {
                 ));
             }
         };
-        watch_live(method, &val);
+        watch_live(method, val.clone(), before.clone());
         let fitted = fit_async(method, &val, &cfg, &mut progress).await;
         set_watch(0, None);
         let fitted = fitted.map_err(|e| format!("{name}: {e}"))?;
-        let after = ReliabilityBins::top_label(&fitted.apply_data(&val), outputs::BINS);
-        let before = ReliabilityBins::top_label(&val, outputs::BINS);
-        let title = format!("{} trained on FP32 val", method.title());
-        let steps_done = curves.borrow().last().map_or(0, |c| c.1.len());
-        figures::draw_live(&title, &before, &after, steps_done)?;
         let secs = (crate::clock::now_ms() - start) / 1e3;
         let steps = curves.borrow().last().map_or(0, |c| c.1.len());
+        let after = ReliabilityBins::top_label(&fitted.apply_data(&val), outputs::BINS);
+        let title = format!("{} trained on FP32 val", method.title());
+        figures::draw_live(&title, &before, &after, steps)?;
         report.push(format!(
             "{name} {steps} steps in {secs:.2} s ({:.1} steps/s)",
             steps as f64 / secs.max(1e-9)
