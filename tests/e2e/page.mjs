@@ -232,6 +232,23 @@ async function userChecks() {
   const ran = await page.$$eval('#first-look-table tbody tr', (trs) => trs.map((tr) => tr.textContent));
   check('tables now show the 24-row run', /24 sentences/.test(await page.textContent('#first-look-table')) && ran.length === 8,
     ran[0]);
+  // The run went to the Web Workers (the logits compared with the shipped outputs above come
+  // from them), with its speeds and the page's longest frame gap on #run-status.
+  const measured = await page.$eval('#run-status', (e) => ({ ...e.dataset }));
+  console.log(`run measurements: ${measured.workers} workers, FP32 ${measured.tokensPerS} tokens/s, `
+    + `INT4 ${measured.tokensPerSInt4} tokens/s, ${measured.sentencesPerS} sentences/s, longest frame gap ${measured.frameGapMs} ms`);
+  check('the run used Web Workers and measured tokens/s and the longest frame gap', Number(measured.workers) >= 1
+    && Number(measured.tokensPerS) > 0 && Number(measured.frameGapMs) >= 0 && /in \d+ Web Workers?/.test(runStatus ?? ''),
+    JSON.stringify(measured));
+  // Cancel: a longer run stopped part way leaves the 24-row outputs shown.
+  await page.fill('#rows', '400');
+  await page.click('#run');
+  await page.waitForFunction(() => /\/ 400 sentences/.test(document.querySelector('#run-status')?.textContent ?? ''), null, { timeout: 60_000 }).catch(() => {});
+  await page.click('#run-cancel');
+  const cancelled = await page.waitForFunction(() => /Run cancelled/.test(document.querySelector('#run-status')?.textContent ?? ''), null, { timeout: 60_000 })
+    .then(() => true, () => false);
+  check('Cancel stops a run and leaves the previous table', cancelled && /24 sentences/.test(await page.textContent('#first-look-table'))
+    && (await page.getAttribute('body', 'data-run-done')) === '24' && !(await page.isDisabled('#run')), await page.textContent('#run-status'));
   // An uploaded CSV with its own column names.
   await page.setInputFiles('#csv-file', { name: 'mine.csv', mimeType: 'text/csv',
     buffer: Buffer.from('id,sentence,gold\n1,Profits soar to a record,positive\n2,Shares plunge on fraud probe,negative\n3,The meeting is on Tuesday,neutral\n') });
@@ -291,6 +308,8 @@ async function userChecks() {
     check(`fuzzy calibrator trains in the page on ${backend}`, trained && /fuzzy \d+ steps in [\d.]+ s \([\d.]+ steps\/s\)/.test(trainStatus[backend] ?? ''),
       trainStatus[backend]);
   }
+  check('a CPU-backend fit runs in a Web Worker', (await page.getAttribute('#train-status', 'data-workers')) === '1'
+    && /in a Web Worker/.test(trainStatus.cpu ?? ''), trainStatus.cpu);
   const rate = (b) => Number((/\(([\d.]+) steps\/s\)/.exec(trainStatus[b] ?? '') ?? [])[1]);
   console.log(`training steps/s, WebGPU vs CPU backend: ${rate('wgpu')} vs ${rate('cpu')} (ratio ${(rate('wgpu') / rate('cpu')).toFixed(2)})`);
   // A longer fit on burn's CPU backend must leave the page painting: Dirichlet-ODIR with its
@@ -322,12 +341,22 @@ async function userChecks() {
   console.log(`CPU-backend Dirichlet fit with cross-validation: ${fitSecs} s, longest frame gap ${gap.toFixed(0)} ms`);
   check('the page keeps painting during a CPU-backend fit', longFit && gap < Math.max(400, fitSecs * 500),
     `fit ${fitSecs} s, longest frame gap ${gap.toFixed(0)} ms`);
+  console.log(`the page's own measure of its longest frame gap during that fit: ${await page.getAttribute('#train-status', 'data-frame-gap-ms')} ms`);
   const lossInk = (await inkOf(page, 'loss')).coloured;
   check('the loss curve is drawn', lossInk > 100, String(lossInk));
   const liveInk = (await inkOf(page, 'train-live')).coloured;
   const redraws = Number(await page.getAttribute('body', 'data-train-live'));
   check('the reliability diagram of the calibrator in training is redrawn as it trains', liveInk > 500 && redraws >= 2,
     `${redraws} redraws, ${liveInk} coloured pixels`);
+  // Cancel: a fit stopped part way (its worker terminated) leaves the calibrators as they were.
+  await page.evaluate(() => document.body.removeAttribute('data-train-done'));
+  await page.click('#train');
+  await page.waitForFunction(() => /Training dirichlet/.test(document.querySelector('#train-status')?.textContent ?? ''), null, { timeout: 30_000 }).catch(() => {});
+  await page.click('#train-cancel');
+  const fitCancelled = await page.waitForFunction(() => /Training cancelled/.test(document.querySelector('#train-status')?.textContent ?? ''), null, { timeout: 30_000 })
+    .then(() => true, () => false);
+  check('Cancel stops a fit and keeps the trained calibrators', fitCancelled && !(await page.isDisabled('#train'))
+    && !(await page.getAttribute('body', 'data-train-done')), await page.textContent('#train-status'));
   await page.selectOption('#method', 'fuzzy');
   check('the trained fuzzy calibrator is offered for download', /trained in this page/.test(await page.textContent('#download') ?? ''),
     await page.textContent('#download'));

@@ -1,10 +1,12 @@
 //! The page's clock and its pauses: time since load, and yielding to the browser between
 //! blocking steps so that it can paint.
 
-/// Milliseconds since the page started loading (`performance.now()`), 0 where unavailable.
+/// Milliseconds since the page (or the worker) started (`performance.now()`), 0 where
+/// unavailable.
 pub(crate) fn now_ms() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
+    js_sys::Reflect::get(&js_sys::global(), &"performance".into())
+        .ok()
+        .and_then(|p| wasm_bindgen::JsCast::dyn_into::<web_sys::Performance>(p).ok())
         .map_or(0.0, |p| p.now())
 }
 

@@ -12,7 +12,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{Document, Element};
 
-fn document() -> Result<Document, JsValue> {
+pub(crate) fn document() -> Result<Document, JsValue> {
     web_sys::window()
         .and_then(|w| w.document())
         .ok_or_else(|| JsValue::from_str("no document: qcal-web must run in a browser page"))

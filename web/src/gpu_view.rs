@@ -1,5 +1,6 @@
 //! WebGPU in the page: finds an adapter, uploads the page's model at FP32 and INT4 to it
-//! (our WGSL kernels, `qcal-gpu`), times the same small batch on the CPU path and on WebGPU, and
+//! (our WGSL kernels, `qcal-gpu`), times the same small batch on the CPU path (in the Web
+//! Workers where they run) and on WebGPU, and
 //! makes the faster one the default device of "Run" (the user can override it). A software
 //! adapter (SwiftShader) is usually far slower than the CPU path; without WebGPU the page says
 //! so and runs on the CPU. When the default model changes its head (a scenario switch), its
@@ -7,9 +8,11 @@
 
 use crate::clock::yield_to_browser;
 use crate::try_it::Models;
-use crate::{dom, run};
+use crate::work::Which;
+use crate::{dom, pool, run};
 use qcal_gpu::{GpuClassifier, GpuContext};
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlSelectElement;
 
@@ -131,7 +134,7 @@ fn still_current(id: u64) -> Result<(), String> {
 /// Sets up WebGPU for `models` and picks the default device; never fails the page: problems
 /// become a notice and the CPU path. `<body data-gpu-ready>` is set once done; a setup
 /// overtaken by a later one (for another model) ends without a trace.
-pub async fn setup(models: &Models) {
+pub async fn setup(models: &Rc<Models>) {
     let id = begin();
     status("Looking for a WebGPU adapter…");
     let result = try_setup(models, id).await;
@@ -158,7 +161,7 @@ pub async fn setup(models: &Models) {
 /// After the default model changed its head: uploads `models` to the device already found,
 /// keeping the device choice (no new timing); before a setup has timed the device, a full
 /// [`setup`].
-pub async fn reupload(models: &Models) {
+pub async fn reupload(models: &Rc<Models>) {
     let device = DEVICE.with_borrow(Clone::clone).filter(|_| TIMED.get());
     let Some((ctx, adapter)) = device else {
         return setup(models).await;
@@ -240,10 +243,36 @@ fn set_device(device: &str, gpu_ok: bool) {
     }
 }
 
+/// The CPU path's FP32 logits of `texts` and the ms of its forward passes, in batches of 2: in
+/// the Web Workers (their own measure of the passes), else on the page thread with a yield
+/// between batches (a large model such as BERT-base takes seconds per batch in wasm, and the
+/// page must stay live meanwhile).
+async fn cpu_probe(models: &Rc<Models>, texts: &[&str]) -> Result<(Vec<f32>, f64), String> {
+    let batches = texts
+        .chunks(2)
+        .map(|c| models.tokenizer.encode_batch(c))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let never = Rc::new(Cell::new(false));
+    if let Ok(shared) = pool::run(models, Which::Fp32, &batches, never, Rc::new(|_| {})).await
+        && let Some(all) = shared.logits.into_iter().collect::<Option<Vec<_>>>()
+    {
+        return Ok((all.concat(), shared.forward_ms));
+    }
+    let (mut cpu, mut cpu_ms) = (Vec::new(), 0.0);
+    for enc in &batches {
+        let t0 = crate::clock::now_ms();
+        cpu.extend(models.fp32.forward(enc).map_err(|e| e.to_string())?);
+        cpu_ms += crate::clock::now_ms() - t0;
+        yield_to_browser().await;
+    }
+    Ok((cpu, cpu_ms))
+}
+
 /// Uploads `models` to a WebGPU adapter and times it against the CPU path (setup `id`,
 /// stopping when overtaken): the GPU models, the faster device (`webgpu` or `cpu`) and a line
 /// for the page.
-async fn try_setup(models: &Models, id: u64) -> Result<(Gpu, &'static str, String), String> {
+async fn try_setup(models: &Rc<Models>, id: u64) -> Result<(Gpu, &'static str, String), String> {
     let (ctx, adapter) = device().await?;
     still_current(id)?;
     status(&format!("Uploading the model to {adapter}…"));
@@ -258,19 +287,7 @@ async fn try_setup(models: &Models, id: u64) -> Result<(Gpu, &'static str, Strin
         .tokenizer
         .encode_batch(&texts)
         .map_err(|e| e.to_string())?;
-    // The CPU path in small batches with a yield between them: a large model (BERT-base) takes
-    // seconds per batch in wasm, and the page must stay live meanwhile.
-    let (mut cpu, mut cpu_ms) = (Vec::new(), 0.0);
-    for chunk in texts.chunks(2) {
-        let enc = models
-            .tokenizer
-            .encode_batch(chunk)
-            .map_err(|e| e.to_string())?;
-        let t0 = crate::clock::now_ms();
-        cpu.extend(models.fp32.forward(&enc).map_err(|e| e.to_string())?);
-        cpu_ms += crate::clock::now_ms() - t0;
-        yield_to_browser().await;
-    }
+    let (cpu, cpu_ms) = cpu_probe(models, &texts).await?;
     still_current(id)?;
     fp32.logits(&enc).await.map_err(|e| e.to_string())?; // warm-up: pipelines, workspace
     still_current(id)?;

@@ -13,6 +13,12 @@
 //! checkpoint (a Hugging Face id, a URL or local files) and quantizes it with the chosen INT4
 //! code book. Every error reaches the page as readable text, and a panic is reported on the page
 //! as well as in the console.
+//!
+//! The CPU work runs in Web Workers that load this same module (`pool` on the page's side,
+//! `worker` in the worker, typed messages in `work`): model runs split over
+//! `min(navigator.hardwareConcurrency, 8)` workers, quantization and calibrator fits in
+//! workers of their own; the page thread handles the DOM and draws, and runs the work itself
+//! where workers are unavailable or fail.
 
 pub mod calibrators;
 mod clock;
@@ -21,6 +27,8 @@ pub mod embedded;
 #[cfg(target_arch = "wasm32")]
 mod figures;
 #[cfg(target_arch = "wasm32")]
+mod frames;
+#[cfg(target_arch = "wasm32")]
 mod gpu_view;
 pub mod model_files;
 #[cfg(target_arch = "wasm32")]
@@ -28,6 +36,8 @@ mod model_view;
 #[cfg(target_arch = "wasm32")]
 mod net;
 pub mod outputs;
+#[cfg(target_arch = "wasm32")]
+mod pool;
 mod present;
 pub mod run;
 #[cfg(target_arch = "wasm32")]
@@ -44,13 +54,21 @@ pub mod try_it;
 mod try_view;
 #[cfg(target_arch = "wasm32")]
 mod view;
+pub mod work;
+#[cfg(target_arch = "wasm32")]
+mod worker;
 
 use qcal_model::Scenario;
 use wasm_bindgen::prelude::*;
 
-/// Entry point, run by wasm-bindgen when the module is instantiated.
+/// Entry point, run by wasm-bindgen when the module is instantiated: in the page, the app; in
+/// one of its Web Workers (`pool`), the worker's message loop.
 #[wasm_bindgen(start)]
 pub fn start() {
+    #[cfg(target_arch = "wasm32")]
+    if let Some(scope) = worker::scope() {
+        return worker::serve(&scope);
+    }
     console_error_panic_hook::set_once();
     dom::install_panic_notice();
     if let Err(err) = present::start() {

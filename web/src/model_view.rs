@@ -1,6 +1,7 @@
 //! The "Model" section: load another BERT classifier than the default, from a Hugging Face
 //! model id or URL (downloaded with a progress bar and kept in the browser's Cache API for
-//! offline re-use) or from local files, quantize it in the page with the chosen INT4 code book,
+//! offline re-use) or from local files, quantize it in the page (in a Web Worker) with the
+//! chosen INT4 code book,
 //! show its sizes at FP32 and INT4, and make it the model that "Try it", "Run" and WebGPU use.
 //! Changing the code book re-quantizes the current model without downloading it again.
 
@@ -10,7 +11,7 @@ use crate::model_files::{self, CONVERT_HINT, ModelFiles, TokenizerFiles};
 use crate::net::{fetch_cached, js_text};
 use crate::try_it::{Build, Models};
 use crate::try_view;
-use crate::{dom, gpu_view};
+use crate::{dom, gpu_view, pool};
 use js_sys::Uint8Array;
 use qcal_model::QuantFormat;
 use std::cell::Cell;
@@ -139,17 +140,12 @@ async fn requantize(format: QuantFormat) -> Result<(Models, String), String> {
     Ok((models, "quantized anew in this page".into()))
 }
 
-/// Runs `build`'s quantization steps with the progress bar, yielding to the browser between
-/// steps (encoder layers) so the page stays live.
-async fn quantize_in_steps(mut build: Build) -> Result<Models, String> {
-    loop {
-        progress(build.done() as f64 / build.steps().max(1) as f64);
-        yield_to_browser().await;
-        if build.step()? {
-            break;
-        }
-    }
-    build.finish()
+/// Quantizes `build`'s model in a Web Worker (on the page thread where that fails, step by
+/// step with the progress bar, yielding to the browser between steps).
+async fn quantize_in_steps(build: Build) -> Result<Models, String> {
+    let models = pool::quantize(build, &progress).await;
+    progress(1.0);
+    models
 }
 
 /// Builds the model from its files: loads it at FP32, then quantizes it layer by layer.

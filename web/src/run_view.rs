@@ -6,13 +6,16 @@
 
 use crate::clock::yield_to_browser;
 use crate::dom::el;
+use crate::frames::FrameGap;
 use crate::outputs::Pair;
 use crate::try_it::Models;
 use crate::try_view;
-use crate::{dom, gpu_view, run};
+use crate::work::{self, Which};
+use crate::{dom, gpu_view, pool, run};
 use qcal_gpu::{Device, GpuClassifier, Runner};
-use qcal_model::{BertForSequenceClassification, Dataset, QuantFormat, Scenario};
-use std::cell::RefCell;
+use qcal_model::{BertForSequenceClassification, Dataset, Encoded, QuantFormat, Scenario};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -21,6 +24,8 @@ use web_sys::{HtmlButtonElement, HtmlInputElement, HtmlProgressElement, HtmlSele
 thread_local! {
     /// The uploaded CSV: file name and bytes.
     static UPLOAD: RefCell<Option<(String, Vec<u8>)>> = const { RefCell::new(None) };
+    /// The cancel flag of the run under way: its workers stop taking batches once it is set.
+    static CANCEL: RefCell<Rc<Cell<bool>>> = RefCell::new(Rc::new(Cell::new(false)));
 }
 
 fn status(text: &str) {
@@ -47,11 +52,15 @@ pub fn start() -> Result<(), String> {
                 return status("The model is still loading.");
             };
             let button: Option<HtmlButtonElement> = el("run").ok();
+            let cancel: Option<HtmlButtonElement> = el("run-cancel").ok();
             button.iter().for_each(|b| b.set_disabled(true));
-            if let Err(e) = run_all(&models).await {
-                status("The run stopped.");
-                dom::show_error(&format!("Run: {e}"));
+            cancel.iter().for_each(|b| b.set_disabled(false));
+            CANCEL.set(Rc::new(Cell::new(false)));
+            match run_all(&models).await {
+                Err(e) if e != CANCELLED => dom::show_error(&format!("Run: {e}")),
+                _ => {}
             }
+            cancel.iter().for_each(|b| b.set_disabled(true));
             button.iter().for_each(|b| b.set_disabled(false));
         });
     });
@@ -60,7 +69,20 @@ pub fn start() -> Result<(), String> {
         .map_err(|e| format!("{e:?}"))?;
     on_run.forget();
     button.set_disabled(false);
+    let on_cancel = Closure::<dyn FnMut()>::new(|| {
+        cancel_flag().set(true);
+        status("Cancelling the run…");
+    });
+    el::<HtmlButtonElement>("run-cancel")?
+        .add_event_listener_with_callback("click", on_cancel.as_ref().unchecked_ref())
+        .map_err(|e| format!("{e:?}"))?;
+    on_cancel.forget();
     Ok(())
+}
+
+/// The cancel flag of the run under way (set by `#run-cancel`).
+fn cancel_flag() -> Rc<Cell<bool>> {
+    CANCEL.with_borrow(Clone::clone)
 }
 
 /// Reads the chosen CSV file and offers its columns for the text and the label.
@@ -132,55 +154,123 @@ fn runner(model: &BertForSequenceClassification, gpu: Option<GpuClassifier>) -> 
     }
 }
 
-/// Logits on every sentence, in batches, with progress, columns in the data's class order;
-/// returns them and seconds. The runner's notices (a fall back to the CPU) are collected in
-/// `notices`.
-async fn logits(
-    runner: &mut PageRunner<'_>,
-    models: &Models,
-    texts: &[&str],
-    cols: &[usize],
-    name: &str,
-    notices: &mut Vec<String>,
-) -> Result<(Vec<f32>, f64), String> {
-    let bar: Option<HtmlProgressElement> = el("run-progress").ok();
-    let start = crate::clock::now_ms();
-    let mut out = Vec::with_capacity(texts.len() * cols.len());
-    for (i, chunk) in texts.chunks(run::BATCH).enumerate() {
-        let enc = models
-            .tokenizer
-            .encode_batch(chunk)
-            .map_err(|e| e.to_string())?;
-        let batch = runner.logits(&enc).await.map_err(|e| e.to_string())?;
-        notices.extend(runner.take_notices());
-        out.extend(run::reorder_columns(&batch, models.labels.len(), cols));
-        let done = (i * run::BATCH + chunk.len()) as f64;
-        let secs = (crate::clock::now_ms() - start) / 1e3;
-        if let Some(b) = &bar {
-            b.set_value(done / texts.len() as f64);
+/// What a run is cut short by.
+const CANCELLED: &str = "cancelled";
+
+/// The sentences tokenized in batches of [`run::BATCH`] (on the page thread: the workers hold
+/// no tokenizer) and their real tokens in all.
+async fn encode_all(models: &Models, texts: &[&str]) -> Result<(Vec<Encoded>, usize), String> {
+    let mut batches = Vec::with_capacity(texts.len().div_ceil(run::BATCH));
+    let mut last_yield = crate::clock::now_ms();
+    for chunk in texts.chunks(run::BATCH) {
+        batches.push(
+            models
+                .tokenizer
+                .encode_batch(chunk)
+                .map_err(|e| e.to_string())?,
+        );
+        if crate::clock::now_ms() - last_yield > 20.0 {
+            yield_to_browser().await;
+            last_yield = crate::clock::now_ms();
         }
-        status(&format!(
-            "{name}: {done} / {} sentences, {:.1} sentences/s",
-            texts.len(),
-            done / secs.max(1e-3)
-        ));
-        yield_to_browser().await;
     }
-    Ok((out, (crate::clock::now_ms() - start) / 1e3))
+    let tokens = batches.iter().map(work::real_tokens).sum();
+    Ok((batches, tokens))
 }
 
-/// One run's outputs: both precisions' logits (data class order), their seconds, the device.
+/// Shows a pass's progress: `done(rows)` after each batch.
+fn progress(name: String, total: usize) -> Rc<dyn Fn(usize)> {
+    let bar: Option<HtmlProgressElement> = el("run-progress").ok();
+    let start = crate::clock::now_ms();
+    let done = Cell::new(0usize);
+    Rc::new(move |rows| {
+        done.set(done.get() + rows);
+        let secs = (crate::clock::now_ms() - start) / 1e3;
+        if let Some(b) = &bar {
+            b.set_value(done.get() as f64 / total.max(1) as f64);
+        }
+        status(&format!(
+            "{name}: {} / {total} sentences, {:.1} sentences/s",
+            done.get(),
+            done.get() as f64 / secs.max(1e-3)
+        ));
+    })
+}
+
+/// One precision's logits on every batch (data class order), its seconds, the workers that ran
+/// it (0: the page thread) and why workers stopped, if any did.
+struct Pass {
+    logits: Vec<f32>,
+    secs: f64,
+    workers: usize,
+    faults: Vec<String>,
+}
+
+/// Runs `which` model over `batches`: on the CPU path in the Web Workers, whatever they did not
+/// run (all of it on WebGPU or without workers) on the page thread through `runner`, whose
+/// notices (a fall back to the CPU) are collected in `notices`.
+async fn pass(
+    runner: &mut PageRunner<'_>,
+    models: &Rc<Models>,
+    which: Which,
+    batches: &[Encoded],
+    cols: &[usize],
+    name: String,
+    notices: &mut Vec<String>,
+) -> Result<Pass, String> {
+    let rows = batches.iter().map(|b| b.batch).sum();
+    let done = progress(name, rows);
+    let start = crate::clock::now_ms();
+    let cancel = cancel_flag();
+    let shared = match runner.device() {
+        Device::Cpu => pool::run(models, which, batches, cancel.clone(), done.clone()).await,
+        Device::Gpu => Err("WebGPU runs on the page thread".into()),
+    };
+    let (mut logits, workers, faults) = match shared {
+        Ok(s) => (s.logits, s.workers, s.faults),
+        Err(_) => (vec![None; batches.len()], 0, Vec::new()),
+    };
+    for (enc, out) in batches.iter().zip(logits.iter_mut()) {
+        if cancel.get() {
+            return Err(CANCELLED.into());
+        }
+        if out.is_none() {
+            *out = Some(runner.logits(enc).await.map_err(|e| e.to_string())?);
+            notices.extend(runner.take_notices());
+            done(enc.batch);
+            yield_to_browser().await;
+        }
+    }
+    let logits = logits
+        .iter()
+        .flatten()
+        .flat_map(|b| run::reorder_columns(b, models.labels.len(), cols))
+        .collect();
+    Ok(Pass {
+        logits,
+        secs: (crate::clock::now_ms() - start) / 1e3,
+        workers,
+        faults,
+    })
+}
+
+/// One run's outputs: both precisions' passes, the real tokens of the rows, the device.
 struct Ran {
-    fp32: Vec<f32>,
-    t32: f64,
-    int4: Vec<f32>,
-    t4: f64,
+    fp32: Pass,
+    int4: Pass,
+    tokens: usize,
     device: String,
 }
 
 /// Both precisions' logits on the picked device (WebGPU falling back to the CPU path); `what`
 /// prefixes the progress lines.
-async fn both(models: &Models, texts: &[&str], cols: &[usize], what: &str) -> Result<Ran, String> {
+async fn both(
+    models: &Rc<Models>,
+    texts: &[&str],
+    cols: &[usize],
+    what: &str,
+) -> Result<Ran, String> {
+    let (batches, tokens) = encode_all(models, texts).await?;
     let gpu = if gpu_view::picked() == "webgpu" {
         gpu_view::take()
     } else {
@@ -200,12 +290,32 @@ async fn both(models: &Models, texts: &[&str], cols: &[usize], what: &str) -> Re
     let mut notices = Vec::new();
     let mut r32 = runner(&models.fp32, g32);
     let name = format!("{what}FP32{}", on(&r32));
-    let res32 = logits(&mut r32, models, texts, cols, &name, &mut notices).await;
+    let res32 = pass(
+        &mut r32,
+        models,
+        Which::Fp32,
+        &batches,
+        cols,
+        name,
+        &mut notices,
+    )
+    .await;
     let mut r4 = runner(&models.int4, g4);
     let name = format!("{what}{}{}", models.int4_title(), on(&r4));
     let res4 = match &res32 {
-        Ok(_) => logits(&mut r4, models, texts, cols, &name, &mut notices).await,
-        Err(_) => Err("not run".into()),
+        Ok(_) => {
+            pass(
+                &mut r4,
+                models,
+                Which::Int4,
+                &batches,
+                cols,
+                name,
+                &mut notices,
+            )
+            .await
+        }
+        Err(e) => Err(e.clone()),
     };
     let device = match (r32.device(), r4.device(), &lease) {
         (Device::Gpu, Device::Gpu, Some(l)) => format!("WebGPU ({})", l.adapter()),
@@ -216,15 +326,44 @@ async fn both(models: &Models, texts: &[&str], cols: &[usize], what: &str) -> Re
     if let Some(l) = lease {
         l.give_back(returned.0, returned.1);
     }
-    let (fp32, t32) = res32?;
-    let (int4, t4) = res4?;
     Ok(Ran {
-        fp32,
-        t32,
-        int4,
-        t4,
+        fp32: res32?,
+        int4: res4?,
+        tokens,
         device,
     })
+}
+
+impl Ran {
+    /// Where it ran: the device, and for the CPU path the workers (or the page thread, and why
+    /// workers stopped).
+    fn place(&self) -> String {
+        let workers = self.fp32.workers.max(self.int4.workers);
+        let mut faults: Vec<&str> = self
+            .fp32
+            .faults
+            .iter()
+            .chain(&self.int4.faults)
+            .map(String::as_str)
+            .collect();
+        faults.dedup();
+        let mut place = match workers {
+            0 if self.device == "the CPU path" => match pool::unavailable() {
+                Some(why) => format!("the CPU path on the page thread ({why})"),
+                None => "the CPU path on the page thread".into(),
+            },
+            0 => self.device.clone(),
+            1 => format!("{} in 1 Web Worker", self.device),
+            n => format!("{} in {n} Web Workers", self.device),
+        };
+        if !faults.is_empty() {
+            place.push_str(&format!(
+                " (a worker stopped: {}; its rows ran on the page thread)",
+                faults.join("; ")
+            ));
+        }
+        place
+    }
 }
 
 /// Whether `#run-val` asks for val rows too.
@@ -254,48 +393,95 @@ fn against_shipped(s: Scenario, ran: &Pair, models: &Models) -> Result<String, S
 }
 
 /// Runs both precisions over the chosen data (and, when asked, as many val rows for the
-/// calibrators) and shows the outputs.
-async fn run_all(models: &Models) -> Result<(), String> {
+/// calibrators) and shows the outputs; measures the page thread's longest frame gap meanwhile.
+async fn run_all(models: &Rc<Models>) -> Result<(), String> {
+    let gap = FrameGap::start();
+    let result = run_and_show(models, &gap).await;
+    let gap_ms = gap.stop();
+    let line = match &result {
+        Ok(line) => line.clone(),
+        Err(e) if e == CANCELLED => "Run cancelled; the previous results stay shown.".to_string(),
+        Err(_) => "The run stopped.".to_string(),
+    };
+    status(&format!(
+        "{line} Longest frame gap of the page during the run: {gap_ms:.0} ms."
+    ));
+    set_status_data("data-frame-gap-ms", &format!("{gap_ms:.0}"));
+    result.map(|_| ())
+}
+
+/// Sets `name` on `#run-status` (the measurements the page test and the benchmark read).
+fn set_status_data(name: &str, value: &str) {
+    if let Ok(e) = dom::by_id("run-status") {
+        let _ = e.set_attribute(name, value);
+    }
+}
+
+/// The run proper: both precisions, the outputs shown (`gap` stops before they are drawn:
+/// it measures the run); the status line.
+async fn run_and_show(models: &Rc<Models>, gap: &FrameGap) -> Result<String, String> {
     let scenario = crate::scenario::current();
     let (data, source, embedded) = chosen_data()?;
     let cols = models.columns_for(&data.label_names)?;
     let texts = data.texts();
     let ran = both(models, &texts, &cols, "").await?;
-    let outputs = run::outputs_of(&data, &ran.fp32, &ran.int4)?;
+    let outputs = run::outputs_of(&data, &ran.fp32.logits, &ran.int4.logits)?;
     let shipped_check = match models.scenario {
         Some(s) if embedded => against_shipped(s, &outputs, models)?,
         _ => String::new(),
     };
+    let val = if embedded && with_val() {
+        let val = run::embedded_split_rows("val", texts.len())?;
+        let val_ran = both(models, &val.texts(), &cols, "val rows: ").await?;
+        Some(
+            run::outputs_of(&val, &val_ran.fp32.logits, &val_ran.int4.logits)
+                .map(|p| (val.len(), p))?,
+        )
+    } else {
+        None
+    };
+    gap.stop();
     let source = match models.scenario {
         Some(s) => format!("the default model with the {s} head, {source}"),
         None => format!("{} with {source}", models.name),
     };
     crate::show::show_outputs(outputs, Some((&source, &models.name)))
         .map_err(|e| format!("{e:?}"))?;
-    let n = texts.len() as f64;
-    let mut line = format!(
-        "{} sentences: FP32 {:.1} sentences/s, {} {:.1} sentences/s ({} / FP32 = {:.2}x), \
-         on {} in this page. Every table and diagram below now shows these outputs.",
-        texts.len(),
-        n / ran.t32.max(1e-9),
-        models.int4_title(),
-        n / ran.t4.max(1e-9),
-        models.int4_title(),
-        ran.t32 / ran.t4.max(1e-9),
-        ran.device
-    );
+    let mut line = speed_line(&ran, models, texts.len());
     line.push_str(&shipped_check);
-    if embedded && with_val() {
-        let val = run::embedded_split_rows("val", texts.len())?;
-        let val_ran = both(models, &val.texts(), &cols, "val rows: ").await?;
-        let pair = run::outputs_of(&val, &val_ran.fp32, &val_ran.int4)?;
+    if let Some((rows, pair)) = val {
         crate::outputs::set_calibration(scenario, pair, &models.name);
         line.push_str(&format!(
-            " Train now fits calibrators on this model's outputs of the first {} val rows.",
-            val.len()
+            " Train now fits calibrators on this model's outputs of the first {rows} val rows."
         ));
     }
-    status(&line);
     dom::set_body_flag("data-run-done", Some(&format!("{}", texts.len())));
-    Ok(())
+    Ok(line)
+}
+
+/// The run's speeds (sentences/s and real tokens/s per precision, the workers) as a line, also
+/// set as `data-` attributes of `#run-status`.
+fn speed_line(ran: &Ran, models: &Models, n: usize) -> String {
+    let per = |count: usize, secs: f64| count as f64 / secs.max(1e-9);
+    let (s32, s4) = (per(n, ran.fp32.secs), per(n, ran.int4.secs));
+    let (t32, t4) = (
+        per(ran.tokens, ran.fp32.secs),
+        per(ran.tokens, ran.int4.secs),
+    );
+    let workers = ran.fp32.workers.max(ran.int4.workers);
+    set_status_data("data-workers", &workers.to_string());
+    set_status_data("data-tokens-per-s", &format!("{t32:.1}"));
+    set_status_data("data-tokens-per-s-int4", &format!("{t4:.1}"));
+    set_status_data("data-sentences-per-s", &format!("{s32:.2}"));
+    format!(
+        "{n} sentences: FP32 {s32:.1} sentences/s, {} {s4:.1} sentences/s ({} / FP32 = {:.2}x), \
+         on {} in this page; {} real tokens: FP32 {t32:.0} tokens/s, {} {t4:.0} tokens/s. Every \
+         table and diagram below now shows these outputs.",
+        models.int4_title(),
+        models.int4_title(),
+        ran.fp32.secs / ran.int4.secs.max(1e-9),
+        ran.place(),
+        ran.tokens,
+        models.int4_title(),
+    )
 }

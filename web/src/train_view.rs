@@ -1,12 +1,15 @@
 //! Training calibrators in the page with burn: on FP32 val outputs (the shown scenario's
 //! embedded ones, or those of the page's model run on val rows), on burn's wgpu backend (the
-//! page's WebGPU adapter; each step awaits the GPU) or its CPU backend (the fit yields to the
-//! browser between steps), with a live loss curve; the page stays live. Trained calibrators
+//! page's WebGPU adapter; each step awaits the GPU) or its CPU backend (in a Web Worker, or on
+//! the page thread yielding between steps where workers fail), with a live loss curve and live
+//! reliability diagram; the page stays live, and a fit can be cancelled. Trained calibrators
 //! replace the scenario's shipped ones in every table, diagram and download (per scenario: the
 //! other scenario keeps its own).
 
 use crate::clock::yield_to_browser;
-use crate::{calibrators, dom, figures, outputs};
+use crate::frames::FrameGap;
+use crate::work::{FitJob, FromWorker};
+use crate::{calibrators, dom, figures, outputs, pool};
 use qcal_calib::calibrators::Method;
 use qcal_calib::metrics::ReliabilityBins;
 use qcal_calib::train::{
@@ -55,11 +58,16 @@ pub fn start() -> Result<(), String> {
         wasm_bindgen_futures::spawn_local(async {
             let button: Option<HtmlButtonElement> =
                 dom::by_id("train").ok().and_then(|b| b.dyn_into().ok());
+            let cancel: Option<HtmlButtonElement> = dom::by_id("train-cancel")
+                .ok()
+                .and_then(|b| b.dyn_into().ok());
             button.iter().for_each(|b| b.set_disabled(true));
+            cancel.iter().for_each(|b| b.set_disabled(false));
             if let Err(e) = train().await {
                 status("Training stopped.");
                 dom::show_error(&format!("Train: {e}"));
             }
+            cancel.iter().for_each(|b| b.set_disabled(true));
             button.iter().for_each(|b| b.set_disabled(false));
         });
     });
@@ -68,6 +76,16 @@ pub fn start() -> Result<(), String> {
         .map_err(|e| format!("{e:?}"))?;
     on_click.forget();
     button.set_disabled(false);
+    let on_cancel = Closure::<dyn FnMut()>::new(|| {
+        CANCEL.set(true);
+        pool::cancel_fit();
+        status("Cancelling the training…");
+    });
+    dom::by_id("train-cancel")
+        .map_err(|e| format!("{e:?}"))?
+        .add_event_listener_with_callback("click", on_cancel.as_ref().unchecked_ref())
+        .map_err(|e| format!("{e:?}"))?;
+    on_cancel.forget();
     Ok(())
 }
 
@@ -137,94 +155,273 @@ async fn backend() -> TrainBackend {
 /// Redraws the live reliability diagram every this many optimiser steps.
 const LIVE_EVERY: usize = 5;
 
-/// Watches the fit of `method` on `val` (whose uncalibrated bins are `before`): every
-/// [`LIVE_EVERY`] steps the calibrator of the current parameters is applied to `val` and
-/// `#train-live` redrawn (`<body data-train-live>` counts the redraws).
-fn watch_live(method: Method, val: Rc<ProbData>, before: Rc<ReliabilityBins>) {
-    let redraws = Rc::new(Cell::new(0usize));
+/// What a fit is cut short by.
+const CANCELLED: &str = "cancelled";
+
+thread_local! {
+    /// Set by `#train-cancel` while a training runs.
+    static CANCEL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The losses drawn so far, one series per method.
+type Curves = Rc<RefCell<Vec<qcal_plot::LossSeries>>>;
+
+/// The val data a training fits on: the FP32 outputs and their uncalibrated bins.
+struct Val {
+    data: Rc<ProbData>,
+    before: Rc<ReliabilityBins>,
+}
+
+/// Records a step's loss in the last curve and, every [`DRAW_EVERY`] steps, redraws the curves
+/// and the status line.
+fn on_step(curves: &Curves, name: &str, step: usize, loss: f64) {
+    if let Some(last) = curves.borrow_mut().last_mut() {
+        last.1.push(loss);
+    }
+    let now = crate::clock::now_ms();
+    if step.is_multiple_of(DRAW_EVERY) && now - LAST_LOSS_DRAW.get() >= DRAW_GAP_MS {
+        LAST_LOSS_DRAW.set(now);
+        let _ = figures::draw_losses(&curves.borrow());
+        status(&format!(
+            "Training {name}: step {}, loss {loss:.4}",
+            step + 1
+        ));
+    }
+}
+
+/// Redraws the live reliability diagram for the calibrator `c` of `method` at `step`
+/// (`<body data-train-live>` counts the redraws).
+fn draw_live_step(method: Method, val: &Val, step: usize, c: &Calibrator) {
+    let now = ReliabilityBins::top_label(&c.apply_data(&val.data), outputs::BINS);
+    let title = format!("{} training on FP32 val", method.title());
+    if figures::draw_live(&title, &val.before, &now, step).is_ok() {
+        LIVE_REDRAWS.set(LIVE_REDRAWS.get() + 1);
+        dom::set_body_flag("data-train-live", Some(&LIVE_REDRAWS.get().to_string()));
+    }
+}
+
+thread_local! {
+    /// Live diagram redraws of the training under way.
+    static LIVE_REDRAWS: Cell<usize> = const { Cell::new(0) };
+    /// When the loss curves were last drawn (ms).
+    static LAST_LOSS_DRAW: Cell<f64> = const { Cell::new(f64::NEG_INFINITY) };
+}
+
+/// Fits `method` in the fit worker (burn's CPU backend), drawing its steps and live diagram as
+/// they arrive (each drawing at most every [`DRAW_GAP_MS`]).
+async fn fit_in_worker(
+    method: Method,
+    val: &Val,
+    cfg: &FitConfig,
+    curves: &Curves,
+) -> Result<Calibrator, String> {
+    let job = FitJob {
+        method,
+        cfg: cfg.clone(),
+        probs: val.data.probs().to_vec(),
+        k: val.data.k(),
+        labels: val.data.labels().to_vec(),
+        live_every: LIVE_EVERY,
+    };
+    let (curves, data, before) = (curves.clone(), val.data.clone(), val.before.clone());
+    let last_live = Cell::new(f64::NEG_INFINITY);
+    let listener = Rc::new(move |m: &FromWorker| match m {
+        FromWorker::Step { step, loss } => on_step(&curves, method.name(), *step, *loss),
+        FromWorker::Live { step, calibrator } => {
+            let now = crate::clock::now_ms();
+            if now - last_live.get() >= DRAW_GAP_MS
+                && let Ok(c) = Calibrator::from_json(calibrator)
+            {
+                let val = Val {
+                    data: data.clone(),
+                    before: before.clone(),
+                };
+                draw_live_step(method, &val, *step, &c);
+                last_live.set(crate::clock::now_ms());
+            }
+        }
+        _ => {}
+    });
+    let json = pool::fit(job, listener).await?;
+    Calibrator::from_json(&json).map_err(|e| format!("the worker's calibrator: {e}"))
+}
+
+/// The live diagram is redrawn at most this often while a worker fits, in ms (its messages may
+/// come faster than a software canvas draws).
+const DRAW_GAP_MS: f64 = 100.0;
+
+/// Fits `method` on the page thread (burn's wgpu backend, or the CPU one when workers are not
+/// available), yielding to the browser between steps.
+async fn fit_on_page(
+    method: Method,
+    val: &Val,
+    cfg: &FitConfig,
+    curves: &Curves,
+) -> Result<Calibrator, String> {
+    let c = curves.clone();
+    let name = method.name();
+    let mut progress = move |step: usize, loss: f64| on_step(&c, name, step, loss);
+    let (data, before) = (val.data.clone(), val.before.clone());
     set_watch(
         LIVE_EVERY,
         Some(Rc::new(move |step, c: &Calibrator| {
-            let now = ReliabilityBins::top_label(&c.apply_data(&val), outputs::BINS);
-            let title = format!("{} training on FP32 val", method.title());
-            if figures::draw_live(&title, &before, &now, step).is_ok() {
-                redraws.set(redraws.get() + 1);
-                dom::set_body_flag("data-train-live", Some(&redraws.get().to_string()));
-            }
+            let val = Val {
+                data: data.clone(),
+                before: before.clone(),
+            };
+            draw_live_step(method, &val, step, c);
         })),
     );
+    let fitted = fit_async(method, &val.data, cfg, &mut progress).await;
+    set_watch(0, None);
+    fitted.map_err(|e| e.to_string())
+}
+
+/// Fits `method`: on burn's CPU backend in the fit worker, falling back to the page thread
+/// when workers are not available or the worker fails (said in `notes`); `true` when a worker
+/// fitted it.
+async fn fit_one(
+    method: Method,
+    val: &Val,
+    cfg: &FitConfig,
+    curves: &Curves,
+    notes: &mut Vec<String>,
+) -> Result<(Calibrator, bool), String> {
+    if cfg.backend == TrainBackend::Cpu {
+        match fit_in_worker(method, val, cfg, curves).await {
+            Ok(c) => return Ok((c, true)),
+            Err(_) if CANCEL.get() => return Err(CANCELLED.into()),
+            Err(e) => {
+                notes.push(format!(
+                    "{}: the worker failed ({e}), fitted on the page thread",
+                    method.name()
+                ));
+                if let Some(last) = curves.borrow_mut().last_mut() {
+                    last.1.clear();
+                }
+            }
+        }
+    }
+    let c = fit_on_page(method, val, cfg, curves).await?;
+    if CANCEL.get() {
+        return Err(CANCELLED.into());
+    }
+    Ok((c, false))
 }
 
 /// Fits every checked method on the FP32 val outputs, drawing the losses and the calibrated
-/// reliability diagram live.
+/// reliability diagram live; the fitted calibrators replace the previous ones only once all are
+/// fitted (a cancel leaves the tables as they were). Measures the page's longest frame gap.
 async fn train() -> Result<(), String> {
     let methods = checked_methods()?;
     dom::set_body_flag("data-fits-done", None);
+    CANCEL.set(false);
+    LIVE_REDRAWS.set(0);
     let backend = backend().await;
     let cfg = fit_config(backend)?;
     let scenario = crate::scenario::current();
     let (val, model) = outputs::calibration(scenario)?;
-    let val = Rc::new(val.fp32);
-    let before = Rc::new(ReliabilityBins::top_label(&val, outputs::BINS));
-    let of_model = format!("the FP32 outputs of {}", crate::try_it::model_title(&model));
-    let where_ = if backend == TrainBackend::Wgpu {
-        "burn's wgpu backend (WebGPU)"
-    } else {
-        "burn's CPU backend"
+    let data = Rc::new(val.fp32);
+    let val = Val {
+        before: Rc::new(ReliabilityBins::top_label(&data, outputs::BINS)),
+        data,
     };
-    let curves: Rc<RefCell<Vec<qcal_plot::LossSeries>>> = Rc::new(RefCell::new(Vec::new()));
-    let mut report = Vec::new();
-    let total_start = crate::clock::now_ms();
-    for method in methods {
-        let name = method.name();
-        curves.borrow_mut().push((name.to_string(), Vec::new()));
-        status(&format!(
-            "Training {name} on {of_model} ({} val rows) with {where_}…",
-            val.n()
-        ));
-        yield_to_browser().await;
-        let start = crate::clock::now_ms();
-        let c = curves.clone();
-        let mut progress = move |step: usize, loss: f64| {
-            if let Some(last) = c.borrow_mut().last_mut() {
-                last.1.push(loss);
-            }
-            if step.is_multiple_of(DRAW_EVERY) {
-                let _ = figures::draw_losses(&c.borrow());
-                status(&format!(
-                    "Training {name}: step {}, loss {loss:.4}",
-                    step + 1
-                ));
-            }
-        };
-        watch_live(method, val.clone(), before.clone());
-        let fitted = fit_async(method, &val, &cfg, &mut progress).await;
-        set_watch(0, None);
-        let fitted = fitted.map_err(|e| format!("{name}: {e}"))?;
-        let secs = (crate::clock::now_ms() - start) / 1e3;
-        let steps = curves.borrow().last().map_or(0, |c| c.1.len());
-        let after = ReliabilityBins::top_label(&fitted.apply_data(&val), outputs::BINS);
-        let title = format!("{} trained on FP32 val", method.title());
-        figures::draw_live(&title, &before, &after, steps)?;
-        report.push(format!(
-            "{name} {steps} steps in {secs:.2} s ({:.1} steps/s)",
-            steps as f64 / secs.max(1e-9)
-        ));
-        calibrators::set_trained(scenario, fitted, &model);
-        if curves.borrow().iter().any(|c| !c.1.is_empty()) {
-            figures::draw_losses(&curves.borrow())?;
+    let of_model = format!("the FP32 outputs of {}", crate::try_it::model_title(&model));
+    let gap = FrameGap::start();
+    let fits = fit_all(&methods, &val, &cfg, &of_model).await;
+    let gap_ms = gap.stop();
+    set_status_data("data-frame-gap-ms", &format!("{gap_ms:.0}"));
+    let gap_line = format!(" Longest frame gap of the page during the fits: {gap_ms:.0} ms.");
+    let (fitted, report, workers) = match fits {
+        Ok(f) => f,
+        Err(e) if e == CANCELLED => {
+            status(&format!(
+                "Training cancelled; the previous calibrators stay in use.{gap_line}"
+            ));
+            return Ok(());
         }
+        Err(e) => return Err(e),
+    };
+    set_status_data("data-workers", &workers.to_string());
+    for c in fitted {
+        calibrators::set_trained(scenario, c, &model);
     }
     // The fits are over (the page test measures responsiveness up to here); now redraw.
     dom::set_body_flag("data-fits-done", Some("true"));
     crate::show::refresh()?;
+    let where_ = match (backend, workers) {
+        (TrainBackend::Wgpu, _) => "burn's wgpu backend (WebGPU)",
+        (_, 0) => "burn's CPU backend on the page thread",
+        _ => "burn's CPU backend in a Web Worker",
+    };
     status(&format!(
-        "Trained on {of_model} ({} val rows) with {where_} in {:.1} s: {}. The \
-         tables, diagrams and downloads now use them.",
-        val.n(),
-        (crate::clock::now_ms() - total_start) / 1e3,
-        report.join("; ")
+        "Trained on {of_model} ({} val rows) with {where_}: {}. The tables, diagrams and \
+         downloads now use them.{gap_line}",
+        val.data.n(),
+        report,
     ));
     dom::set_body_flag("data-train-done", Some(&format!("{backend}")));
     Ok(())
+}
+
+/// Sets `name` on `#train-status` (the measurements the page test and the benchmark read).
+fn set_status_data(name: &str, value: &str) {
+    if let Ok(e) = dom::by_id("train-status") {
+        let _ = e.set_attribute(name, value);
+    }
+}
+
+/// Fits `methods` in turn: the calibrators, a report line (steps, times, notes) and the number
+/// of workers that fitted (1 or 0).
+async fn fit_all(
+    methods: &[Method],
+    val: &Val,
+    cfg: &FitConfig,
+    of_model: &str,
+) -> Result<(Vec<Calibrator>, String, usize), String> {
+    let curves: Curves = Rc::new(RefCell::new(Vec::new()));
+    let (mut fitted, mut report, mut notes, mut workers) = (Vec::new(), Vec::new(), Vec::new(), 0);
+    let total_start = crate::clock::now_ms();
+    for &method in methods {
+        let name = method.name();
+        curves.borrow_mut().push((name.to_string(), Vec::new()));
+        status(&format!(
+            "Training {name} on {of_model} ({} val rows)…",
+            val.data.n()
+        ));
+        yield_to_browser().await;
+        let start = crate::clock::now_ms();
+        let (c, in_worker) = fit_one(method, val, cfg, &curves, &mut notes)
+            .await
+            .map_err(|e| {
+                if e == CANCELLED {
+                    e
+                } else {
+                    format!("{name}: {e}")
+                }
+            })?;
+        workers = workers.max(usize::from(in_worker));
+        let secs = (crate::clock::now_ms() - start) / 1e3;
+        let steps = curves.borrow().last().map_or(0, |c| c.1.len());
+        let after = ReliabilityBins::top_label(&c.apply_data(&val.data), outputs::BINS);
+        let title = format!("{} trained on FP32 val", method.title());
+        figures::draw_live(&title, &val.before, &after, steps)?;
+        report.push(format!(
+            "{name} {steps} steps in {secs:.2} s ({:.1} steps/s)",
+            steps as f64 / secs.max(1e-9)
+        ));
+        if curves.borrow().iter().any(|c| !c.1.is_empty()) {
+            figures::draw_losses(&curves.borrow())?;
+        }
+        fitted.push(c);
+    }
+    let mut line = format!(
+        "{} in {:.1} s",
+        report.join("; "),
+        (crate::clock::now_ms() - total_start) / 1e3
+    );
+    if !notes.is_empty() {
+        line.push_str(&format!(" ({})", notes.join("; ")));
+    }
+    Ok((fitted, line, workers))
 }

@@ -75,16 +75,17 @@ impl Models {
         weights: Vec<u8>,
         s: Scenario,
     ) -> Result<Self, String> {
-        let files = ModelFiles {
-            name: default_name(s),
-            config: config.to_vec(),
-            tokenizer: TokenizerFiles::Json(tokenizer.to_vec()),
-            weights,
-        };
-        let mut models = Self::from_files(files, QuantFormat::Nf4)?;
-        models.scenario = Some(s);
-        models.wear_head(s)?;
-        Ok(models)
+        Build::default_model(config, tokenizer, weights, s)?
+            .finish()?
+            .into_default(s)
+    }
+
+    /// These models (built by [`Build::default_model`]) as the default model wearing scenario
+    /// `s`'s shipped head.
+    pub fn into_default(mut self, s: Scenario) -> Result<Self, String> {
+        self.scenario = Some(s);
+        self.wear_head(s)?;
+        Ok(self)
     }
 
     /// Builds a checkpoint at FP32 and quantized with `format`; errors name the file.
@@ -202,10 +203,20 @@ impl Models {
             .tokenizer
             .encode_batch(&[text])
             .map_err(|e| e.to_string())?;
+        let logits = |m: &BertForSequenceClassification| m.forward(&enc).map_err(|e| e.to_string());
+        self.answers_of([&logits(&self.fp32)?, &logits(&self.int4)?], calibrator)
+    }
+
+    /// FP32 and INT4 answers from one sentence's logits at each precision (where they were
+    /// computed: here or in a Web Worker), calibrated by `calibrator` when given.
+    pub fn answers_of(
+        &self,
+        logits: [&[f32]; 2],
+        calibrator: Option<&Calibrator>,
+    ) -> Result<[Answer; 2], String> {
         let k = self.labels.len();
-        let one = |m: &BertForSequenceClassification| -> Result<Answer, String> {
-            let logits = m.forward(&enc).map_err(|e| e.to_string())?;
-            let raw = softmax_rows(&logits, k);
+        let one = |logits: &[f32]| -> Result<Answer, String> {
+            let raw = softmax_rows(logits, k);
             let probs = match calibrator {
                 Some(c) => c.apply(&raw, k, true).map_err(|e| e.to_string())?,
                 None => raw,
@@ -214,7 +225,7 @@ impl Models {
             let word = WordThresholds::default().word(probs[label]);
             Ok(Answer { probs, label, word })
         };
-        Ok([one(&self.fp32)?, one(&self.int4)?])
+        Ok([one(logits[0])?, one(logits[1])?])
     }
 }
 
@@ -274,6 +285,24 @@ impl Build {
             bytes: (fp32_bytes, 0),
         };
         Ok(Self::of(models, format))
+    }
+
+    /// Starts building the default model from its `config.json`, `tokenizer.json` and
+    /// `model.safetensors` bytes (INT4 NF4; [`Models::into_default`] then puts on scenario
+    /// `s`'s head); errors name the file.
+    pub fn default_model(
+        config: &[u8],
+        tokenizer: &[u8],
+        weights: Vec<u8>,
+        s: Scenario,
+    ) -> Result<Self, String> {
+        let files = ModelFiles {
+            name: default_name(s),
+            config: config.to_vec(),
+            tokenizer: TokenizerFiles::Json(tokenizer.to_vec()),
+            weights,
+        };
+        Self::start(files, QuantFormat::Nf4)
     }
 
     /// Starts quantizing `m`'s FP32 model anew with `format`.
@@ -337,6 +366,34 @@ impl Build {
     /// The models, after running any steps left.
     pub fn finish(mut self) -> Result<Models, String> {
         while !self.step()? {}
+        Ok(self.models)
+    }
+
+    /// The FP32 model being quantized.
+    pub fn fp32(&self) -> &BertForSequenceClassification {
+        &self.models.fp32
+    }
+
+    /// The code book it is quantized with.
+    pub fn format(&self) -> QuantFormat {
+        self.opts.format
+    }
+
+    /// The models with `int4` (quantized elsewhere, e.g. in a Web Worker, from [`Self::fp32`]
+    /// with [`Self::format`]) as their INT4 copy; an error when it is not such a copy.
+    pub fn with_int4(mut self, int4: BertForSequenceClassification) -> Result<Models, String> {
+        let fits = int4
+            .quant
+            .as_ref()
+            .is_some_and(|q| q.format == self.opts.format)
+            && int4.config == self.models.fp32.config;
+        if !fits {
+            return Err(format!(
+                "the quantized copy is not {} of this model",
+                Precision::Int4(self.opts.format).title()
+            ));
+        }
+        self.models.int4 = int4;
         Ok(self.models)
     }
 }
@@ -488,6 +545,21 @@ mod tests {
         assert_eq!((build.steps(), build.done()), (3, 0), "2 layers + the rest");
         assert!(!build.step().expect("layer 0") && build.done() == 1);
         let nf4 = build.finish().expect("requantize");
+        let elsewhere = Build::requantize(&sym, QuantFormat::Nf4);
+        let bytes = nf4.int4.to_safetensors().expect("int4 bytes");
+        let weights = Weights::from_bytes(bytes).expect("int4 weights");
+        let copy = BertForSequenceClassification::load(&weights, &nf4.fp32.config).expect("load");
+        assert!(
+            Build::requantize(&sym, QuantFormat::Fp4)
+                .with_int4(copy.clone())
+                .is_err()
+        );
+        let via_bytes = elsewhere.with_int4(copy).expect("an NF4 copy");
+        assert_eq!(
+            via_bytes.answer(text, None).expect("answer"),
+            nf4.answer(text, None).expect("answer"),
+            "a copy quantized elsewhere and sent as safetensors answers the same"
+        );
         assert_eq!(
             nf4.answer(text, None).expect("answer"),
             json.answer(text, None).expect("answer")

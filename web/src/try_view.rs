@@ -2,15 +2,17 @@
 //! progress bar), builds it at FP32 and INT4 NF4 on the CPU path wearing the shown scenario's
 //! head (one download for every scenario: the heads are embedded), then answers every edit of
 //! the text box with both precisions' calibrated probabilities and confidence words, using the
-//! page's current model (the default, or one loaded in the Model section).
+//! page's current model (the default, or one loaded in the Model section): in a Web Worker once
+//! the workers hold that model, on the page thread until then.
 
 use crate::clock::yield_to_browser;
 use crate::net::fetch_bytes;
-use crate::try_it::{Answer, Models, word_text};
-use crate::{calibrators, dom, gpu_view, scenario};
+use crate::try_it::{Answer, Build, Models, word_text};
+use crate::work::Which;
+use crate::{calibrators, dom, gpu_view, pool, scenario};
 use qcal_calib::calibrators::Method;
-use qcal_model::Scenario;
-use std::cell::RefCell;
+use qcal_model::{Encoded, Scenario};
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -39,6 +41,7 @@ pub fn set_current(models: Rc<Models>) -> Result<Rc<Models>, String> {
     };
     CURRENT.set(Some(models.clone()));
     refresh();
+    crate::pool::prepare(&models);
     worn.map(|()| models)
 }
 
@@ -84,16 +87,60 @@ fn ready_line(models: &Models) -> String {
     )
 }
 
-/// Re-answers the text box with the current model and calibrator.
+/// Re-answers the text box with the current model and calibrator (in the background: the
+/// answer of a later edit wins).
 fn refresh() {
     let (Some(models), Ok(area)) = (current(), dom::by_id("sentence")) else {
         return;
     };
-    if let Some(area) = area.dyn_ref::<HtmlTextAreaElement>()
-        && let Err(e) = show(&models, &area.value())
-    {
-        dom::show_error(&e);
+    if let Some(area) = area.dyn_ref::<HtmlTextAreaElement>() {
+        let text = area.value();
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = show(&models, &text).await {
+                dom::show_error(&e);
+            }
+        });
     }
+}
+
+/// Both precisions' logits for `text`: in a Web Worker when the workers hold `models`, else
+/// (or when the worker fails) on the page thread.
+async fn logits(models: &Rc<Models>, text: &str) -> Result<[Vec<f32>; 2], String> {
+    let enc = models
+        .tokenizer
+        .encode_batch(&[text])
+        .map_err(|e| e.to_string())?;
+    Ok([
+        one(models, Which::Fp32, &enc).await?,
+        one(models, Which::Int4, &enc).await?,
+    ])
+}
+
+/// One precision's logits of the batch `enc` (see [`logits`]).
+async fn one(models: &Rc<Models>, which: Which, enc: &Encoded) -> Result<Vec<f32>, String> {
+    if pool::holds(models) {
+        let never = Rc::new(Cell::new(false));
+        let ran = pool::run(
+            models,
+            which,
+            std::slice::from_ref(enc),
+            never,
+            Rc::new(|_| {}),
+        );
+        if let Some(l) = ran
+            .await
+            .ok()
+            .and_then(|s| s.logits.into_iter().next().flatten())
+        {
+            return Ok(l);
+        }
+    }
+    let model = if which == Which::Fp32 {
+        &models.fp32
+    } else {
+        &models.int4
+    };
+    model.forward(enc).map_err(|e| e.to_string())
 }
 
 /// Downloads and builds the models, updating `#model-status` and `#model-progress`.
@@ -118,7 +165,9 @@ async fn load() -> Result<Models, String> {
     .await?;
     status("Building the model at FP32 and quantizing it to INT4 NF4…");
     yield_to_browser().await;
-    let models = Models::from_bytes(&config, &tokenizer, weights, scenario::current())?;
+    let s = scenario::current();
+    let build = Build::default_model(&config, &tokenizer, weights, s)?;
+    let models = pool::quantize(build, &|_| {}).await?.into_default(s)?;
     status(&ready_line(&models));
     Ok(models)
 }
@@ -133,15 +182,27 @@ fn selected_calibrator(model: &str) -> Result<(Method, Option<qcal_calib::Calibr
     Ok((method, Some(calibrators::current(method)?.0)))
 }
 
-/// Renders both precisions' answers for `text` into `#prediction`.
-fn show(models: &Models, text: &str) -> Result<(), String> {
+thread_local! {
+    /// Answers asked for so far: only the latest one is shown.
+    static ASKED: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Renders both precisions' answers for `text` into `#prediction` (unless a later edit has
+/// asked again meanwhile).
+async fn show(models: &Rc<Models>, text: &str) -> Result<(), String> {
+    let asked = ASKED.get() + 1;
+    ASKED.set(asked);
     let target = dom::by_id("prediction").map_err(|e| format!("{e:?}"))?;
     if text.trim().is_empty() {
         target.set_inner_html("");
         return Ok(());
     }
+    let [l32, l4] = logits(models, text).await?;
+    if ASKED.get() != asked {
+        return Ok(());
+    }
     let (method, calibrator) = selected_calibrator(&models.name)?;
-    let answers = models.answer(text, calibrator.as_ref())?;
+    let answers = models.answers_of([&l32, &l4], calibrator.as_ref())?;
     let head: String = models
         .labels
         .iter()
@@ -195,7 +256,7 @@ pub async fn start() -> Result<Rc<Models>, String> {
             .map_err(|e| format!("{e:?}"))?;
     }
     on_input.forget();
-    show(&models, &area.value())?;
+    show(&models, &area.value()).await?;
     dom::set_body_flag("data-model-ready", Some("true"));
     Ok(models)
 }

@@ -123,3 +123,50 @@ async fn cpu_and_webgpu_fits_agree_in_the_browser() {
     let worst = max_diff(&Calibrator::Dirichlet(a), &Calibrator::Dirichlet(b));
     assert!(worst < 1e-3, "Dirichlet: CPU vs WebGPU {worst}");
 }
+
+/// The messages of the page's Web Workers survive `serde-wasm-bindgen` (JS values, as
+/// `postMessage` carries them): a batch of token ids, a model load and a calibrator fit.
+#[wasm_bindgen_test]
+fn worker_messages_round_trip_as_js_values() {
+    use qcal_web::work::{FitJob, FromWorker, ToWorker, Tokens, Which};
+    let tokens = Tokens {
+        batch: 1,
+        seq_len: 3,
+        input_ids: vec![101, 2_000, 102],
+        attention_mask: vec![1, 1, 1],
+        token_type_ids: vec![0, 0, 0],
+    };
+    let job = FitJob {
+        method: qcal_calib::calibrators::Method::Dirichlet,
+        cfg: qcal_calib::train::FitConfig::default(),
+        probs: vec![0.7, 0.2, 0.1],
+        k: 3,
+        labels: vec![0],
+        live_every: 5,
+    };
+    let to = [
+        ToWorker::Run {
+            which: Which::Int4,
+            tokens,
+        },
+        ToWorker::Load {
+            config: "{}".into(),
+            format: "nf4".into(),
+        },
+        ToWorker::Fit(Box::new(job)),
+    ];
+    for msg in to {
+        let value = serde_wasm_bindgen::to_value(&msg).expect("to a JS value");
+        let back: ToWorker = serde_wasm_bindgen::from_value(value).expect("from a JS value");
+        assert_eq!(back, msg);
+    }
+    let from = FromWorker::Step {
+        step: 3,
+        loss: 0.25,
+    };
+    let value = serde_wasm_bindgen::to_value(&from).expect("to a JS value");
+    assert_eq!(
+        serde_wasm_bindgen::from_value::<FromWorker>(value).expect("back"),
+        from
+    );
+}

@@ -1,0 +1,239 @@
+//! What the page's Web Workers are told and answer (typed messages, converted with
+//! `serde-wasm-bindgen`), and how a batch run is shared out among them. Plain data: the worker
+//! side is `worker`, the page side `pool`.
+//!
+//! Bulky payloads do not go through serde: the model's safetensors bytes (to a worker) and the
+//! logits (back) travel beside the message as a typed array whose buffer is transferred.
+//! The page tokenizes (the workers hold no tokenizer) and posts token ids.
+
+#[cfg(target_arch = "wasm32")]
+use qcal_calib::calibrators::Method;
+#[cfg(target_arch = "wasm32")]
+use qcal_calib::train::FitConfig;
+use qcal_model::Encoded;
+use serde::{Deserialize, Serialize};
+use std::ops::Range;
+
+/// The most workers a run is shared out among.
+pub const MAX_WORKERS: usize = 8;
+
+/// Workers for a browser reporting `hardware` logical cores (`navigator.hardwareConcurrency`,
+/// 0 when unknown): `min(hardware, 8)`, at least 1.
+pub fn worker_count(hardware: usize) -> usize {
+    hardware.clamp(1, MAX_WORKERS)
+}
+
+/// Contiguous ranges of `batches` for `workers` workers, in order, as even as can be (the first
+/// ones get one more); empty ranges are left out.
+pub fn share(batches: usize, workers: usize) -> Vec<Range<usize>> {
+    let workers = workers.max(1);
+    let (each, extra) = (batches / workers, batches % workers);
+    let mut start = 0;
+    (0..workers)
+        .map(|w| {
+            let len = each + usize::from(w < extra);
+            let r = start..start + len;
+            start += len;
+            r
+        })
+        .filter(|r| !r.is_empty())
+        .collect()
+}
+
+/// Which of the worker's two models a batch runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Which {
+    /// The FP32 model.
+    Fp32,
+    /// Its INT4 copy, quantized by the worker.
+    Int4,
+}
+
+/// A padded batch of token ids ([`Encoded`] as a message).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tokens {
+    /// Sequences B.
+    pub batch: usize,
+    /// Padded length T.
+    pub seq_len: usize,
+    /// `[B, T]` token ids.
+    pub input_ids: Vec<u32>,
+    /// `[B, T]` 1 on real tokens.
+    pub attention_mask: Vec<u32>,
+    /// `[B, T]` segment ids.
+    pub token_type_ids: Vec<u32>,
+}
+
+impl From<Encoded> for Tokens {
+    fn from(e: Encoded) -> Self {
+        Self {
+            batch: e.batch,
+            seq_len: e.seq_len,
+            input_ids: e.input_ids,
+            attention_mask: e.attention_mask,
+            token_type_ids: e.token_type_ids,
+        }
+    }
+}
+
+impl From<Tokens> for Encoded {
+    fn from(t: Tokens) -> Self {
+        Self {
+            batch: t.batch,
+            seq_len: t.seq_len,
+            input_ids: t.input_ids,
+            attention_mask: t.attention_mask,
+            token_type_ids: t.token_type_ids,
+        }
+    }
+}
+
+/// Real (attention-mask) tokens of a batch.
+pub fn real_tokens(e: &Encoded) -> usize {
+    e.attention_mask.iter().filter(|&&m| m != 0).count()
+}
+
+/// A calibrator fit for a worker: the FP32 val outputs (N x K probabilities, labels in `0..K`).
+/// (The page only: burn's training builds for wasm.)
+#[cfg(target_arch = "wasm32")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FitJob {
+    /// The calibration method.
+    pub method: Method,
+    /// Its settings (burn's CPU backend in a worker).
+    pub cfg: FitConfig,
+    /// Probabilities, row-major N x K.
+    pub probs: Vec<f64>,
+    /// Classes K.
+    pub k: usize,
+    /// Labels, N.
+    pub labels: Vec<usize>,
+    /// Send the calibrator of the current parameters every this many steps (0: never).
+    pub live_every: usize,
+}
+
+/// A message to a worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ToWorker {
+    /// Load the FP32 model whose safetensors bytes come beside the message and quantize a copy
+    /// with the code book `format` (a `QuantFormat` name); answered by [`FromWorker::Loaded`].
+    Load {
+        /// `config.json` of the model.
+        config: String,
+        /// The INT4 code book's name (`nf4`, `sym`, `fp4`).
+        format: String,
+    },
+    /// Run one batch; answered by [`FromWorker::Logits`] with `[B, K]` logits beside it.
+    Run {
+        /// Which model.
+        which: Which,
+        /// The batch.
+        tokens: Tokens,
+    },
+    /// Quantize the FP32 model whose safetensors bytes come beside the message with the code
+    /// book `format`, without keeping it; answered by [`FromWorker::Quantized`] with the INT4
+    /// model's safetensors bytes beside it.
+    Quantize {
+        /// `config.json` of the model.
+        config: String,
+        /// The INT4 code book's name.
+        format: String,
+    },
+    /// Fit a calibrator; answered by [`FromWorker::Step`]s, [`FromWorker::Live`]s and one
+    /// [`FromWorker::Fitted`].
+    #[cfg(target_arch = "wasm32")]
+    Fit(Box<FitJob>),
+}
+
+/// A worker's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum FromWorker {
+    /// The worker's wasm is running and listens.
+    Ready,
+    /// The model is loaded and quantized (ms it took).
+    Loaded {
+        /// Milliseconds to load and quantize.
+        ms: f64,
+    },
+    /// The INT4 model's safetensors bytes (beside the message); `ms` the quantization took.
+    Quantized {
+        /// Milliseconds to load, quantize and write.
+        ms: f64,
+    },
+    /// A batch's logits (beside the message); `ms` the forward pass took.
+    Logits {
+        /// Milliseconds of the forward pass.
+        ms: f64,
+    },
+    /// A fit's optimiser step and loss.
+    Step {
+        /// Step (from 0).
+        step: usize,
+        /// Loss.
+        loss: f64,
+    },
+    /// The calibrator of a fit's current parameters (JSON) at `step`.
+    Live {
+        /// Step.
+        step: usize,
+        /// Calibrator JSON.
+        calibrator: String,
+    },
+    /// The fitted calibrator (JSON).
+    Fitted {
+        /// Calibrator JSON.
+        calibrator: String,
+    },
+    /// The request failed; the worker goes on.
+    Failed {
+        /// What went wrong.
+        error: String,
+    },
+    /// The worker panicked (it is dead from here on).
+    Panicked {
+        /// The panic message.
+        error: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workers_are_the_cores_up_to_eight() {
+        assert_eq!(worker_count(0), 1);
+        assert_eq!(worker_count(2), 2);
+        assert_eq!(worker_count(64), 8);
+    }
+
+    #[test]
+    fn batches_are_shared_in_contiguous_ordered_ranges() {
+        assert_eq!(share(3, 2), [0..2, 2..3]);
+        assert_eq!(share(8, 3), [0..3, 3..6, 6..8]);
+        assert_eq!(share(1, 4).len(), 1);
+        assert_eq!(share(1, 4)[0], 0..1);
+        assert!(share(0, 2).is_empty());
+        let all: Vec<usize> = share(301, 8).into_iter().flatten().collect();
+        assert_eq!(all, (0..301).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn tokens_round_trip_and_count_real_tokens() {
+        let e = Encoded {
+            batch: 2,
+            seq_len: 3,
+            input_ids: vec![101, 7, 102, 101, 102, 0],
+            attention_mask: vec![1, 1, 1, 1, 1, 0],
+            token_type_ids: vec![0; 6],
+        };
+        assert_eq!(real_tokens(&e), 5);
+        assert_eq!(Encoded::from(Tokens::from(e.clone())), e);
+        let msg = ToWorker::Run {
+            which: Which::Int4,
+            tokens: e.into(),
+        };
+        let json = serde_json::to_string(&msg).expect("serialize");
+        assert_eq!(serde_json::from_str::<ToWorker>(&json).expect("parse"), msg);
+    }
+}
