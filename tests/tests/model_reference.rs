@@ -271,3 +271,67 @@ fn scenario_outputs_equal_a_fresh_run(scenario: qcal_model::Scenario) {
         }
     }
 }
+
+/// The fast 4-bit kernel (`Int4Kernel::Fast`) on the first [`ROWS`] rows of each scenario's
+/// shipped test split, against the shipped INT4 NF4 outputs (made by the exact kernel, which
+/// matches PyTorch's simulated INT4 to 1e-3, `minilm_head_logits_match_pytorch`): argmax
+/// agreement at least 99.5%, logits within 0.05; the largest and mean absolute logit differences
+/// are printed. (`cargo xtask bench wasm` checks the whole split in wasm, the page's build.)
+#[test]
+fn fast_int4_kernel_agrees_with_simulated_int4() {
+    const MIN_AGREEMENT: f64 = 0.995;
+    const MAX_LOGIT_DIFF: f32 = 0.05;
+    const ROWS: usize = 512;
+    const BATCH: usize = 128;
+    let test = "fast_int4_kernel_agrees_with_simulated_int4";
+    for scenario in qcal_model::Scenario::ALL {
+        let Some(dir) = qcal_tests::scenario_model_or_skip(test, scenario) else {
+            return;
+        };
+        let mut m = qcal_model::ModelDir::load(&dir, 64).expect("model");
+        m.model
+            .quantize(&QuantOptions::new(QuantFormat::Nf4))
+            .expect("quantize");
+        m.model.set_int4_kernel(qcal_model::Int4Kernel::Fast);
+        let www = qcal_tests::workspace_root().join("www").join("assets");
+        let npz = www
+            .join(scenario.assets_folder())
+            .join("outputs/twfin_test.int4-nf4.npz");
+        let shipped = qcal_calib::Outputs::read(&npz).expect("shipped outputs");
+        let stored = shipped.logits.as_deref().expect("logits in the npz");
+        let csv = std::fs::read(www.join("data/twfin_test.csv")).expect("csv");
+        let data = qcal_model::Dataset::from_csv(&csv, &qcal_model::LABEL_NAMES).expect("csv");
+        let texts = &data.texts()[..ROWS];
+        let mut fast = Vec::with_capacity(ROWS * 3);
+        for chunk in texts.chunks(BATCH) {
+            fast.extend(m.logits(chunk).expect("forward"));
+        }
+        let k = 3;
+        let argmax = |row: &[f32]| {
+            (0..k)
+                .max_by(|&a, &b| row[a].total_cmp(&row[b]))
+                .expect("k > 0")
+        };
+        let rows = fast.len() / k;
+        let agree = fast
+            .chunks_exact(k)
+            .zip(stored.chunks_exact(k))
+            .filter(|(a, b)| argmax(a) == argmax(b))
+            .count();
+        let diffs: Vec<f32> = fast
+            .iter()
+            .zip(stored)
+            .map(|(a, b)| (a - b).abs())
+            .collect();
+        let max = diffs.iter().copied().fold(0.0, f32::max);
+        let mean = diffs.iter().sum::<f32>() / diffs.len() as f32;
+        let rate = agree as f64 / rows as f64;
+        eprintln!(
+            "{scenario}: fast vs simulated INT4 NF4 on {rows} test rows: argmax agreement \
+             {:.2}% ({agree}/{rows}), logit difference max {max:.4}, mean {mean:.5}",
+            100.0 * rate
+        );
+        assert!(rate >= MIN_AGREEMENT, "{scenario}: agreement {rate}");
+        assert!(max <= MAX_LOGIT_DIFF, "{scenario}: logits {max}");
+    }
+}

@@ -25,6 +25,7 @@ pub mod weights;
 pub use checkpoint::ModelDir;
 pub use config::{Activation, Config, Pooling};
 pub use cpu::TokenRows;
+pub use cpu::linear::Int4Kernel;
 pub use cpu::model::{BertForSequenceClassification, BertModel};
 pub use data::{Dataset, Example, LABEL_NAMES};
 pub use error::{Error, Result};

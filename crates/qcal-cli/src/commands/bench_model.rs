@@ -1,5 +1,6 @@
-//! `qcal bench model`: CPU throughput of the BERT classifier at FP32 and every INT4 format,
-//! INT4-vs-FP32 argmax agreement and ECE on a labelled set, and checkpoint sizes.
+//! `qcal bench model`: CPU throughput of the BERT classifier at FP32 and every INT4 format, with
+//! each 4-bit kernel (exact, fast), INT4-vs-FP32 argmax agreement and ECE on a
+//! labelled set, the fast kernel's agreement with the exact one, and checkpoint sizes.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -7,7 +8,9 @@ use std::time::Instant;
 use anyhow::Context;
 use qcal_calib::{Outputs, ProbData};
 use qcal_model::quant::size::{bert_base, checkpoint_bytes};
-use qcal_model::{EmbeddingPrecision, Encoded, ModelDir, Precision, QuantFormat, QuantOptions};
+use qcal_model::{
+    EmbeddingPrecision, Encoded, Int4Kernel, ModelDir, Precision, QuantFormat, QuantOptions,
+};
 use serde_json::json;
 
 use super::predict::read_data;
@@ -87,6 +90,8 @@ struct Row {
     ece: f64,
     agreement: Option<f64>,
     max_logit_diff: Option<f32>,
+    /// Argmax agreement and max |logit difference| with the exact kernel (fast rows).
+    vs_exact: Option<(f64, f32)>,
 }
 
 /// Runs `qcal bench model`.
@@ -104,27 +109,37 @@ pub fn run(args: BenchModelArgs) -> anyhow::Result<()> {
     let texts = data.texts();
     let labels: Vec<i64> = data.labels().iter().map(|&l| l as i64).collect();
     let k = base.model.num_labels();
-    let mut variants: Vec<Option<QuantOptions>> = vec![None];
+    let mut variants: Vec<(Option<QuantOptions>, Int4Kernel)> = vec![(None, Int4Kernel::Exact)];
     for clip in if args.no_clip {
         vec![false]
     } else {
         vec![false, true]
     } {
         for f in QuantFormat::ALL {
-            variants.push(Some(QuantOptions {
+            let o = QuantOptions {
                 clip_search: clip,
                 ..QuantOptions::new(f)
-            }));
+            };
+            variants.push((Some(o), Int4Kernel::Exact));
+            if !clip {
+                variants.push((Some(o), Int4Kernel::Fast));
+            }
         }
     }
     let mut rows: Vec<Row> = Vec::new();
     let mut fp32_logits: Vec<f32> = Vec::new();
-    for v in variants {
+    let mut exact_logits: Vec<f32> = Vec::new();
+    for (v, kernel) in variants {
         let mut m = base.clone();
         if let Some(o) = &v {
             m.model.quantize(o)?;
+            m.model.set_int4_kernel(kernel);
         }
-        let label = v.map_or_else(|| "fp32".to_string(), |o| o.label());
+        let label = match (v, kernel) {
+            (None, _) => "fp32".to_string(),
+            (Some(o), Int4Kernel::Exact) => o.label(),
+            (Some(o), k) => format!("{}+{k}", o.label()),
+        };
         let sents_per_s = throughput(&m, &args)?;
         let (logits, _) = run_texts(&m, Device::Cpu, &texts, args.batch, &label)?;
         let out = Outputs::from_logits(
@@ -135,11 +150,21 @@ pub fn run(args: BenchModelArgs) -> anyhow::Result<()> {
             names.clone(),
         );
         let pd = ProbData::from_outputs(&out, false)?;
+        let vs_exact = match kernel {
+            Int4Kernel::Exact => None,
+            Int4Kernel::Fast => {
+                let g = agreement(&exact_logits, &logits, k);
+                Some((g.agreement, g.max_abs_diff))
+            }
+        };
         let (agreement, max_logit_diff) = if fp32_logits.is_empty() {
             fp32_logits = logits;
             (None, None)
         } else {
             let g = agreement(&fp32_logits, &logits, k);
+            if kernel == Int4Kernel::Exact {
+                exact_logits = logits;
+            }
             (Some(g.agreement), Some(g.max_abs_diff))
         };
         rows.push(Row {
@@ -150,6 +175,7 @@ pub fn run(args: BenchModelArgs) -> anyhow::Result<()> {
             ece: qcal_calib::metrics::ece(&pd, 15),
             agreement,
             max_logit_diff,
+            vs_exact,
         });
         eprintln!("done: {}", rows.last().map_or("", |r| r.label.as_str()));
     }
@@ -199,7 +225,9 @@ fn report(
             .map(|r| {
                 json!({"variant": r.label, "bytes": r.bytes, "sentences_per_s": r.sents_per_s,
                     "accuracy": r.accuracy, "ece": r.ece, "agreement_with_fp32": r.agreement,
-                    "max_abs_logit_diff": r.max_logit_diff})
+                    "max_abs_logit_diff": r.max_logit_diff,
+                    "agreement_with_exact_int4": r.vs_exact.map(|v| v.0),
+                    "max_abs_logit_diff_from_exact_int4": r.vs_exact.map(|v| v.1)})
             })
             .collect();
         let sizes: Vec<_> = sizes
@@ -220,17 +248,36 @@ fn report(
         args.data.display()
     );
     println!(
-        "{:<16} {:>11} {:>9} {:>7} {:>9} {:>12} {:>10}",
-        "variant", "bytes", "sent/s", "acc", "ECE", "agree fp32", "max|dz|"
+        "{:<22} {:>11} {:>9} {:>7} {:>9} {:>12} {:>10} {:>12} {:>10}",
+        "variant",
+        "bytes",
+        "sent/s",
+        "acc",
+        "ECE",
+        "agree fp32",
+        "max|dz|",
+        "agree exact",
+        "max|dz|"
     );
     for r in rows {
         let agree = r.agreement.map_or("-".to_string(), |a| format!("{a:.4}"));
         let diff = r
             .max_logit_diff
             .map_or("-".to_string(), |d| format!("{d:.3}"));
+        let (exact_agree, exact_diff) = r.vs_exact.map_or(("-".into(), "-".into()), |(a, d)| {
+            (format!("{a:.4}"), format!("{d:.3}"))
+        });
         println!(
-            "{:<16} {:>11} {:>9.1} {:>7.4} {:>9.4} {:>12} {:>10}",
-            r.label, r.bytes, r.sents_per_s, r.accuracy, r.ece, agree, diff
+            "{:<22} {:>11} {:>9.1} {:>7.4} {:>9.4} {:>12} {:>10} {:>12} {:>10}",
+            r.label,
+            r.bytes,
+            r.sents_per_s,
+            r.accuracy,
+            r.ece,
+            agree,
+            diff,
+            exact_agree,
+            exact_diff
         );
     }
     println!("\nsizes (safetensors bytes; BERT-base computed from its config)");

@@ -16,7 +16,7 @@ use crate::config::{Config, Pooling};
 use crate::cpu::attention::{BertAttention, BertSelfAttention};
 use crate::cpu::embeddings::BertEmbeddings;
 use crate::cpu::encoder::{BertEncoder, BertIntermediate, BertLayer};
-use crate::cpu::linear::{Linear, LinearWeight};
+use crate::cpu::linear::{Int4Kernel, Linear, LinearWeight};
 use crate::cpu::matmul::PackedF32;
 use crate::cpu::model::{BertForSequenceClassification, BertModel, BertPooler};
 use crate::cpu::ops::{DenseResidualNorm, LayerNorm};
@@ -197,6 +197,7 @@ impl Linear {
             bias,
             in_features,
             out_features,
+            int4_kernel: Int4Kernel::default(),
         })
     }
 

@@ -49,26 +49,36 @@ impl BertSelfAttention {
         context
     }
 
-    /// Attention of one sequence of `t` tokens; `q`, `k`, `v`, `out` are `[t, H]`.
+    /// Attention of one sequence of `t` tokens; `q`, `k`, `v`, `out` are `[t, H]`. Scores are
+    /// summed over the head's dimensions in order, as a dot product would, but for all keys at
+    /// once from a transposed copy of the head's keys (`[d, t]`), so that the sums vectorise.
     fn sequence(&self, q: &[f32], k: &[f32], v: &[f32], t: usize, out: &mut [f32]) {
         let h = self.query.out_features;
         let d = h / self.num_heads;
         let scale = (d as f32).sqrt();
         let mut scores = vec![0.0f32; t];
+        let mut keys_t = vec![0.0f32; d * t];
         for head in 0..self.num_heads {
             let cols = head * d..(head + 1) * d;
+            for (j, kj) in k.chunks_exact(h).enumerate() {
+                for (dd, &x) in kj[cols.clone()].iter().enumerate() {
+                    keys_t[dd * t + j] = x;
+                }
+            }
             for i in 0..t {
                 let qi = &q[i * h..(i + 1) * h][cols.clone()];
-                for (j, s) in scores.iter_mut().enumerate() {
-                    let kj = &k[j * h..(j + 1) * h][cols.clone()];
-                    *s = qi.iter().zip(kj).map(|(a, b)| a * b).sum::<f32>() / scale;
+                scores.fill(0.0);
+                for (&qd, kd) in qi.iter().zip(keys_t.chunks_exact(t)) {
+                    scores.iter_mut().zip(kd).for_each(|(s, &x)| *s += qd * x);
                 }
+                scores.iter_mut().for_each(|s| *s /= scale);
                 softmax_in_place(&mut scores);
                 let oi = &mut out[i * h..(i + 1) * h][cols.clone()];
                 oi.fill(0.0);
-                for (j, &p) in scores.iter().enumerate() {
-                    let vj = &v[j * h..(j + 1) * h][cols.clone()];
-                    oi.iter_mut().zip(vj).for_each(|(o, x)| *o += p * x);
+                for (&p, vj) in scores.iter().zip(v.chunks_exact(h)) {
+                    oi.iter_mut()
+                        .zip(&vj[cols.clone()])
+                        .for_each(|(o, x)| *o += p * x);
                 }
             }
         }

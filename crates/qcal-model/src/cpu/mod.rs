@@ -13,6 +13,7 @@ pub mod embeddings;
 pub mod encoder;
 pub mod linear;
 pub mod matmul;
+pub mod matmul_int;
 pub mod model;
 pub mod ops;
 

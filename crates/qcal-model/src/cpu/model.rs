@@ -6,7 +6,7 @@ use crate::config::{Config, Pooling};
 use crate::cpu::TokenRows;
 use crate::cpu::embeddings::BertEmbeddings;
 use crate::cpu::encoder::BertEncoder;
-use crate::cpu::linear::Linear;
+use crate::cpu::linear::{Int4Kernel, Linear};
 use crate::error::{Error, Result};
 use crate::quant::options::QuantOptions;
 use crate::tokenize::Encoded;
@@ -117,6 +117,20 @@ impl BertForSequenceClassification {
         let tokens = TokenRows::from_encoded(enc, &self.config)?;
         let pooled = self.bert.pooled(&tokens, self.pooling)?;
         Ok(self.classifier.forward(&pooled, tokens.batch()))
+    }
+
+    /// Picks how every 4-bit Linear is multiplied on the CPU (no effect on f32 weights, nor on
+    /// the GPU, whose kernels are always exact).
+    pub fn set_int4_kernel(&mut self, kernel: Int4Kernel) {
+        for layer in &mut self.bert.encoder.layer {
+            for (_, linear) in layer.linears_mut() {
+                linear.int4_kernel = kernel;
+            }
+        }
+        if let Some(p) = &mut self.bert.pooler {
+            p.dense.int4_kernel = kernel;
+        }
+        self.classifier.int4_kernel = kernel;
     }
 
     /// Number of classes K.

@@ -57,32 +57,77 @@ impl DenseResidualNorm {
 
 /// Applies the feed-forward activation in place.
 pub fn activate(x: &mut [f32], act: Activation) {
-    let width = 1024.min(x.len()).max(1);
-    par::rows_mut(x, width, |_, chunk| {
-        for v in chunk.iter_mut() {
-            *v = match act {
-                Activation::Gelu => gelu_erf(*v),
-                Activation::GeluTanh => gelu_tanh(*v),
-                Activation::Relu => v.max(0.0),
-            };
-        }
-    });
-    // A tail shorter than `width` is not a whole row: handle it here.
-    let tail = x.len() % width;
-    let start = x.len() - tail;
-    for v in &mut x[start..] {
-        *v = match act {
-            Activation::Gelu => gelu_erf(*v),
-            Activation::GeluTanh => gelu_tanh(*v),
-            Activation::Relu => v.max(0.0),
-        };
+    match act {
+        Activation::Gelu => map_in_place(x, gelu_erf),
+        Activation::GeluTanh => map_in_place(x, gelu_tanh),
+        Activation::Relu => map_in_place(x, |v| if v > 0.0 { v } else { 0.0 }),
     }
 }
 
-/// Exact GELU: `x/2 * (1 + erf(x / sqrt 2))`.
+/// `v = f(v)` for every value, in parallel chunks; one instance per `f`, so that `f` is
+/// inlined into a loop that vectorises.
+fn map_in_place(x: &mut [f32], f: impl Fn(f32) -> f32 + Sync + Send + Copy) {
+    const CHUNK: usize = 4096;
+    let chunks: Vec<&mut [f32]> = x.chunks_mut(CHUNK).collect();
+    par::for_each(chunks, |c| c.iter_mut().for_each(|v| *v = f(*v)));
+}
+
+/// Exact GELU: `x/2 * (1 + erf(x / sqrt 2))`, with [`erf`].
 #[inline]
 pub fn gelu_erf(x: f32) -> f32 {
-    0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2))
+    0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2))
+}
+
+/// `erf(x) = 1 - erfc(x)` with Press et al.'s Chebyshev fit (Numerical Recipes, `erfcc`):
+/// `erfc(z) = t · exp(-z² + P(t))`, `t = 1 / (1 + z/2)` for `z = |x|`, relative error below
+/// 1.2e-7; in f32 the absolute error of `erf` stays within a few 1e-7. Branch-free, so that it
+/// vectorises (libm's `erff` is a call per value on wasm).
+#[inline]
+pub fn erf(x: f32) -> f32 {
+    #[allow(clippy::excessive_precision)]
+    const P: [f32; 10] = [
+        -1.265_512_2,
+        1.000_023_7,
+        0.374_091_96,
+        0.096_784_18,
+        -0.186_288_06,
+        0.278_868_07,
+        -1.135_203_98,
+        1.488_515_87,
+        -0.822_152_23,
+        0.170_872_77,
+    ];
+    let z = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let poly = P.iter().rev().fold(0.0f32, |acc, &c| acc * t + c);
+    let erfc = t * exp(-z * z + poly);
+    (1.0 - erfc).copysign(x)
+}
+
+/// `e^x` in f32 without a libm call: `x = n ln 2 + r` (Cody-Waite, `|r| ≤ ln2/2`), `e^r` by
+/// Cephes' degree-7 polynomial (within about 1 ulp), times `2^n` built from its exponent bits.
+/// `x` is clamped to `[-87.3, 88.7]` (so `e^x` is never 0 nor infinite; NaN stays NaN).
+#[inline]
+pub fn exp(x: f32) -> f32 {
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    const P: [f32; 6] = [
+        1.987_569_1e-4,
+        1.398_199_9e-3,
+        8.333_452e-3,
+        4.166_579_6e-2,
+        0.166_666_65,
+        0.5,
+    ];
+    let x = x.clamp(-87.336_55, 88.722_83);
+    let n = (x * std::f32::consts::LOG2_E).round_ties_even();
+    let r = x - n * LN2_HI - n * LN2_LO;
+    let p = P.iter().fold(0.0f32, |acc, &c| acc * r + c);
+    let er = p * r * r + r + 1.0;
+    // n is in -126..=128; 2^n as two factors keeps n = 128 finite before the product.
+    let half = (n * 0.5).round_ties_even();
+    let pow2 = |e: f32| f32::from_bits(((e as i32 + 127) as u32) << 23);
+    er * pow2(half) * pow2(n - half)
 }
 
 /// GELU, tanh approximation (`gelu_new`).
@@ -94,12 +139,12 @@ pub fn gelu_tanh(x: f32) -> f32 {
 
 /// Softmax of one row in place (max-subtracted).
 pub fn softmax_in_place(row: &mut [f32]) {
-    let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-    let mut sum = 0.0;
-    for v in row.iter_mut() {
-        *v = (*v - max).exp();
-        sum += *v;
-    }
+    // A compare, not `f32::max` (a libm call on wasm); both skip NaN.
+    let max = row
+        .iter()
+        .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
+    row.iter_mut().for_each(|v| *v = exp(*v - max));
+    let sum: f32 = row.iter().sum();
     if sum > 0.0 {
         row.iter_mut().for_each(|v| *v /= sum);
     }
@@ -116,6 +161,22 @@ mod tests {
         let mut r = [1.0, 2.0, 3.0];
         softmax_in_place(&mut r);
         assert!((r.iter().sum::<f32>() - 1.0).abs() < 1e-6 && r[2] > r[1]);
+    }
+
+    #[test]
+    fn exp_and_erf_match_libm() {
+        for i in -2000..=2000 {
+            let x = i as f32 / 100.0;
+            let (e, r) = (exp(x), libm::expf(x));
+            assert!(
+                (e - r).abs() <= 2.0 * f32::EPSILON * r,
+                "exp({x}): {e} vs {r}"
+            );
+            let (e, r) = (erf(x / 4.0), libm::erff(x / 4.0));
+            assert!((e - r).abs() <= 4e-7, "erf({}): {e} vs {r}", x / 4.0);
+        }
+        assert_eq!(exp(-1000.0), libm::expf(-87.336_55));
+        assert!(exp(f32::NAN).is_nan() && erf(f32::NAN).is_nan());
     }
 
     #[test]

@@ -1,0 +1,473 @@
+//! `Y = X Wᵀ` for a 4-bit [`QuantizedLinear`] in integer arithmetic: the fast 4-bit kernel,
+//! [`crate::cpu::linear::Int4Kernel::Fast`].
+//!
+//! For row i, column j and group g (the weight's 64-input groups):
+//!
+//! `y[i,j] = Σ_g (sx[i,g] · sw[j,g] / S) · Σ_{k∈g} qx[i,k] · c[idx[j,k]]`
+//!
+//! - activations, rounded to 12-bit integers per row and group:
+//!   `sx[i,g] = max_{k∈g} |x[i,k]| / QX`, `qx = round_ties_even(x / sx)` in `-QX..=QX` with
+//!   `QX = 2047` (a group of zeros gets `sx = 0`; a non-finite value makes `sx` NaN, so the
+//!   output is NaN as on the f32 path);
+//! - weights: the code book as integers, `c = round_ties_even(S · table)` with
+//!   `S = QW / max|table|`, `QW = 2^13` (exact for `sym` and for the power-of-two entries of
+//!   `fp4`, within `2^-14` of the group scale for the rest), `sw` the group scale;
+//! - the inner sums are exact in i32 (`|Σ| ≤ 64 · QX · QW < 2^31`), formed two inputs at a time
+//!   by pairwise dot products of i16 lanes (`i32x4.dot_i16x8_s` on wasm `simd128`,
+//!   the same arithmetic in plain Rust elsewhere, written as the multiply-add of even and odd
+//!   lanes that compilers turn into `pmaddwd` on x86-64); each group's sum is
+//!   scaled once, in f32.
+//!
+//! Both operands are i16 lanes, so 12-bit activations cost what int8 ones would and round 16x
+//! finer. The only approximation against [`crate::cpu::matmul`] on the dequantized weight is
+//! the activations' rounding (at most `sx/2` per input). Results are bit-identical on every
+//! target: the integer sums are exact and the f32 operations run in the same order.
+//!
+//! Blocking: row blocks of at most [`MC`] rows run in parallel; within one, the weight is
+//! expanded from its packed codes to i16 one panel of [`NR`] columns by [`KC`] inputs at a time
+//! (4 KiB, in L1) and reused by every row of the block, [`MR`] rows per micro-kernel call.
+
+use crate::par;
+use crate::quant::linear::{CODE_BITS, CODE_MASK, CODES_PER_WORD, GROUP_SIZE, QuantizedLinear};
+use lanes::{Out, Scales, W};
+
+/// Output columns per panel (two vectors of 4 columns).
+pub const NR: usize = 8;
+/// Vectors of 4 columns per panel.
+const V: usize = NR / 4;
+/// Rows per micro-kernel call.
+pub const MR: usize = 4;
+/// Inputs per panel (4 groups).
+pub const KC: usize = 256;
+/// Largest row block per task.
+pub const MC: usize = 128;
+/// Largest activation code (12 bits, symmetric).
+pub const QX: i32 = 2047;
+/// Largest weight code, `|c| ≤ QW`.
+pub const QW: i32 = 1 << 13;
+/// Input pairs per group.
+const PAIRS: usize = GROUP_SIZE / 2;
+
+const _: () = assert!(KC.is_multiple_of(GROUP_SIZE) && NR.is_multiple_of(4));
+// The largest group sum, 64 inputs x QX x QW, must fit an i32, and both codes an i16 lane.
+const _: () = assert!((GROUP_SIZE as i64) * (QX as i64) * (QW as i64) < i32::MAX as i64);
+const _: () = assert!(QX < QW && QW <= i16::MAX as i32);
+
+/// The code book of a 4-bit weight as integers: `table[i] ≈ codes[i] / scale`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IntCodes {
+    /// `round_ties_even(S · table[i])`.
+    pub codes: [i16; 16],
+    /// `S = QW / max|table|` (1 for an all-zero table).
+    pub scale: f32,
+}
+
+impl IntCodes {
+    /// The integer code book of `table`.
+    pub fn of(table: &[f32; 16]) -> Self {
+        let max = table.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let scale = if max > 0.0 && max.is_finite() {
+            QW as f32 / max
+        } else {
+            1.0
+        };
+        Self {
+            codes: table.map(|t| (t * scale).round_ties_even() as i16),
+            scale,
+        }
+    }
+}
+
+/// `y[m, n] = x[m, k] · Wᵀ (+ bias[n])` with 12-bit activations; `x.len()` must be `m * k`.
+pub fn matmul(x: &[f32], m: usize, w: &QuantizedLinear, bias: Option<&[f32]>) -> Vec<f32> {
+    let (n, k) = (w.out_features, w.in_features);
+    let mut y = vec![0.0f32; m * n];
+    if m == 0 || n == 0 {
+        return y;
+    }
+    let codes = IntCodes::of(&w.table);
+    let mc = (m.div_ceil(par::threads() * 2))
+        .next_multiple_of(MR)
+        .clamp(MR, MC);
+    let blocks: Vec<(usize, &mut [f32])> = y
+        .chunks_mut(mc * n)
+        .enumerate()
+        .map(|(b, c)| (b * mc, c))
+        .collect();
+    par::for_each(blocks, |(i0, c)| {
+        let rows = c.len() / n;
+        let a = QuantRows::of(&x[i0 * k..(i0 + rows) * k], rows, k);
+        block(&a, w, &codes, c);
+        if let Some(b) = bias {
+            for row in c.chunks_exact_mut(n) {
+                row.iter_mut().zip(b).for_each(|(v, b)| *v += b);
+            }
+        }
+    });
+    y
+}
+
+/// Rows of activations quantized per group of 64: codes two per `u32` (input `2t` in the low
+/// half of `pairs[t]`), one scale per group.
+struct QuantRows {
+    /// `[rows, k/2]`.
+    pairs: Vec<u32>,
+    /// `sx`, `[rows, k/64]`.
+    scales: Vec<f32>,
+    /// Inputs per row.
+    k: usize,
+}
+
+impl QuantRows {
+    /// Quantizes `x [rows, k]` (k a multiple of 64).
+    fn of(x: &[f32], rows: usize, k: usize) -> Self {
+        let mut pairs = vec![0u32; rows * k / 2];
+        let mut scales = vec![0.0f32; rows * k / GROUP_SIZE];
+        let groups = x
+            .chunks_exact(GROUP_SIZE)
+            .zip(pairs.chunks_exact_mut(PAIRS));
+        for ((group, dst), sx) in groups.zip(&mut scales) {
+            // |v| compared as bits: the order of non-negative floats, with every non-finite
+            // value above the largest finite one; a plain integer max, which vectorises.
+            let bits = group
+                .iter()
+                .fold(0u32, |m, v| m.max(v.to_bits() & 0x7fff_ffff));
+            let absmax = f32::from_bits(bits);
+            let inv = match (absmax.is_finite(), absmax > 0.0) {
+                (false, _) => {
+                    *sx = f32::NAN;
+                    continue;
+                }
+                (true, false) => continue,
+                (true, true) => {
+                    *sx = absmax / QX as f32;
+                    QX as f32 / absmax
+                }
+            };
+            let code = |v: f32| (v * inv).round_ties_even() as i32 as u32 & 0xffff;
+            for (d, p) in dst.iter_mut().zip(group.chunks_exact(2)) {
+                *d = code(p[0]) | (code(p[1]) << 16);
+            }
+        }
+        Self { pairs, scales, k }
+    }
+
+    /// Row `r`'s pairs and scales over inputs `k0..k0 + kc`.
+    fn row(&self, r: usize, k0: usize, kc: usize) -> (&[u32], &[f32]) {
+        let p0 = (r * self.k + k0) / 2;
+        let s0 = (r * self.k + k0) / GROUP_SIZE;
+        (
+            &self.pairs[p0..p0 + kc / 2],
+            &self.scales[s0..s0 + kc / GROUP_SIZE],
+        )
+    }
+}
+
+/// A weight panel expanded to i16: `w[t * V + v]` holds columns `4v..4v+4` at inputs `2t, 2t+1`
+/// (column-major pairs), `s[g * V + v]` the group scales `sw / S` of those columns.
+struct Panel {
+    w: Vec<W>,
+    s: Vec<Scales>,
+}
+
+impl Panel {
+    fn new() -> Self {
+        Self {
+            w: vec![lanes::w_from([0; 8]); KC / 2 * V],
+            s: vec![lanes::scales_from([0.0; 4]); KC / GROUP_SIZE * V],
+        }
+    }
+
+    /// Expands columns `j0..j0+NR` (zero past n) over inputs `k0..k0+kc`.
+    fn fill(&mut self, q: &QuantizedLinear, codes: &IntCodes, j0: usize, k0: usize, kc: usize) {
+        let words_per_row = q.in_features / CODES_PER_WORD;
+        let groups_per_row = q.in_features / GROUP_SIZE;
+        for v in 0..V {
+            let mut cols = [[0i16; KC]; 4];
+            let mut scales = [[0.0f32; KC / GROUP_SIZE]; 4];
+            for (c, (dst, sdst)) in cols.iter_mut().zip(&mut scales).enumerate() {
+                let j = j0 + 4 * v + c;
+                if j >= q.out_features {
+                    continue;
+                }
+                let first = j * words_per_row + k0 / CODES_PER_WORD;
+                let words = &q.packed[first..first + kc / CODES_PER_WORD];
+                for (d, &word) in dst.chunks_exact_mut(CODES_PER_WORD).zip(words) {
+                    for (i, d) in d.iter_mut().enumerate() {
+                        *d = codes.codes[((word >> (CODE_BITS * i)) & CODE_MASK) as usize];
+                    }
+                }
+                let g0 = j * groups_per_row + k0 / GROUP_SIZE;
+                for (s, &sw) in sdst.iter_mut().zip(&q.scales[g0..g0 + kc / GROUP_SIZE]) {
+                    *s = sw / codes.scale;
+                }
+            }
+            for t in 0..kc / 2 {
+                let lane = |c: usize, e: usize| cols[c][2 * t + e];
+                self.w[t * V + v] = lanes::w_from([
+                    lane(0, 0),
+                    lane(0, 1),
+                    lane(1, 0),
+                    lane(1, 1),
+                    lane(2, 0),
+                    lane(2, 1),
+                    lane(3, 0),
+                    lane(3, 1),
+                ]);
+            }
+            for g in 0..kc / GROUP_SIZE {
+                self.s[g * V + v] = lanes::scales_from(scales.map(|s| s[g]));
+            }
+        }
+    }
+}
+
+/// One row block: `c[rows, n] = a · Wᵀ`.
+fn block(a: &QuantRows, q: &QuantizedLinear, codes: &IntCodes, c: &mut [f32]) {
+    let n = q.out_features;
+    let rows = c.len() / n;
+    let mut panel = Panel::new();
+    for k0 in (0..a.k).step_by(KC) {
+        let kc = KC.min(a.k - k0);
+        for j0 in (0..n).step_by(NR) {
+            panel.fill(q, codes, j0, k0, kc);
+            let nr = NR.min(n - j0);
+            let mut i = 0;
+            while i + MR <= rows {
+                let out = tile::<MR>(std::array::from_fn(|r| a.row(i + r, k0, kc)), &panel);
+                add_tile(&out, c, n, i, j0, nr);
+                i += MR;
+            }
+            for r in i..rows {
+                let out = tile::<1>([a.row(r, k0, kc)], &panel);
+                add_tile(&out, c, n, r, j0, nr);
+            }
+        }
+    }
+}
+
+/// `c[i0 + r, j0 + jj] += out[r][jj]` for the first `nr` columns.
+fn add_tile<const R: usize>(
+    out: &[[Out; V]; R],
+    c: &mut [f32],
+    n: usize,
+    i0: usize,
+    j0: usize,
+    nr: usize,
+) {
+    for (r, vecs) in out.iter().enumerate() {
+        let cols = vecs.iter().flat_map(|o| lanes::out_to_array(*o));
+        let dst = &mut c[(i0 + r) * n + j0..(i0 + r) * n + j0 + nr];
+        dst.iter_mut().zip(cols).for_each(|(d, v)| *d += v);
+    }
+}
+
+/// The micro-kernel: `R` rows x [`NR`] columns over one panel. `rows[r]` is row r's input
+/// pairs and group scales over the panel's inputs.
+#[inline]
+fn tile<const R: usize>(rows: [(&[u32], &[f32]); R], panel: &Panel) -> [[Out; V]; R] {
+    let mut out = [[lanes::out_zero(); V]; R];
+    let groups = rows[0].1.len();
+    for g in 0..groups {
+        let w: &[W; PAIRS * V] = match panel.w[g * PAIRS * V..(g + 1) * PAIRS * V].try_into() {
+            Ok(w) => w,
+            Err(_) => unreachable!("a group is PAIRS * V vectors"),
+        };
+        let a: [&[u32]; R] = rows.map(|(p, _)| &p[g * PAIRS..(g + 1) * PAIRS]);
+        let mut acc = [[lanes::acc_zero(); V]; R];
+        for t in 0..PAIRS {
+            let wt: [W; V] = std::array::from_fn(|v| w[t * V + v]);
+            for r in 0..R {
+                let p = a[r][t];
+                for v in 0..V {
+                    acc[r][v] = lanes::dot_add(acc[r][v], p, wt[v]);
+                }
+            }
+        }
+        for r in 0..R {
+            let sx = rows[r].1[g];
+            for v in 0..V {
+                out[r][v] = lanes::scale_add(out[r][v], acc[r][v], sx, panel.s[g * V + v]);
+            }
+        }
+    }
+    out
+}
+
+/// The four-lane operations of the micro-kernel: wasm `simd128` instructions.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod lanes {
+    use core::arch::wasm32::*;
+
+    /// 8 i16 weights: 4 columns x 2 inputs.
+    pub type W = v128;
+    /// 4 i32 sums, one per column.
+    pub type Acc = v128;
+    /// 4 f32 outputs.
+    pub type Out = v128;
+    /// 4 f32 group scales.
+    pub type Scales = v128;
+
+    pub fn w_from(v: [i16; 8]) -> W {
+        i16x8(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7])
+    }
+    pub fn scales_from(s: [f32; 4]) -> Scales {
+        f32x4(s[0], s[1], s[2], s[3])
+    }
+    pub fn acc_zero() -> Acc {
+        i32x4_splat(0)
+    }
+    pub fn out_zero() -> Out {
+        f32x4_splat(0.0)
+    }
+    /// `acc[c] += a0 · w[2c] + a1 · w[2c+1]` with `pair = a0 | a1 << 16`.
+    #[inline(always)]
+    pub fn dot_add(acc: Acc, pair: u32, w: W) -> Acc {
+        i32x4_add(acc, i32x4_dot_i16x8(u32x4_splat(pair), w))
+    }
+    /// `out + f32(acc) · sx · s`.
+    #[inline(always)]
+    pub fn scale_add(out: Out, acc: Acc, sx: f32, s: Scales) -> Out {
+        f32x4_add(
+            out,
+            f32x4_mul(f32x4_mul(f32x4_convert_i32x4(acc), f32x4_splat(sx)), s),
+        )
+    }
+    pub fn out_to_array(o: Out) -> [f32; 4] {
+        [
+            f32x4_extract_lane::<0>(o),
+            f32x4_extract_lane::<1>(o),
+            f32x4_extract_lane::<2>(o),
+            f32x4_extract_lane::<3>(o),
+        ]
+    }
+}
+
+/// The four-lane operations of the micro-kernel: plain arrays (auto-vectorised elsewhere).
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+mod lanes {
+    /// 8 i16 weights: 4 columns x 2 inputs.
+    pub type W = [i16; 8];
+    /// 4 i32 sums, one per column.
+    pub type Acc = [i32; 4];
+    /// 4 f32 outputs.
+    pub type Out = [f32; 4];
+    /// 4 f32 group scales.
+    pub type Scales = [f32; 4];
+
+    pub fn w_from(v: [i16; 8]) -> W {
+        v
+    }
+    pub fn scales_from(s: [f32; 4]) -> Scales {
+        s
+    }
+    pub fn acc_zero() -> Acc {
+        [0; 4]
+    }
+    pub fn out_zero() -> Out {
+        [0.0; 4]
+    }
+    /// `acc[c] += a0 · w[2c] + a1 · w[2c+1]` with `pair = a0 | a1 << 16`.
+    #[inline(always)]
+    pub fn dot_add(mut acc: Acc, pair: u32, w: W) -> Acc {
+        let a = [pair as u16 as i16, (pair >> 16) as i16];
+        let prod: [i32; 8] = std::array::from_fn(|l| i32::from(a[l % 2]) * i32::from(w[l]));
+        for (c, acc) in acc.iter_mut().enumerate() {
+            *acc += prod[2 * c] + prod[2 * c + 1];
+        }
+        acc
+    }
+    /// `out + f32(acc) · sx · s`.
+    #[inline(always)]
+    pub fn scale_add(mut out: Out, acc: Acc, sx: f32, s: Scales) -> Out {
+        for c in 0..4 {
+            out[c] += acc[c] as f32 * sx * s[c];
+        }
+        out
+    }
+    pub fn out_to_array(o: Out) -> [f32; 4] {
+        o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::matmul::matmul as f32_matmul;
+    use crate::quant::format::QuantFormat;
+
+    fn data(len: usize, seed: u32) -> Vec<f32> {
+        (0..len)
+            .map(|i| (((i as u32).wrapping_mul(2654435761) ^ seed) % 1000) as f32 / 500.0 - 1.0)
+            .collect()
+    }
+
+    #[test]
+    fn integer_code_books() {
+        let sym = IntCodes::of(&QuantFormat::Sym.table());
+        assert_eq!(sym.scale, 1024.0);
+        assert_eq!(sym.codes[0], -8192);
+        let fp4 = IntCodes::of(&QuantFormat::Fp4.table());
+        assert_eq!(fp4.codes[3], 8192);
+        for f in QuantFormat::ALL {
+            let c = IntCodes::of(&f.table());
+            for (t, &q) in f.table().iter().zip(&c.codes) {
+                assert!((t - f32::from(q) / c.scale).abs() <= 0.5 / c.scale, "{f}");
+            }
+        }
+    }
+
+    /// Against the f32 kernel on the dequantized weight: within the activations' rounding.
+    #[test]
+    fn matches_f32_path_within_activation_rounding() {
+        for &(m, n, k) in &[(1, 3, 64), (9, 21, 320), (130, 17, 512)] {
+            let (x, w) = (data(m * k, 5), data(n * k, 6));
+            for f in QuantFormat::ALL {
+                let q = QuantizedLinear::quantize(&w, n, k, f, false).expect("q");
+                let bias = vec![0.25; n];
+                let y = matmul(&x, m, &q, Some(&bias));
+                let r = f32_matmul(&x, m, &q, Some(&bias));
+                // |Σ_k (x - x̂) w| ≤ k · (absmax / (2 QX)) · max|w|, and far less on average.
+                let bound = k as f32 / (2 * QX) as f32;
+                let err = y
+                    .iter()
+                    .zip(&r)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0, f32::max);
+                assert!(err < bound / 8.0, "{f} {m}x{n}x{k}: {err}");
+            }
+        }
+    }
+
+    #[test]
+    fn exact_on_codes_that_need_no_rounding() {
+        // Integer activations in -QX..=QX with a QX in every group are their own codes.
+        let (m, n, k) = (5, 9, 128);
+        let span = 2 * QX as usize + 1;
+        let mut x: Vec<f32> = (0..m * k)
+            .map(|i| ((i * 997) % span) as f32 - QX as f32)
+            .collect();
+        for g in x.chunks_exact_mut(GROUP_SIZE) {
+            g[0] = QX as f32;
+        }
+        let w = data(n * k, 7);
+        let q = QuantizedLinear::quantize(&w, n, k, QuantFormat::Sym, false).expect("q");
+        let y = matmul(&x, m, &q, None);
+        let r = f32_matmul(&x, m, &q, None);
+        for (a, b) in y.iter().zip(&r) {
+            assert!((a - b).abs() <= 1e-4 * b.abs().max(1.0), "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn zeros_and_non_finite_rows() {
+        let (n, k) = (4, 64);
+        let q =
+            QuantizedLinear::quantize(&data(n * k, 8), n, k, QuantFormat::Nf4, false).expect("q");
+        let mut x = vec![0.0; 2 * k];
+        x[k + 3] = f32::INFINITY;
+        let y = matmul(&x, 2, &q, None);
+        assert!(y[..n].iter().all(|v| *v == 0.0));
+        assert!(y[n..].iter().all(|v| v.is_nan()));
+    }
+}
