@@ -468,8 +468,16 @@ pub async fn run(
                 match answer(post(&slot, &msg, None, false)).await {
                     Ok((FromWorker::Logits { ms }, data)) => {
                         forward_ms.set(forward_ms.get() + ms);
-                        let out = data.dyn_into::<Float32Array>().map(|a| a.to_vec());
-                        logits.borrow_mut()[b] = out.ok();
+                        match data.dyn_into::<Float32Array>() {
+                            Ok(a) => logits.borrow_mut()[b] = Some(a.to_vec()),
+                            Err(other) => {
+                                faults.borrow_mut().push(format!(
+                                    "logits came as {}, not a Float32Array",
+                                    other.js_typeof().as_string().unwrap_or_default()
+                                ));
+                                break;
+                            }
+                        }
                         done(rows);
                     }
                     Err(error) => {

@@ -226,10 +226,17 @@ async fn pass(
         Device::Cpu => pool::run(models, which, batches, cancel.clone(), done.clone()).await,
         Device::Gpu => Err("WebGPU runs on the page thread".into()),
     };
-    let (mut logits, workers, faults) = match shared {
+    let (mut logits, workers, mut faults) = match shared {
         Ok(s) => (s.logits, s.workers, s.faults),
         Err(_) => (vec![None; batches.len()], 0, Vec::new()),
     };
+    let left = logits.iter().filter(|l| l.is_none()).count();
+    if workers > 0 && left > 0 && faults.is_empty() && !cancel.get() {
+        faults.push(format!(
+            "{left} of {} batches came back empty",
+            batches.len()
+        ));
+    }
     for (enc, out) in batches.iter().zip(logits.iter_mut()) {
         if cancel.get() {
             return Err(CANCELLED.into());

@@ -189,12 +189,17 @@ fn on_step(curves: &Curves, name: &str, step: usize, loss: f64) {
     }
 }
 
-/// Redraws the live reliability diagram for the calibrator `c` of `method` at `step`
-/// (`<body data-train-live>` counts the redraws).
+/// Redraws the live reliability diagram for the calibrator `c` of `method` at `step`.
 fn draw_live_step(method: Method, val: &Val, step: usize, c: &Calibrator) {
     let now = ReliabilityBins::top_label(&c.apply_data(&val.data), outputs::BINS);
+    draw_live_bins(method, val, step, &now);
+}
+
+/// Redraws the live reliability diagram with `now`, the bins of `method`'s calibrator at `step`
+/// (`<body data-train-live>` counts the redraws).
+fn draw_live_bins(method: Method, val: &Val, step: usize, now: &ReliabilityBins) {
     let title = format!("{} training on FP32 val", method.title());
-    if figures::draw_live(&title, &val.before, &now, step).is_ok() {
+    if figures::draw_live(&title, &val.before, now, step).is_ok() {
         LIVE_REDRAWS.set(LIVE_REDRAWS.get() + 1);
         dom::set_body_flag("data-train-live", Some(&LIVE_REDRAWS.get().to_string()));
     }
@@ -222,21 +227,19 @@ async fn fit_in_worker(
         k: val.data.k(),
         labels: val.data.labels().to_vec(),
         live_every: LIVE_EVERY,
+        bins: outputs::BINS,
     };
     let (curves, data, before) = (curves.clone(), val.data.clone(), val.before.clone());
     let last_live = Cell::new(f64::NEG_INFINITY);
     let listener = Rc::new(move |m: &FromWorker| match m {
         FromWorker::Step { step, loss } => on_step(&curves, method.name(), *step, *loss),
-        FromWorker::Live { step, calibrator } => {
-            let now = crate::clock::now_ms();
-            if now - last_live.get() >= DRAW_GAP_MS
-                && let Ok(c) = Calibrator::from_json(calibrator)
-            {
+        FromWorker::Live { step, bins } => {
+            if crate::clock::now_ms() - last_live.get() >= DRAW_GAP_MS {
                 let val = Val {
                     data: data.clone(),
                     before: before.clone(),
                 };
-                draw_live_step(method, &val, *step, &c);
+                draw_live_bins(method, &val, *step, bins);
                 last_live.set(crate::clock::now_ms());
             }
         }
@@ -246,9 +249,9 @@ async fn fit_in_worker(
     Calibrator::from_json(&json).map_err(|e| format!("the worker's calibrator: {e}"))
 }
 
-/// The live diagram is redrawn at most this often while a worker fits, in ms (its messages may
-/// come faster than a software canvas draws).
-const DRAW_GAP_MS: f64 = 100.0;
+/// The live diagram and the loss curves are redrawn at most this often, in ms (a worker's steps
+/// may come faster than a software canvas draws).
+const DRAW_GAP_MS: f64 = 200.0;
 
 /// Fits `method` on the page thread (burn's wgpu backend, or the CPU one when workers are not
 /// available), yielding to the browser between steps.

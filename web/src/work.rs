@@ -8,6 +8,7 @@
 
 #[cfg(target_arch = "wasm32")]
 use qcal_calib::calibrators::Method;
+use qcal_calib::metrics::ReliabilityBins;
 #[cfg(target_arch = "wasm32")]
 use qcal_calib::train::FitConfig;
 use qcal_model::Encoded;
@@ -108,8 +109,11 @@ pub struct FitJob {
     pub k: usize,
     /// Labels, N.
     pub labels: Vec<usize>,
-    /// Send the calibrator of the current parameters every this many steps (0: never).
+    /// Send the reliability bins (`bins` of them) of the calibrator of the current parameters
+    /// on these outputs every `live_every` steps (0: never).
     pub live_every: usize,
+    /// Bins of the live reliability diagram.
+    pub bins: usize,
 }
 
 /// A message to a worker.
@@ -172,12 +176,13 @@ pub enum FromWorker {
         /// Loss.
         loss: f64,
     },
-    /// The calibrator of a fit's current parameters (JSON) at `step`.
+    /// The reliability bins of the fit's current calibrator on its data at `step` (the page
+    /// only draws them).
     Live {
         /// Step.
         step: usize,
-        /// Calibrator JSON.
-        calibrator: String,
+        /// Top-label reliability bins.
+        bins: ReliabilityBins,
     },
     /// The fitted calibrator (JSON).
     Fitted {

@@ -7,6 +7,7 @@
 use crate::work::{FitJob, FromWorker, ToWorker, Which};
 use js_sys::{Array, Float32Array, Object, Reflect, Uint8Array};
 use qcal_calib::ProbData;
+use qcal_calib::metrics::ReliabilityBins;
 use qcal_calib::train::{fit_async, set_watch};
 use qcal_model::{BertForSequenceClassification, Config, QuantFormat, QuantOptions, Weights};
 use std::cell::RefCell;
@@ -162,12 +163,12 @@ async fn fit(job: FitJob) {
             );
         }
     };
+    let (live, bins) = (data.clone(), job.bins);
     set_watch(
         job.live_every,
-        Some(Rc::new(|step, c: &qcal_calib::Calibrator| {
-            if let Ok(calibrator) = c.to_json() {
-                post(&FromWorker::Live { step, calibrator }, None);
-            }
+        Some(Rc::new(move |step, c: &qcal_calib::Calibrator| {
+            let bins = ReliabilityBins::top_label(&c.apply_data(&live), bins);
+            post(&FromWorker::Live { step, bins }, None);
         })),
     );
     let mut progress = |step: usize, loss: f64| post(&FromWorker::Step { step, loss }, None);

@@ -143,6 +143,7 @@ fn worker_messages_round_trip_as_js_values() {
         k: 3,
         labels: vec![0],
         live_every: 5,
+        bins: 15,
     };
     let to = [
         ToWorker::Run {
