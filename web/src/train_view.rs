@@ -233,15 +233,15 @@ async fn fit_in_worker(
     let last_live = Cell::new(f64::NEG_INFINITY);
     let listener = Rc::new(move |m: &FromWorker| match m {
         FromWorker::Step { step, loss } => on_step(&curves, method.name(), *step, *loss),
-        FromWorker::Live { step, bins } => {
-            if crate::clock::now_ms() - last_live.get() >= DRAW_GAP_MS {
-                let val = Val {
-                    data: data.clone(),
-                    before: before.clone(),
-                };
-                draw_live_bins(method, &val, *step, bins);
-                last_live.set(crate::clock::now_ms());
-            }
+        FromWorker::Live { step, bins }
+            if crate::clock::now_ms() - last_live.get() >= DRAW_GAP_MS =>
+        {
+            let val = Val {
+                data: data.clone(),
+                before: before.clone(),
+            };
+            draw_live_bins(method, &val, *step, bins);
+            last_live.set(crate::clock::now_ms());
         }
         _ => {}
     });
