@@ -235,9 +235,11 @@ async function userChecks() {
   // The run went to the Web Workers (the logits compared with the shipped outputs above come
   // from them), with its speeds and the page's longest frame gap on #run-status.
   const measured = await page.$eval('#run-status', (e) => ({ ...e.dataset }));
-  console.log(`run measurements: ${measured.workers} workers, FP32 ${measured.tokensPerS} tokens/s, `
-    + `INT4 ${measured.tokensPerSInt4} tokens/s, ${measured.sentencesPerS} sentences/s, longest frame gap ${measured.frameGapMs} ms`);
+  console.log(`run measurements: ${measured.workers} workers (${measured.pageThreadBatches} batches on the page thread), FP32 ${measured.tokensPerS} tokens/s, `
+    + `INT4 ${measured.tokensPerSInt4} tokens/s, ${measured.sentencesPerS} sentences/s, longest frame gap ${measured.frameGapMs} ms; `
+    + `Try it answered in the ${await page.getAttribute('#prediction', 'data-ran-in')}`);
   check('the run used Web Workers and measured tokens/s and the longest frame gap', Number(measured.workers) >= 1
+    && measured.pageThreadBatches === '0'
     && Number(measured.tokensPerS) > 0 && Number(measured.frameGapMs) >= 0 && /in \d+ Web Workers?/.test(runStatus ?? ''),
     JSON.stringify(measured));
   // Cancel: a longer run stopped part way leaves the 24-row outputs shown.

@@ -204,6 +204,8 @@ struct Pass {
     secs: f64,
     workers: usize,
     faults: Vec<String>,
+    /// Batches run on the page thread.
+    on_page: usize,
 }
 
 /// Runs `which` model over `batches`: on the CPU path in the Web Workers, whatever they did not
@@ -258,6 +260,7 @@ async fn pass(
         secs: (crate::clock::now_ms() - start) / 1e3,
         workers,
         faults,
+        on_page: left,
     })
 }
 
@@ -477,6 +480,8 @@ fn speed_line(ran: &Ran, models: &Models, n: usize) -> String {
     );
     let workers = ran.fp32.workers.max(ran.int4.workers);
     set_status_data("data-workers", &workers.to_string());
+    let on_page = ran.fp32.on_page + ran.int4.on_page;
+    set_status_data("data-page-thread-batches", &on_page.to_string());
     set_status_data("data-tokens-per-s", &format!("{t32:.1}"));
     set_status_data("data-tokens-per-s-int4", &format!("{t4:.1}"));
     set_status_data("data-sentences-per-s", &format!("{s32:.2}"));
