@@ -1,11 +1,15 @@
 //! The CPU forward pass compiled to WebAssembly for `cargo xtask bench wasm`, which builds this
-//! example twice (with and without `simd128`) and times both in Node (V8, Chromium's engine):
-//! what the page's wasm CPU path gains from SIMD. Exports `load` and `forward` via wasm-bindgen.
+//! example twice (with and without `simd128`) and times it in Node (V8, Chromium's engine) on
+//! one or several worker threads, each with its own instance: what SIMD, the 4-bit kernels and
+//! workers gain the page's wasm CPU path. Exports via wasm-bindgen: `load`, `load_tokenizer`,
+//! `classify`, `count_tokens`, `forward` (synthetic tokens), `linear_load`/`linear_forward` (one
+//! Linear) and `test_texts` (a CSV's sentences).
 
 use qcal_model::cpu::linear::{Linear, LinearWeight};
 use qcal_model::cpu::matmul::PackedF32;
 use qcal_model::{
-    BertForSequenceClassification, Config, Encoded, Int4Kernel, QuantFormat, QuantOptions, Weights,
+    BertForSequenceClassification, BertTokenizer, Config, Dataset, Encoded, Int4Kernel,
+    LABEL_NAMES, QuantFormat, QuantOptions, Weights,
 };
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
@@ -13,6 +17,69 @@ use wasm_bindgen::prelude::*;
 thread_local! {
     /// The loaded model.
     static MODEL: RefCell<Option<BertForSequenceClassification>> = const { RefCell::new(None) };
+    /// The loaded tokenizer.
+    static TOKENIZER: RefCell<Option<BertTokenizer>> = const { RefCell::new(None) };
+}
+
+/// Loads a `tokenizer.json` (sequences cut at 64 tokens, as the page).
+#[wasm_bindgen]
+pub fn load_tokenizer(json: &[u8]) -> Result<(), JsError> {
+    TOKENIZER.set(Some(BertTokenizer::from_tokenizer_json(json, 64)?));
+    Ok(())
+}
+
+/// The sentences of a labelled CSV (sentence, label).
+#[wasm_bindgen]
+pub fn test_texts(csv: &[u8]) -> Result<Vec<String>, JsError> {
+    let data = Dataset::from_csv(csv, &LABEL_NAMES)?;
+    Ok(data.texts().into_iter().map(String::from).collect())
+}
+
+/// Tokenizes `texts`; with `pad_to > 0` every sequence is padded to `pad_to` tokens and every
+/// token, padding included, is attended (so all are computed: the padded workload of runtimes
+/// that do not skip padding).
+fn encode(texts: &[String], pad_to: usize) -> Result<Encoded, JsError> {
+    TOKENIZER.with_borrow(|t| {
+        let t = t
+            .as_ref()
+            .ok_or_else(|| JsError::new("call load_tokenizer first"))?;
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let enc = t.encode_batch(&refs)?;
+        if pad_to == 0 {
+            return Ok(enc);
+        }
+        let mut out = Encoded {
+            batch: enc.batch,
+            seq_len: pad_to,
+            input_ids: vec![0; enc.batch * pad_to],
+            attention_mask: vec![1; enc.batch * pad_to],
+            token_type_ids: vec![0; enc.batch * pad_to],
+        };
+        for b in 0..enc.batch {
+            let n = enc.length(b).min(pad_to);
+            let src = &enc.input_ids[b * enc.seq_len..b * enc.seq_len + n];
+            out.input_ids[b * pad_to..b * pad_to + n].copy_from_slice(src);
+        }
+        Ok(out)
+    })
+}
+
+/// Tokens the model computes on `texts` (see [`classify`] for `pad_to`).
+#[wasm_bindgen]
+pub fn count_tokens(texts: Vec<String>, pad_to: usize) -> Result<usize, JsError> {
+    let enc = encode(&texts, pad_to)?;
+    Ok((0..enc.batch).map(|b| enc.length(b)).sum())
+}
+
+/// Logits `[texts, K]` of the loaded model on `texts`, at real length (`pad_to` 0) or padded to
+/// `pad_to` tokens, all attended.
+#[wasm_bindgen]
+pub fn classify(texts: Vec<String>, pad_to: usize) -> Result<Vec<f32>, JsError> {
+    let enc = encode(&texts, pad_to)?;
+    MODEL.with_borrow(|m| {
+        let m = m.as_ref().ok_or_else(|| JsError::new("call load first"))?;
+        Ok(m.forward(&enc)?)
+    })
 }
 
 /// Loads a checkpoint from its `config.json` and `model.safetensors` bytes, quantized with

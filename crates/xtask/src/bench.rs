@@ -7,7 +7,7 @@ use crate::proc::{run_inherit, stage};
 use std::process::Command;
 
 /// Runs `qcal bench <part>` for every part the CLI offers (`calib`, `model`, `gpu`), then the
-/// `wasm` part (simd128 vs scalar wasm CPU path); `args` picks parts (all by default).
+/// `wasm` part (the wasm CPU path: simd128, kernels, workers); `args` picks parts (all by default).
 pub fn run(args: &[String]) -> Result<(), String> {
     let parts: Vec<String> = if args.is_empty() {
         ["calib", "model", "gpu", "wasm", "page"]
@@ -25,7 +25,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
         cli_benches(&cli_parts)?;
     }
     if parts.iter().any(|p| p == "wasm") {
-        stage("wasm CPU path: simd128 vs scalar", crate::wasm_bench::run)?;
+        stage(
+            "wasm CPU path: simd128, 4-bit kernels, workers",
+            crate::wasm_bench::run,
+        )?;
     }
     if parts.iter().any(|p| p == "page") {
         stage("static site: first visit, second visit, offline", page)?;

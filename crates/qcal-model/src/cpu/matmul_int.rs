@@ -40,7 +40,7 @@ pub const MR: usize = 4;
 /// Inputs per panel (4 groups).
 pub const KC: usize = 256;
 /// Largest row block per task.
-pub const MC: usize = 128;
+pub const MC: usize = 256;
 /// Largest activation code (12 bits, symmetric).
 pub const QX: i32 = 2047;
 /// Largest weight code, `|c| ≤ QW`.
