@@ -273,7 +273,10 @@ fn tile<const R: usize>(rows: [(&[u32], &[f32]); R], panel: &Panel) -> [[Out; V]
             Ok(w) => w,
             Err(_) => unreachable!("a group is PAIRS * V vectors"),
         };
-        let a: [&[u32]; R] = rows.map(|(p, _)| &p[g * PAIRS..(g + 1) * PAIRS]);
+        let a: [&[u32; PAIRS]; R] = rows.map(|(p, _)| match p[g * PAIRS..].first_chunk() {
+            Some(a) => a,
+            None => unreachable!("a row holds every group of the panel"),
+        });
         let mut acc = [[lanes::acc_zero(); V]; R];
         for t in 0..PAIRS {
             let wt: [W; V] = std::array::from_fn(|v| w[t * V + v]);
