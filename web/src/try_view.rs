@@ -116,6 +116,13 @@ async fn logits(models: &Rc<Models>, text: &str) -> Result<[Vec<f32>; 2], String
     ])
 }
 
+/// Marks `#prediction` with where its last answer ran (`data-ran-in`: `worker` or `page`).
+fn mark_where(place: &str) {
+    if let Ok(e) = dom::by_id("prediction") {
+        let _ = e.set_attribute("data-ran-in", place);
+    }
+}
+
 /// One precision's logits of the batch `enc` (see [`logits`]).
 async fn one(models: &Rc<Models>, which: Which, enc: &Encoded) -> Result<Vec<f32>, String> {
     if pool::holds(models) {
@@ -132,9 +139,11 @@ async fn one(models: &Rc<Models>, which: Which, enc: &Encoded) -> Result<Vec<f32
             .ok()
             .and_then(|s| s.logits.into_iter().next().flatten())
         {
+            mark_where("worker");
             return Ok(l);
         }
     }
+    mark_where("page");
     let model = if which == Which::Fp32 {
         &models.fp32
     } else {
