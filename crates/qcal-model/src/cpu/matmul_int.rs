@@ -12,11 +12,10 @@
 //! - weights: the code book as integers, `c = round_ties_even(S · table)` with
 //!   `S = QW / max|table|`, `QW = 2^13` (exact for `sym` and for the power-of-two entries of
 //!   `fp4`, within `2^-14` of the group scale for the rest), `sw` the group scale;
-//! - the inner sums are exact in i32 (`|Σ| ≤ 64 · QX · QW < 2^31`), formed two inputs at a time
-//!   by pairwise dot products of i16 lanes (`i32x4.dot_i16x8_s` on wasm `simd128`,
-//!   the same arithmetic in plain Rust elsewhere, written as the multiply-add of even and odd
-//!   lanes that compilers turn into `pmaddwd` on x86-64); each group's sum is
-//!   scaled once, in f32.
+//! - the inner sums are exact in i32 (`|Σ| ≤ 64 · QX · QW < 2^31`): on wasm `simd128` two inputs
+//!   at a time for 4 columns by `i32x4.dot_i16x8_s`; elsewhere as dot products of contiguous
+//!   i16 arrays, which compilers vectorise (`pmaddwd` on x86-64); each group's sum is scaled
+//!   once, in f32.
 //!
 //! Both operands are i16 lanes, so 12-bit activations cost what int8 ones would and round 16x
 //! finer. The only approximation against [`crate::cpu::matmul`] on the dequantized weight is
@@ -27,9 +26,13 @@
 //! expanded from its packed codes to i16 one panel of [`NR`] columns by [`KC`] inputs at a time
 //! (4 KiB, in L1) and reused by every row of the block, [`MR`] rows per micro-kernel call.
 
+use crate::cpu::ops::round_small;
 use crate::par;
 use crate::quant::linear::{CODE_BITS, CODE_MASK, CODES_PER_WORD, GROUP_SIZE, QuantizedLinear};
-use lanes::{Out, Scales, W};
+use lanes::W;
+
+/// 4 f32 group scales, one per column of a vector.
+type Scales = [f32; 4];
 
 /// Output columns per panel (two vectors of 4 columns).
 pub const NR: usize = 8;
@@ -45,7 +48,8 @@ pub const MC: usize = 256;
 pub const QX: i32 = 2047;
 /// Largest weight code, `|c| ≤ QW`.
 pub const QW: i32 = 1 << 13;
-/// Input pairs per group.
+/// Input pairs per group (wasm's micro-kernel).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 const PAIRS: usize = GROUP_SIZE / 2;
 
 const _: () = assert!(KC.is_multiple_of(GROUP_SIZE) && NR.is_multiple_of(4));
@@ -107,11 +111,12 @@ pub fn matmul(x: &[f32], m: usize, w: &QuantizedLinear, bias: Option<&[f32]>) ->
     y
 }
 
-/// Rows of activations quantized per group of 64: codes two per `u32` (input `2t` in the low
-/// half of `pairs[t]`), one scale per group.
+/// Rows of activations quantized per group of 64 (codes stored as [`lanes::Code`]s: two per
+/// `u32` for wasm's kernel, input `2t` in the low half of item `t`; one `i16` each elsewhere),
+/// one scale per group.
 struct QuantRows {
-    /// `[rows, k/2]`.
-    pairs: Vec<u32>,
+    /// `[rows, k / CODES_PER_ITEM]`.
+    codes: Vec<lanes::Code>,
     /// `sx`, `[rows, k/64]`.
     scales: Vec<f32>,
     /// Inputs per row.
@@ -121,11 +126,13 @@ struct QuantRows {
 impl QuantRows {
     /// Quantizes `x [rows, k]` (k a multiple of 64).
     fn of(x: &[f32], rows: usize, k: usize) -> Self {
-        let mut pairs = vec![0u32; rows * k / 2];
+        let per = lanes::CODES_PER_ITEM;
+        let mut codes = vec![lanes::Code::default(); rows * k / per];
         let mut scales = vec![0.0f32; rows * k / GROUP_SIZE];
         let groups = x
             .chunks_exact(GROUP_SIZE)
-            .zip(pairs.chunks_exact_mut(PAIRS));
+            .zip(codes.chunks_exact_mut(GROUP_SIZE / per));
+        let mut q = [0i16; GROUP_SIZE];
         for ((group, dst), sx) in groups.zip(&mut scales) {
             // |v| compared as bits: the order of non-negative floats, with every non-finite
             // value above the largest finite one; a plain integer max, which vectorises.
@@ -144,27 +151,29 @@ impl QuantRows {
                     QX as f32 / absmax
                 }
             };
-            let code = |v: f32| (v * inv).round_ties_even() as i32 as u32 & 0xffff;
-            for (d, p) in dst.iter_mut().zip(group.chunks_exact(2)) {
-                *d = code(p[0]) | (code(p[1]) << 16);
+            for (c, &v) in q.iter_mut().zip(group) {
+                *c = round_small(v * inv) as i16;
             }
+            lanes::store_codes(&q, dst);
         }
-        Self { pairs, scales, k }
+        Self { codes, scales, k }
     }
 
-    /// Row `r`'s pairs and scales over inputs `k0..k0 + kc`.
-    fn row(&self, r: usize, k0: usize, kc: usize) -> (&[u32], &[f32]) {
-        let p0 = (r * self.k + k0) / 2;
+    /// Row `r`'s codes and scales over inputs `k0..k0 + kc`.
+    fn row(&self, r: usize, k0: usize, kc: usize) -> (&[lanes::Code], &[f32]) {
+        let per = lanes::CODES_PER_ITEM;
+        let c0 = (r * self.k + k0) / per;
         let s0 = (r * self.k + k0) / GROUP_SIZE;
         (
-            &self.pairs[p0..p0 + kc / 2],
+            &self.codes[c0..c0 + kc / per],
             &self.scales[s0..s0 + kc / GROUP_SIZE],
         )
     }
 }
 
-/// A weight panel expanded to i16: `w[t * V + v]` holds columns `4v..4v+4` at inputs `2t, 2t+1`
-/// (column-major pairs), `s[g * V + v]` the group scales `sw / S` of those columns.
+/// A weight panel expanded to i16: columns `j0..j0+NR` over `kc` inputs, laid out for the
+/// micro-kernel ([`lanes::store_panel`]); `s[g * V + v]` the group scales `sw / S` of columns
+/// `4v..4v+4`.
 struct Panel {
     w: Vec<W>,
     s: Vec<Scales>,
@@ -173,8 +182,8 @@ struct Panel {
 impl Panel {
     fn new() -> Self {
         Self {
-            w: vec![lanes::w_from([0; 8]); KC / 2 * V],
-            s: vec![lanes::scales_from([0.0; 4]); KC / GROUP_SIZE * V],
+            w: vec![W::default(); lanes::PANEL_ITEMS],
+            s: vec![[0.0; 4]; KC / GROUP_SIZE * V],
         }
     }
 
@@ -182,41 +191,29 @@ impl Panel {
     fn fill(&mut self, q: &QuantizedLinear, codes: &IntCodes, j0: usize, k0: usize, kc: usize) {
         let words_per_row = q.in_features / CODES_PER_WORD;
         let groups_per_row = q.in_features / GROUP_SIZE;
-        for v in 0..V {
-            let mut cols = [[0i16; KC]; 4];
-            let mut scales = [[0.0f32; KC / GROUP_SIZE]; 4];
-            for (c, (dst, sdst)) in cols.iter_mut().zip(&mut scales).enumerate() {
-                let j = j0 + 4 * v + c;
-                if j >= q.out_features {
-                    continue;
-                }
-                let first = j * words_per_row + k0 / CODES_PER_WORD;
-                let words = &q.packed[first..first + kc / CODES_PER_WORD];
-                for (d, &word) in dst.chunks_exact_mut(CODES_PER_WORD).zip(words) {
-                    for (i, d) in d.iter_mut().enumerate() {
-                        *d = codes.codes[((word >> (CODE_BITS * i)) & CODE_MASK) as usize];
-                    }
-                }
-                let g0 = j * groups_per_row + k0 / GROUP_SIZE;
-                for (s, &sw) in sdst.iter_mut().zip(&q.scales[g0..g0 + kc / GROUP_SIZE]) {
-                    *s = sw / codes.scale;
+        let mut cols = [[0i16; KC]; NR];
+        let mut scales = [[0.0f32; KC / GROUP_SIZE]; NR];
+        for (c, (dst, sdst)) in cols.iter_mut().zip(&mut scales).enumerate() {
+            let j = j0 + c;
+            if j >= q.out_features {
+                continue;
+            }
+            let first = j * words_per_row + k0 / CODES_PER_WORD;
+            let words = &q.packed[first..first + kc / CODES_PER_WORD];
+            for (d, &word) in dst.chunks_exact_mut(CODES_PER_WORD).zip(words) {
+                for (i, d) in d.iter_mut().enumerate() {
+                    *d = codes.codes[((word >> (CODE_BITS * i)) & CODE_MASK) as usize];
                 }
             }
-            for t in 0..kc / 2 {
-                let lane = |c: usize, e: usize| cols[c][2 * t + e];
-                self.w[t * V + v] = lanes::w_from([
-                    lane(0, 0),
-                    lane(0, 1),
-                    lane(1, 0),
-                    lane(1, 1),
-                    lane(2, 0),
-                    lane(2, 1),
-                    lane(3, 0),
-                    lane(3, 1),
-                ]);
+            let g0 = j * groups_per_row + k0 / GROUP_SIZE;
+            for (s, &sw) in sdst.iter_mut().zip(&q.scales[g0..g0 + kc / GROUP_SIZE]) {
+                *s = sw / codes.scale;
             }
-            for g in 0..kc / GROUP_SIZE {
-                self.s[g * V + v] = lanes::scales_from(scales.map(|s| s[g]));
+        }
+        lanes::store_panel(&cols, kc, &mut self.w);
+        for (g, s) in self.s.chunks_exact_mut(V).take(kc / GROUP_SIZE).enumerate() {
+            for (v, s) in s.iter_mut().enumerate() {
+                *s = std::array::from_fn(|c| scales[4 * v + c][g]);
             }
         }
     }
@@ -234,12 +231,12 @@ fn block(a: &QuantRows, q: &QuantizedLinear, codes: &IntCodes, c: &mut [f32]) {
             let nr = NR.min(n - j0);
             let mut i = 0;
             while i + MR <= rows {
-                let out = tile::<MR>(std::array::from_fn(|r| a.row(i + r, k0, kc)), &panel);
+                let out = lanes::tile::<MR>(std::array::from_fn(|r| a.row(i + r, k0, kc)), &panel);
                 add_tile(&out, c, n, i, j0, nr);
                 i += MR;
             }
             for r in i..rows {
-                let out = tile::<1>([a.row(r, k0, kc)], &panel);
+                let out = lanes::tile::<1>([a.row(r, k0, kc)], &panel);
                 add_tile(&out, c, n, r, j0, nr);
             }
         }
@@ -248,7 +245,7 @@ fn block(a: &QuantRows, q: &QuantizedLinear, codes: &IntCodes, c: &mut [f32]) {
 
 /// `c[i0 + r, j0 + jj] += out[r][jj]` for the first `nr` columns.
 fn add_tile<const R: usize>(
-    out: &[[Out; V]; R],
+    out: &[[[f32; 4]; V]; R],
     c: &mut [f32],
     n: usize,
     i0: usize,
@@ -256,140 +253,169 @@ fn add_tile<const R: usize>(
     nr: usize,
 ) {
     for (r, vecs) in out.iter().enumerate() {
-        let cols = vecs.iter().flat_map(|o| lanes::out_to_array(*o));
+        let cols = vecs.iter().flatten();
         let dst = &mut c[(i0 + r) * n + j0..(i0 + r) * n + j0 + nr];
         dst.iter_mut().zip(cols).for_each(|(d, v)| *d += v);
     }
 }
 
-/// The micro-kernel: `R` rows x [`NR`] columns over one panel. `rows[r]` is row r's input
-/// pairs and group scales over the panel's inputs.
-#[inline]
-fn tile<const R: usize>(rows: [(&[u32], &[f32]); R], panel: &Panel) -> [[Out; V]; R] {
-    let mut out = [[lanes::out_zero(); V]; R];
-    let groups = rows[0].1.len();
-    for g in 0..groups {
-        let w: &[W; PAIRS * V] = match panel.w[g * PAIRS * V..(g + 1) * PAIRS * V].try_into() {
-            Ok(w) => w,
-            Err(_) => unreachable!("a group is PAIRS * V vectors"),
-        };
-        let a: [&[u32; PAIRS]; R] = rows.map(|(p, _)| match p[g * PAIRS..].first_chunk() {
-            Some(a) => a,
-            None => unreachable!("a row holds every group of the panel"),
-        });
-        let mut acc = [[lanes::acc_zero(); V]; R];
-        for t in 0..PAIRS {
-            let wt: [W; V] = std::array::from_fn(|v| w[t * V + v]);
+/// The micro-kernel on wasm `simd128`: the panel holds, per input pair `t` and vector `v`, the
+/// 8 i16 weights of columns `4v..4v+4` at inputs `2t, 2t+1`; a row's pair is splatted and
+/// multiplied by `i32x4.dot_i16x8_s`, 4 columns' exact sums per instruction.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod lanes {
+    use super::{GROUP_SIZE, KC, NR, PAIRS, Panel, V};
+    use core::arch::wasm32::*;
+
+    /// Two activation codes per item (input `2t` in the low half).
+    pub type Code = u32;
+    /// Activation codes per [`Code`].
+    pub const CODES_PER_ITEM: usize = 2;
+    /// A panel item: 4 columns x 2 inputs as i16 lanes.
+    #[derive(Clone, Copy)]
+    pub struct W(v128);
+    impl Default for W {
+        fn default() -> Self {
+            W(i16x8_splat(0))
+        }
+    }
+    /// Items of a panel.
+    pub const PANEL_ITEMS: usize = KC / 2 * V;
+
+    /// Packs a group's codes two per item.
+    pub fn store_codes(q: &[i16; GROUP_SIZE], dst: &mut [Code]) {
+        for (d, p) in dst.iter_mut().zip(q.chunks_exact(2)) {
+            *d = u32::from(p[0] as u16) | (u32::from(p[1] as u16) << 16);
+        }
+    }
+
+    /// Lays out `cols[c][k]` (k < kc) as the panel's items.
+    pub fn store_panel(cols: &[[i16; KC]; NR], kc: usize, w: &mut [W]) {
+        for t in 0..kc / 2 {
+            for v in 0..V {
+                let l = |c: usize, e: usize| cols[4 * v + c][2 * t + e];
+                w[t * V + v] = W(i16x8(
+                    l(0, 0),
+                    l(0, 1),
+                    l(1, 0),
+                    l(1, 1),
+                    l(2, 0),
+                    l(2, 1),
+                    l(3, 0),
+                    l(3, 1),
+                ));
+            }
+        }
+    }
+
+    /// `R` rows x [`NR`] columns over one panel; `rows[r]` is row r's codes and group scales.
+    #[inline]
+    pub fn tile<const R: usize>(rows: [(&[Code], &[f32]); R], panel: &Panel) -> [[[f32; 4]; V]; R] {
+        let mut out = [[f32x4_splat(0.0); V]; R];
+        let groups = rows[0].1.len();
+        for g in 0..groups {
+            let w: &[W; PAIRS * V] = match panel.w[g * PAIRS * V..].first_chunk() {
+                Some(w) => w,
+                None => unreachable!("a panel holds every group"),
+            };
+            let a: [&[u32; PAIRS]; R] = rows.map(|(p, _)| match p[g * PAIRS..].first_chunk() {
+                Some(a) => a,
+                None => unreachable!("a row holds every group of the panel"),
+            });
+            let mut acc = [[i32x4_splat(0); V]; R];
+            for t in 0..PAIRS {
+                let wt: [v128; V] = std::array::from_fn(|v| w[t * V + v].0);
+                for r in 0..R {
+                    let p = u32x4_splat(a[r][t]);
+                    for v in 0..V {
+                        acc[r][v] = i32x4_add(acc[r][v], i32x4_dot_i16x8(p, wt[v]));
+                    }
+                }
+            }
             for r in 0..R {
-                let p = a[r][t];
+                let sx = f32x4_splat(rows[r].1[g]);
                 for v in 0..V {
-                    acc[r][v] = lanes::dot_add(acc[r][v], p, wt[v]);
+                    let s = panel.s[g * V + v];
+                    let s = f32x4(s[0], s[1], s[2], s[3]);
+                    let scaled = f32x4_mul(f32x4_mul(f32x4_convert_i32x4(acc[r][v]), sx), s);
+                    out[r][v] = f32x4_add(out[r][v], scaled);
                 }
             }
         }
-        for r in 0..R {
-            let sx = rows[r].1[g];
-            for v in 0..V {
-                out[r][v] = lanes::scale_add(out[r][v], acc[r][v], sx, panel.s[g * V + v]);
-            }
-        }
-    }
-    out
-}
-
-/// The four-lane operations of the micro-kernel: wasm `simd128` instructions.
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-mod lanes {
-    use core::arch::wasm32::*;
-
-    /// 8 i16 weights: 4 columns x 2 inputs.
-    pub type W = v128;
-    /// 4 i32 sums, one per column.
-    pub type Acc = v128;
-    /// 4 f32 outputs.
-    pub type Out = v128;
-    /// 4 f32 group scales.
-    pub type Scales = v128;
-
-    pub fn w_from(v: [i16; 8]) -> W {
-        i16x8(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7])
-    }
-    pub fn scales_from(s: [f32; 4]) -> Scales {
-        f32x4(s[0], s[1], s[2], s[3])
-    }
-    pub fn acc_zero() -> Acc {
-        i32x4_splat(0)
-    }
-    pub fn out_zero() -> Out {
-        f32x4_splat(0.0)
-    }
-    /// `acc[c] += a0 · w[2c] + a1 · w[2c+1]` with `pair = a0 | a1 << 16`.
-    #[inline(always)]
-    pub fn dot_add(acc: Acc, pair: u32, w: W) -> Acc {
-        i32x4_add(acc, i32x4_dot_i16x8(u32x4_splat(pair), w))
-    }
-    /// `out + f32(acc) · sx · s`.
-    #[inline(always)]
-    pub fn scale_add(out: Out, acc: Acc, sx: f32, s: Scales) -> Out {
-        f32x4_add(
-            out,
-            f32x4_mul(f32x4_mul(f32x4_convert_i32x4(acc), f32x4_splat(sx)), s),
-        )
-    }
-    pub fn out_to_array(o: Out) -> [f32; 4] {
-        [
-            f32x4_extract_lane::<0>(o),
-            f32x4_extract_lane::<1>(o),
-            f32x4_extract_lane::<2>(o),
-            f32x4_extract_lane::<3>(o),
-        ]
+        out.map(|vecs| {
+            vecs.map(|o| {
+                [
+                    f32x4_extract_lane::<0>(o),
+                    f32x4_extract_lane::<1>(o),
+                    f32x4_extract_lane::<2>(o),
+                    f32x4_extract_lane::<3>(o),
+                ]
+            })
+        })
     }
 }
 
-/// The four-lane operations of the micro-kernel: plain arrays (auto-vectorised elsewhere).
+/// The micro-kernel in plain Rust: each column's 64 weights of a group are contiguous, and a
+/// group's sum is a dot product of two contiguous i16 arrays, a loop compilers turn into
+/// pairwise multiply-adds (`pmaddwd` on x86-64); the same exact sums and f32 steps as wasm's.
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 mod lanes {
-    /// 8 i16 weights: 4 columns x 2 inputs.
-    pub type W = [i16; 8];
-    /// 4 i32 sums, one per column.
-    pub type Acc = [i32; 4];
-    /// 4 f32 outputs.
-    pub type Out = [f32; 4];
-    /// 4 f32 group scales.
-    pub type Scales = [f32; 4];
+    use super::{GROUP_SIZE, KC, NR, Panel, V};
 
-    pub fn w_from(v: [i16; 8]) -> W {
-        v
+    /// One activation code per item.
+    pub type Code = i16;
+    /// Activation codes per [`Code`].
+    pub const CODES_PER_ITEM: usize = 1;
+    /// A panel item: one weight; column c's inputs are items `c * KC..(c + 1) * KC`.
+    pub type W = i16;
+    /// Items of a panel.
+    pub const PANEL_ITEMS: usize = KC * NR;
+
+    /// Copies a group's codes.
+    pub fn store_codes(q: &[i16; GROUP_SIZE], dst: &mut [Code]) {
+        dst.copy_from_slice(q);
     }
-    pub fn scales_from(s: [f32; 4]) -> Scales {
-        s
-    }
-    pub fn acc_zero() -> Acc {
-        [0; 4]
-    }
-    pub fn out_zero() -> Out {
-        [0.0; 4]
-    }
-    /// `acc[c] += a0 · w[2c] + a1 · w[2c+1]` with `pair = a0 | a1 << 16`.
-    #[inline(always)]
-    pub fn dot_add(mut acc: Acc, pair: u32, w: W) -> Acc {
-        let a = [pair as u16 as i16, (pair >> 16) as i16];
-        let prod: [i32; 8] = std::array::from_fn(|l| i32::from(a[l % 2]) * i32::from(w[l]));
-        for (c, acc) in acc.iter_mut().enumerate() {
-            *acc += prod[2 * c] + prod[2 * c + 1];
+
+    /// Lays out `cols[c][k]` (k < kc) as the panel's items.
+    pub fn store_panel(cols: &[[i16; KC]; NR], kc: usize, w: &mut [W]) {
+        for (c, col) in cols.iter().enumerate() {
+            w[c * KC..c * KC + kc].copy_from_slice(&col[..kc]);
         }
-        acc
     }
-    /// `out + f32(acc) · sx · s`.
+
+    /// The group of 64 items of `s` at `at`.
+    fn group(s: &[i16], at: usize) -> &[i16; GROUP_SIZE] {
+        match s[at..].first_chunk() {
+            Some(g) => g,
+            None => unreachable!("a row and a panel column hold every group"),
+        }
+    }
+
+    /// Exact `Σ a[i] · b[i]` in i32.
     #[inline(always)]
-    pub fn scale_add(mut out: Out, acc: Acc, sx: f32, s: Scales) -> Out {
-        for c in 0..4 {
-            out[c] += acc[c] as f32 * sx * s[c];
+    fn dot(a: &[i16; GROUP_SIZE], b: &[i16; GROUP_SIZE]) -> i32 {
+        a.iter()
+            .zip(b)
+            .map(|(&x, &y)| i32::from(x) * i32::from(y))
+            .sum()
+    }
+
+    /// `R` rows x [`NR`] columns over one panel; `rows[r]` is row r's codes and group scales.
+    #[inline]
+    pub fn tile<const R: usize>(rows: [(&[Code], &[f32]); R], panel: &Panel) -> [[[f32; 4]; V]; R] {
+        let mut out = [[[0.0f32; 4]; V]; R];
+        let groups = rows[0].1.len();
+        for g in 0..groups {
+            for (r, (codes, sx)) in rows.iter().enumerate() {
+                let x = group(codes, g * GROUP_SIZE);
+                for c in 0..NR {
+                    let d = dot(x, group(&panel.w, c * KC + g * GROUP_SIZE));
+                    let (v, l) = (c / 4, c % 4);
+                    out[r][v][l] += d as f32 * sx[g] * panel.s[g * V + v][l];
+                }
+            }
         }
         out
-    }
-    pub fn out_to_array(o: Out) -> [f32; 4] {
-        o
     }
 }
 

@@ -120,12 +120,12 @@ pub fn exp(x: f32) -> f32 {
         0.5,
     ];
     let x = x.clamp(-87.336_55, 88.722_83);
-    let n = (x * std::f32::consts::LOG2_E).round_ties_even();
+    let n = round_small(x * std::f32::consts::LOG2_E);
     let r = x - n * LN2_HI - n * LN2_LO;
     let p = P.iter().fold(0.0f32, |acc, &c| acc * r + c);
     let er = p * r * r + r + 1.0;
     // n is in -126..=128; 2^n as two factors keeps n = 128 finite before the product.
-    let half = (n * 0.5).round_ties_even();
+    let half = round_small(n * 0.5);
     let pow2 = |e: f32| f32::from_bits(((e as i32 + 127) as u32) << 23);
     er * pow2(half) * pow2(n - half)
 }
@@ -135,6 +135,15 @@ pub fn exp(x: f32) -> f32 {
 pub fn gelu_tanh(x: f32) -> f32 {
     let c = (2.0 / std::f32::consts::PI).sqrt();
     0.5 * x * (1.0 + libm::tanhf(c * (x + 0.044_715 * x * x * x)))
+}
+
+/// `x` rounded to the nearest integer, ties to even, for `|x| < 2^22`: adding and removing
+/// `1.5 · 2^23` leaves no fraction bits. Two additions on every target (`round_ties_even` is a
+/// libm call on x86-64 without SSE4.1). NaN stays NaN.
+#[inline]
+pub fn round_small(x: f32) -> f32 {
+    const MAGIC: f32 = 12_582_912.0;
+    (x + MAGIC) - MAGIC
 }
 
 /// Softmax of one row in place (max-subtracted).
@@ -177,6 +186,11 @@ mod tests {
         }
         assert_eq!(exp(-1000.0), libm::expf(-87.336_55));
         assert!(exp(f32::NAN).is_nan() && erf(f32::NAN).is_nan());
+        for x in [
+            -2.5f32, -1.5, -0.5, 0.5, 1.5, 2.5, 3.7, -3.7, 2047.49, -2046.5, 4e6,
+        ] {
+            assert_eq!(round_small(x), x.round_ties_even(), "{x}");
+        }
     }
 
     #[test]
