@@ -104,6 +104,7 @@ fn fp32_and_int4(
     let mut int4 = fp32.clone();
     int4.quantize(&QuantOptions::new(format))
         .map_err(|e| format!("quantizing: {e}"))?;
+    int4.set_int4_kernel(crate::try_it::CPU_INT4_KERNEL);
     Ok((fp32, int4))
 }
 
