@@ -14,6 +14,7 @@ pub const SPLITS: [(&str, &str); 3] = [
 ];
 
 /// One parsed split with its name.
+#[derive(Clone)]
 pub struct Split {
     /// `train`, `val` or `test`.
     pub name: &'static str,
@@ -21,9 +22,17 @@ pub struct Split {
     pub data: Dataset,
 }
 
-/// Parses every embedded split.
+thread_local! {
+    /// The splits, parsed once per page (a parse takes about half a second in the browser).
+    static PARSED: std::cell::OnceCell<Vec<Split>> = const { std::cell::OnceCell::new() };
+}
+
+/// Every embedded split, parsed on first use.
 pub fn load_splits() -> qcal_model::Result<Vec<Split>> {
-    SPLITS
+    if let Some(s) = PARSED.with(|p| p.get().cloned()) {
+        return Ok(s);
+    }
+    let splits = SPLITS
         .iter()
         .map(|(name, csv)| {
             Ok(Split {
@@ -31,18 +40,19 @@ pub fn load_splits() -> qcal_model::Result<Vec<Split>> {
                 data: Dataset::from_csv(csv.as_bytes(), &LABEL_NAMES)?,
             })
         })
-        .collect()
+        .collect::<qcal_model::Result<Vec<Split>>>()?;
+    PARSED.with(|p| p.set(splits.clone()).ok());
+    Ok(splits)
 }
 
 /// Rows of the embedded `split` (`train`, `val` or `test`).
 pub fn split_rows(split: &str) -> Result<usize, String> {
-    let (_, csv) = SPLITS
+    load_splits()
+        .map_err(|e| format!("{split}: {e}"))?
         .iter()
-        .find(|(name, _)| *name == split)
-        .ok_or_else(|| format!("the embedded data has no {split} split"))?;
-    Dataset::from_csv(csv.as_bytes(), &LABEL_NAMES)
-        .map(|d| d.len())
-        .map_err(|e| format!("{split}: {e}"))
+        .find(|s| s.name == split)
+        .map(|s| s.data.len())
+        .ok_or_else(|| format!("the embedded data has no {split} split"))
 }
 
 /// Rows and class counts per split, as a JSON array (built by serde):
