@@ -5,7 +5,9 @@
 // second visit from the service worker's cache and one with the network cut (bytes transferred
 // and times printed), and a new deploy replacing the old cache.
 // Usage: node page.mjs <dist folder> <screenshot.png> [base path, default /qcal/] [--bench]
-// (--bench: only the hosting checks and their figures, for `cargo xtask bench page`).
+// (--bench: for `cargo xtask bench page`: the workload figures of the CPU path in Web Workers,
+// a 2,000-row run and a fuzzy fit with the page's longest frame gaps, then the hosting checks
+// and their figures).
 // Prints one line per check ("ok - ..." / "not ok - ...") and a closing "N passed, N failed".
 import { chromium } from 'playwright-core';
 import { createServer } from 'node:http';
@@ -595,8 +597,38 @@ async function hostingChecks() {
   check('no request outside the base path (no root-relative URL)', server.outside.length === 0, server.outside.join(', '));
 }
 
+// The CPU path's figures in the page: a 2,000-row run of both precisions in the Web Workers and
+// a fuzzy fit on burn's CPU backend in a worker, each with the page's longest frame gap (aim:
+// under 50 ms).
+async function workloadBench() {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 900 }, serviceWorkers: 'block' });
+  const page = await context.newPage();
+  await page.goto(url);
+  await appears(page, 'body[data-ready="true"]', 180_000);
+  await until(async () => /Run works in/.test(await page.textContent('#worker-status') ?? ''), 180_000);
+  await page.selectOption('#device', 'cpu');
+  await page.fill('#rows', '2000');
+  await page.click('#run');
+  const ran = await appears(page, 'body[data-run-done="2000"]', 900_000);
+  const m = await page.$eval('#run-status', (e) => ({ ...e.dataset }));
+  console.log(`2,000-row run on the CPU path (${ran ? 'done' : 'NOT done'}): ${m.workers} Web Workers, `
+    + `${m.pageThreadBatches} batches on the page thread, real tokens/s FP32 ${m.tokensPerS}, INT4 ${m.tokensPerSInt4} `
+    + `(INT4/FP32 ${(Number(m.tokensPerSInt4) / Number(m.tokensPerS)).toFixed(2)}x); `
+    + `longest frame gap ${m.frameGapMs} ms (aim < 50 ms: ${Number(m.frameGapMs) < 50 ? 'met' : 'NOT met'})`);
+  await page.uncheck('input[name=train-method][value=temperature]');
+  await page.check('input[name=train-method][value=fuzzy]');
+  await page.selectOption('#train-backend', 'cpu');
+  await page.click('#train');
+  const fitted = await appears(page, 'body[data-train-done="cpu"]', 900_000);
+  const gap = await page.getAttribute('#train-status', 'data-frame-gap-ms');
+  console.log(`fuzzy fit on the CPU backend (${fitted ? 'done' : 'NOT done'}): ${await page.textContent('#train-status')} `
+    + `Longest frame gap ${gap} ms (aim < 50 ms: ${Number(gap) < 50 ? 'met' : 'NOT met'})`);
+  await context.close();
+}
+
 try {
   if (!benchOnly) await userChecks();
+  if (benchOnly) await workloadBench();
   await hostingChecks();
 } finally {
   await browser.close();

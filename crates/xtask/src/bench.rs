@@ -1,7 +1,8 @@
 //! `cargo xtask bench`: builds `qcal` in release and runs each of its benchmarks, then the wasm
-//! SIMD benchmark (`cargo xtask bench wasm`) and the static site's visits (`cargo xtask bench
-//! page`: bytes transferred and times of a first visit, a second visit from the service worker's
-//! cache and an offline visit, in headless Chromium).
+//! CPU path's benchmark (`cargo xtask bench wasm`) and the static site's (`cargo xtask bench
+//! page`, in headless Chromium: a 2,000-row run in the Web Workers and a fuzzy fit with the
+//! page's longest frame gaps, then the bytes transferred and times of a first visit, a second
+//! visit from the service worker's cache and an offline visit).
 
 use crate::proc::{run_inherit, stage};
 use std::process::Command;
@@ -31,7 +32,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
         )?;
     }
     if parts.iter().any(|p| p == "page") {
-        stage("static site: first visit, second visit, offline", page)?;
+        stage(
+            "static site: workers' run and fit, first visit, second visit, offline",
+            page,
+        )?;
     }
     Ok(())
 }
@@ -63,8 +67,9 @@ fn cli_benches(parts: &[&String]) -> Result<(), String> {
     Ok(())
 }
 
-/// Builds the static site as the page test does and runs only its hosting checks (`page.mjs
-/// --bench`), which print the bytes and times of each visit.
+/// Builds the static site as the page test does and runs its benchmark part (`page.mjs
+/// --bench`): the workload figures, then the hosting checks with the bytes and times of each
+/// visit.
 fn page() -> Result<(), String> {
     crate::tools::ensure(&crate::tools::FOR_TESTS)?;
     crate::assets::ensure(None)?;

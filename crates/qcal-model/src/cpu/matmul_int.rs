@@ -27,7 +27,7 @@
 //! (8 KiB, in L1) and reused by every row of the block (its codes, 512 KiB at most, stay in L2),
 //! [`MR`] rows per micro-kernel call. 512 x 512 blocks ran 25% faster than 256 x 256 in V8.
 
-use crate::cpu::ops::round_small;
+use crate::cpu::math::round_small;
 use crate::par;
 use crate::quant::linear::{CODE_BITS, CODE_MASK, CODES_PER_WORD, GROUP_SIZE, QuantizedLinear};
 use lanes::W;

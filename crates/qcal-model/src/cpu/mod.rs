@@ -12,6 +12,7 @@ pub mod attention;
 pub mod embeddings;
 pub mod encoder;
 pub mod linear;
+pub mod math;
 pub mod matmul;
 pub mod matmul_int;
 pub mod model;
