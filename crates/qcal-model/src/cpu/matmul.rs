@@ -119,13 +119,32 @@ impl PanelSource for QuantizedLinear {
 /// `y[m, n] = x[m, k] · Wᵀ (+ bias[n])`. `x.len()` must be `m * k`.
 pub fn matmul(x: &[f32], m: usize, w: &dyn PanelSource, bias: Option<&[f32]>) -> Vec<f32> {
     let (n, k) = (w.n(), w.k());
+    in_row_blocks(x, m, n, k, MR, MC, bias, |a, rows, c| {
+        block(a, rows, k, w, c)
+    })
+}
+
+/// `y [m, n]` computed by `f(x rows, rows, y rows)` over row blocks of at most `mc` rows (a
+/// multiple of `mr`, about `m / (2 · threads)`), in parallel, then `bias` added to every row:
+/// the row-parallel frame of both matmul kernels.
+#[allow(clippy::too_many_arguments)]
+pub fn in_row_blocks(
+    x: &[f32],
+    m: usize,
+    n: usize,
+    k: usize,
+    mr: usize,
+    mc: usize,
+    bias: Option<&[f32]>,
+    f: impl Fn(&[f32], usize, &mut [f32]) + Sync + Send,
+) -> Vec<f32> {
     let mut y = vec![0.0f32; m * n];
     if m == 0 || n == 0 {
         return y;
     }
     let mc = (m.div_ceil(par::threads() * 2))
-        .next_multiple_of(MR)
-        .clamp(MR, MC);
+        .next_multiple_of(mr)
+        .clamp(mr, mc);
     let blocks: Vec<(usize, &mut [f32])> = y
         .chunks_mut(mc * n)
         .enumerate()
@@ -133,7 +152,7 @@ pub fn matmul(x: &[f32], m: usize, w: &dyn PanelSource, bias: Option<&[f32]>) ->
         .collect();
     par::for_each(blocks, |(i0, c)| {
         let rows = c.len() / n;
-        block(&x[i0 * k..(i0 + rows) * k], rows, k, w, c);
+        f(&x[i0 * k..(i0 + rows) * k], rows, c);
         if let Some(b) = bias {
             for row in c.chunks_exact_mut(n) {
                 row.iter_mut().zip(b).for_each(|(v, b)| *v += b);
