@@ -83,6 +83,7 @@ async fn cpu_and_webgpu_fits_agree_in_the_browser() {
     use qcal_calib::train::{
         FitConfig, TrainBackend, fit_async, fit_dirichlet_fixed_async, init_wgpu_async,
     };
+    qcal_web::static_constructors();
     init_wgpu_async()
         .await
         .expect("the browser offers WebGPU (SwiftShader in the test run)");

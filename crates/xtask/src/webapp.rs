@@ -65,6 +65,23 @@ pub fn base_path(raw: &str) -> Result<String, String> {
     })
 }
 
+/// Fails when wasm-ld wrapped the module's exports in calls to `__wasm_call_ctors` (functions
+/// named `<export>.command_export` in the name section): it does so when no export calls that
+/// function, and then every call from JS into the module re-runs every static constructor
+/// (`qcal_web::static_constructors` is what calls it).
+fn no_command_exports(wasm: &Path) -> Result<(), String> {
+    let bytes = std::fs::read(wasm).map_err(|e| format!("{}: {e}", wasm.display()))?;
+    let needle = b".command_export";
+    if bytes.windows(needle.len()).any(|w| w == needle) {
+        return Err(format!(
+            "{}: wasm-ld wrapped the exports in `__wasm_call_ctors` (no export calls it any \
+             more?): every call into the module would re-run the static constructors",
+            wasm.display()
+        ));
+    }
+    Ok(())
+}
+
 /// Builds the app into `out` (replaced) for a site deployed under `base` and returns `out`.
 pub fn build_dist(out: &Path, base: &str) -> Result<PathBuf, String> {
     let root = crate::workspace::root();
@@ -81,6 +98,7 @@ pub fn build_dist(out: &Path, base: &str) -> Result<PathBuf, String> {
         .map(|d| root.join(d))
         .unwrap_or_else(|| root.join("target"));
     let wasm = cargo_target.join("wasm32-unknown-unknown/release/qcal_web.wasm");
+    no_command_exports(&wasm)?;
     let dist = out.to_path_buf();
     if dist.exists() {
         std::fs::remove_dir_all(&dist).map_err(|e| format!("{}: {e}", dist.display()))?;
