@@ -27,7 +27,6 @@
 //! (8 KiB, in L1) and reused by every row of the block (its codes, 512 KiB at most, stay in L2),
 //! [`MR`] rows per micro-kernel call. 512 x 512 blocks ran 25% faster than 256 x 256 in V8.
 
-use crate::cpu::math::round_small;
 use crate::cpu::matmul::in_row_blocks;
 use crate::quant::linear::{CODE_BITS, CODE_MASK, CODES_PER_WORD, GROUP_SIZE, QuantizedLinear};
 use lanes::W;
@@ -92,6 +91,11 @@ pub fn matmul(x: &[f32], m: usize, w: &QuantizedLinear, bias: Option<&[f32]>) ->
     })
 }
 
+/// `v.to_bits() & ABS_BITS` is `|v|` as bits: ordered as the non-negative floats, with every
+/// non-finite value above the largest finite one (so a plain integer max finds the largest
+/// magnitude, or a non-finite one).
+const ABS_BITS: u32 = 0x7fff_ffff;
+
 /// Rows of activations quantized per group of 64 (codes stored as [`lanes::Code`]s: two per
 /// `u32` for wasm's kernel, input `2t` in the low half of item `t`; one `i16` each elsewhere),
 /// one scale per group.
@@ -111,16 +115,12 @@ impl QuantRows {
         let mut codes = vec![lanes::Code::default(); rows * k / per];
         let mut scales = vec![0.0f32; rows * k / GROUP_SIZE];
         let groups = x
-            .chunks_exact(GROUP_SIZE)
+            .as_chunks::<GROUP_SIZE>()
+            .0
+            .iter()
             .zip(codes.chunks_exact_mut(GROUP_SIZE / per));
-        let mut q = [0i16; GROUP_SIZE];
         for ((group, dst), sx) in groups.zip(&mut scales) {
-            // |v| compared as bits: the order of non-negative floats, with every non-finite
-            // value above the largest finite one; a plain integer max, which vectorises.
-            let bits = group
-                .iter()
-                .fold(0u32, |m, v| m.max(v.to_bits() & 0x7fff_ffff));
-            let absmax = f32::from_bits(bits);
+            let absmax = lanes::absmax(group);
             let inv = match (absmax.is_finite(), absmax > 0.0) {
                 (false, _) => {
                     *sx = f32::NAN;
@@ -132,10 +132,7 @@ impl QuantRows {
                     QX as f32 / absmax
                 }
             };
-            for (c, &v) in q.iter_mut().zip(group) {
-                *c = round_small(v * inv) as i16;
-            }
-            lanes::store_codes(&q, dst);
+            lanes::store_codes(group, inv, dst);
         }
         Self { codes, scales, k }
     }
@@ -245,7 +242,7 @@ fn add_tile<const R: usize>(
 /// multiplied by `i32x4.dot_i16x8_s`, 4 columns' exact sums per instruction.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod lanes {
-    use super::{GROUP_SIZE, KC, NR, PAIRS, Panel, V};
+    use super::{ABS_BITS, GROUP_SIZE, KC, NR, PAIRS, Panel, V};
     use core::arch::wasm32::*;
 
     /// Two activation codes per item (input `2t` in the low half).
@@ -263,10 +260,46 @@ mod lanes {
     /// Items of a panel.
     pub const PANEL_ITEMS: usize = KC / 2 * V;
 
-    /// Packs a group's codes two per item.
-    pub fn store_codes(q: &[i16; GROUP_SIZE], dst: &mut [Code]) {
-        for (d, p) in dst.iter_mut().zip(q.chunks_exact(2)) {
-            *d = u32::from(p[0] as u16) | (u32::from(p[1] as u16) << 16);
+    /// Four f32 as a vector.
+    #[inline(always)]
+    fn load(v: &[f32; 4]) -> v128 {
+        f32x4(v[0], v[1], v[2], v[3])
+    }
+
+    /// `max |x|` of a group, compared as bits (see [`ABS_BITS`]), 4 lanes at a time.
+    #[inline]
+    pub fn absmax(group: &[f32; GROUP_SIZE]) -> f32 {
+        let mask = u32x4_splat(ABS_BITS);
+        let m = group
+            .as_chunks::<4>()
+            .0
+            .iter()
+            .fold(u32x4_splat(0), |m, v| u32x4_max(m, v128_and(load(v), mask)));
+        let lanes = [
+            u32x4_extract_lane::<0>(m),
+            u32x4_extract_lane::<1>(m),
+            u32x4_extract_lane::<2>(m),
+            u32x4_extract_lane::<3>(m),
+        ];
+        f32::from_bits(lanes.into_iter().fold(0, u32::max))
+    }
+
+    /// A group's codes `round_ties_even(x · inv)` (`f32x4.nearest`), two per item, 8 inputs at
+    /// a time (narrowed to i16 lanes: input `2t` lands in the low half of item `t`).
+    #[inline]
+    pub fn store_codes(group: &[f32; GROUP_SIZE], inv: f32, dst: &mut [Code]) {
+        let inv = f32x4_splat(inv);
+        let code = |v: &[f32; 4]| i32x4_trunc_sat_f32x4(f32x4_nearest(f32x4_mul(load(v), inv)));
+        for (d, x) in dst.chunks_exact_mut(4).zip(group.as_chunks::<8>().0) {
+            let (lo, hi) = x.split_at(4);
+            let (Some(lo), Some(hi)) = (lo.first_chunk(), hi.first_chunk()) else {
+                unreachable!("8 inputs split in halves of 4");
+            };
+            let q = i16x8_narrow_i32x4(code(lo), code(hi));
+            d[0] = u32x4_extract_lane::<0>(q);
+            d[1] = u32x4_extract_lane::<1>(q);
+            d[2] = u32x4_extract_lane::<2>(q);
+            d[3] = u32x4_extract_lane::<3>(q);
         }
     }
 
@@ -341,7 +374,8 @@ mod lanes {
 /// pairwise multiply-adds (`pmaddwd` on x86-64); the same exact sums and f32 steps as wasm's.
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 mod lanes {
-    use super::{GROUP_SIZE, KC, NR, Panel, V};
+    use super::{ABS_BITS, GROUP_SIZE, KC, NR, Panel, V};
+    use crate::cpu::math::round_small;
 
     /// One activation code per item.
     pub type Code = i16;
@@ -352,9 +386,18 @@ mod lanes {
     /// Items of a panel.
     pub const PANEL_ITEMS: usize = KC * NR;
 
-    /// Copies a group's codes.
-    pub fn store_codes(q: &[i16; GROUP_SIZE], dst: &mut [Code]) {
-        dst.copy_from_slice(q);
+    /// `max |x|` of a group, compared as bits (see [`ABS_BITS`]).
+    #[inline]
+    pub fn absmax(group: &[f32; GROUP_SIZE]) -> f32 {
+        f32::from_bits(group.iter().fold(0, |m, v| m.max(v.to_bits() & ABS_BITS)))
+    }
+
+    /// A group's codes `round_ties_even(x · inv)`.
+    #[inline]
+    pub fn store_codes(group: &[f32; GROUP_SIZE], inv: f32, dst: &mut [Code]) {
+        for (c, &v) in dst.iter_mut().zip(group) {
+            *c = round_small(v * inv) as i16;
+        }
     }
 
     /// Lays out `cols[c][k]` (k < kc) as the panel's items.
