@@ -88,15 +88,29 @@ fn reflect_convolve(g: &[f64], ker: &[f64]) -> Vec<f64> {
     ext.extend_from_slice(g);
     ext.extend(g[..e - 1].iter().rev());
     let kr: Vec<f64> = ker.iter().rev().copied().collect();
+    // The kernel's entries that underflowed to exactly 0 (|t - 0.5| > ~38 sigma) add nothing:
+    // only the rest is multiplied.
+    let first = kr.iter().position(|&k| k != 0.0).unwrap_or(kr.len());
+    let last = kr.iter().rposition(|&k| k != 0.0).map_or(first, |l| l + 1);
+    let kr = &kr[first..last];
     (e / 2..e / 2 + e)
-        .map(|i| {
-            ext[i..i + kr.len()]
-                .iter()
-                .zip(&kr)
-                .map(|(a, b)| a * b)
-                .sum()
-        })
+        .map(|i| dot(&ext[i + first..i + first + kr.len()], kr))
         .collect()
+}
+
+/// `Σ a[i] · b[i]` in 4 interleaved partial sums (one sum waits on each addition's latency: this
+/// runs ~4x faster, and differs from numpy's order, which is its own, in the last bits only).
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let (a4, a_rest) = a.as_chunks::<4>();
+    let (b4, b_rest) = b.as_chunks::<4>();
+    let mut acc = [0.0f64; 4];
+    for (x, y) in a4.iter().zip(b4) {
+        for l in 0..4 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    let rest: f64 = a_rest.iter().zip(b_rest).map(|(x, y)| x * y).sum();
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + rest
 }
 
 /// relplot `interpolate(t, y)`: piecewise-linear `i / (len - 1) -> y[i]` evaluated at `t`.
