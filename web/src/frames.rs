@@ -1,7 +1,11 @@
 //! The page thread's longest frame gap while work is in flight: a `requestAnimationFrame` loop
-//! that records the largest interval between two frames (the page test and the benchmark read
-//! it from the status lines' `data-frame-gap-ms`).
+//! that records the largest interval between two frames, and beside it the page thread's
+//! longest task where the browser reports long tasks (over 50 ms; Chromium's Long Tasks API): a
+//! frame can also wait for a CPU shared with busy workers and the compositor while the page
+//! thread idles. The page test and the benchmark read both from the status lines'
+//! `data-frame-gap-ms` and `data-longest-task-ms`.
 
+use js_sys::{Array, Function, Object, Reflect};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -11,6 +15,7 @@ pub struct FrameGap {
     longest: Rc<Cell<f64>>,
     last: Rc<Cell<f64>>,
     running: Rc<Cell<bool>>,
+    tasks: Option<LongTasks>,
 }
 
 /// The loop's callback, re-registered every frame while it runs.
@@ -45,6 +50,7 @@ impl FrameGap {
             longest,
             last,
             running,
+            tasks: LongTasks::observe(),
         }
     }
 
@@ -54,7 +60,87 @@ impl FrameGap {
         if self.running.replace(false) {
             let tail = crate::clock::now_ms() - self.last.get();
             self.longest.set(self.longest.get().max(tail));
+            if let Some(t) = &self.tasks {
+                t.stop();
+            }
         }
         self.longest.get()
+    }
+
+    /// The page thread's longest task over 50 ms until [`FrameGap::stop`] (0: none), or `None`
+    /// where the browser does not report long tasks.
+    pub fn longest_task(&self) -> Option<f64> {
+        self.tasks.as_ref().map(|t| t.longest.get())
+    }
+
+    /// `data-longest-task-ms`'s value and a clause for the status line.
+    pub fn task_report(&self) -> (String, String) {
+        match self.longest_task() {
+            Some(ms) if ms > 0.0 => (format!("{ms:.0}"), format!("its longest task {ms:.0} ms")),
+            Some(_) => ("0".into(), "no task of its own over 50 ms".into()),
+            None => ("".into(), "its tasks not reported by this browser".into()),
+        }
+    }
+}
+
+/// A `PerformanceObserver` of long tasks, keeping the longest.
+struct LongTasks {
+    observer: JsValue,
+    longest: Rc<Cell<f64>>,
+    _callback: Closure<dyn FnMut(JsValue)>,
+}
+
+/// `method` of `target`, called with `args`.
+fn call(target: &JsValue, method: &str, args: &Array) -> Result<JsValue, JsValue> {
+    let f: Function = Reflect::get(target, &method.into())?.dyn_into()?;
+    Reflect::apply(&f, target, args)
+}
+
+/// Keeps the longest `duration` of a list of performance entries.
+fn keep_longest(entries: &JsValue, longest: &Cell<f64>) {
+    for e in Array::from(entries).iter() {
+        let ms = Reflect::get(&e, &"duration".into())
+            .ok()
+            .and_then(|d| d.as_f64())
+            .unwrap_or(0.0);
+        longest.set(longest.get().max(ms));
+    }
+}
+
+impl LongTasks {
+    /// Starts observing, where the browser reports long tasks.
+    fn observe() -> Option<Self> {
+        let ctor: Function = Reflect::get(&js_sys::global(), &"PerformanceObserver".into())
+            .ok()?
+            .dyn_into()
+            .ok()?;
+        let types = Reflect::get(&ctor, &"supportedEntryTypes".into()).ok()?;
+        if !Array::from(&types).includes(&"longtask".into(), 0) {
+            return None;
+        }
+        let longest = Rc::new(Cell::new(0.0_f64));
+        let l = longest.clone();
+        let callback = Closure::<dyn FnMut(JsValue)>::new(move |list: JsValue| {
+            if let Ok(entries) = call(&list, "getEntries", &Array::new()) {
+                keep_longest(&entries, &l);
+            }
+        });
+        let observer = Reflect::construct(&ctor, &Array::of1(callback.as_ref())).ok()?;
+        let options = Object::new();
+        Reflect::set(&options, &"type".into(), &"longtask".into()).ok()?;
+        call(&observer, "observe", &Array::of1(&options)).ok()?;
+        Some(Self {
+            observer,
+            longest,
+            _callback: callback,
+        })
+    }
+
+    /// Takes the entries not yet delivered and stops observing.
+    fn stop(&self) {
+        if let Ok(entries) = call(&self.observer, "takeRecords", &Array::new()) {
+            keep_longest(&entries, &self.longest);
+        }
+        let _ = call(&self.observer, "disconnect", &Array::new());
     }
 }

@@ -413,10 +413,12 @@ async fn run_all(models: &Rc<Models>) -> Result<(), String> {
         Err(e) if e == CANCELLED => "Run cancelled; the previous results stay shown.".to_string(),
         Err(_) => "The run stopped.".to_string(),
     };
+    let (task_ms, tasks) = gap.task_report();
     status(&format!(
-        "{line} Longest frame gap of the page during the run: {gap_ms:.0} ms."
+        "{line} Longest frame gap of the page during the run: {gap_ms:.0} ms ({tasks})."
     ));
     set_status_data("data-frame-gap-ms", &format!("{gap_ms:.0}"));
+    set_status_data("data-longest-task-ms", &task_ms);
     result.map(|_| ())
 }
 
