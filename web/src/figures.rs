@@ -1,8 +1,8 @@
 //! The first view's figures, drawn by `qcal-plot` on the page's `<canvas>` elements (the same
 //! drawing functions the CLI writes as PNG/SVG).
 
+use crate::canvas::MeasuredCanvas;
 use crate::outputs::Comparison;
-use plotters_canvas::CanvasBackend;
 use qcal_calib::calibrators::{FuzzyGated, Method};
 use qcal_calib::metrics::ReliabilityBins;
 use qcal_model::Precision;
@@ -55,11 +55,11 @@ fn on_canvas(
     id: &str,
     aspect: f64,
     draw: impl FnOnce(
-        &plotters::drawing::DrawingArea<CanvasBackend, plotters::coord::Shift>,
+        &plotters::drawing::DrawingArea<MeasuredCanvas, plotters::coord::Shift>,
     ) -> Result<(), qcal_plot::PlotError>,
 ) -> Result<(), String> {
     let canvas = sized_canvas(id, aspect)?;
-    let backend = CanvasBackend::with_canvas_object(canvas)
+    let backend = MeasuredCanvas::new(canvas)
         .ok_or_else(|| format!("#{id}: the browser gave no 2D canvas context"))?;
     let area = backend.into_drawing_area();
     draw(&area).map_err(|e| format!("drawing #{id}: {e}"))?;

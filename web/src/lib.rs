@@ -21,6 +21,8 @@
 //! where workers are unavailable or fail.
 
 pub mod calibrators;
+#[cfg(target_arch = "wasm32")]
+mod canvas;
 mod clock;
 mod dom;
 pub mod embedded;

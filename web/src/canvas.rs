@@ -1,0 +1,142 @@
+//! The page's plotters backend: plotters-canvas's `CanvasBackend`, except that text is measured
+//! by the canvas itself (`measureText`). Plotters' own measure on wasm appends a `<span>` to the
+//! page and reads its `offsetHeight` for every tick label, a forced layout each: most of a
+//! chart's drawing time (a fit's first live diagram held the page thread 0.1-0.4 s).
+
+use plotters_backend::{
+    BackendColor, BackendCoord, BackendStyle, BackendTextStyle, DrawingBackend, DrawingErrorKind,
+};
+use plotters_canvas::CanvasBackend;
+use wasm_bindgen::JsCast;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
+
+/// plotters-canvas's error (a type it does not export by name).
+type CanvasError = <CanvasBackend as DrawingBackend>::ErrorType;
+
+/// Result of a drawing call.
+type Drawn = Result<(), DrawingErrorKind<CanvasError>>;
+
+/// A canvas that plotters draws on and that measures its own text.
+pub struct MeasuredCanvas {
+    inner: CanvasBackend,
+    context: CanvasRenderingContext2d,
+}
+
+impl MeasuredCanvas {
+    /// The backend of `canvas`; `None` when the browser gives no 2D context.
+    pub fn new(canvas: HtmlCanvasElement) -> Option<Self> {
+        let context = canvas
+            .get_context("2d")
+            .ok()??
+            .dyn_into::<CanvasRenderingContext2d>()
+            .ok()?;
+        Some(Self {
+            inner: CanvasBackend::with_canvas_object(canvas)?,
+            context,
+        })
+    }
+}
+
+/// The CSS font of `style`, as `CanvasBackend::draw_text` sets it.
+fn css_font<S: BackendTextStyle>(style: &S) -> String {
+    format!(
+        "{} {}px {}",
+        style.style().as_str(),
+        style.size(),
+        style.family().as_str()
+    )
+}
+
+impl DrawingBackend for MeasuredCanvas {
+    type ErrorType = CanvasError;
+
+    fn get_size(&self) -> (u32, u32) {
+        self.inner.get_size()
+    }
+
+    fn ensure_prepared(&mut self) -> Drawn {
+        self.inner.ensure_prepared()
+    }
+
+    fn present(&mut self) -> Drawn {
+        self.inner.present()
+    }
+
+    fn draw_pixel(&mut self, point: BackendCoord, color: BackendColor) -> Drawn {
+        self.inner.draw_pixel(point, color)
+    }
+
+    fn draw_line<S: BackendStyle>(&mut self, from: BackendCoord, to: BackendCoord, s: &S) -> Drawn {
+        self.inner.draw_line(from, to, s)
+    }
+
+    fn draw_rect<S: BackendStyle>(
+        &mut self,
+        upper_left: BackendCoord,
+        bottom_right: BackendCoord,
+        style: &S,
+        fill: bool,
+    ) -> Drawn {
+        self.inner.draw_rect(upper_left, bottom_right, style, fill)
+    }
+
+    fn draw_path<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(
+        &mut self,
+        path: I,
+        style: &S,
+    ) -> Drawn {
+        self.inner.draw_path(path, style)
+    }
+
+    fn draw_circle<S: BackendStyle>(
+        &mut self,
+        center: BackendCoord,
+        radius: u32,
+        style: &S,
+        fill: bool,
+    ) -> Drawn {
+        self.inner.draw_circle(center, radius, style, fill)
+    }
+
+    fn fill_polygon<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(
+        &mut self,
+        vert: I,
+        style: &S,
+    ) -> Drawn {
+        self.inner.fill_polygon(vert, style)
+    }
+
+    fn draw_text<S: BackendTextStyle>(
+        &mut self,
+        text: &str,
+        style: &S,
+        pos: BackendCoord,
+    ) -> Drawn {
+        self.inner.draw_text(text, style, pos)
+    }
+
+    /// Width from `measureText`; height the font's ascent + descent (the line box plotters'
+    /// `<span>` measured), else 1.2 x the font size where the browser does not report it
+    /// (plotters' own measure where `measureText` fails).
+    fn estimate_text_size<S: BackendTextStyle>(
+        &self,
+        text: &str,
+        style: &S,
+    ) -> Result<(u32, u32), DrawingErrorKind<CanvasError>> {
+        self.context.set_font(&css_font(style));
+        let Ok(m) = self.context.measure_text(text) else {
+            return self.inner.estimate_text_size(text, style);
+        };
+        let height = m.font_bounding_box_ascent() + m.font_bounding_box_descent();
+        let height = if height.is_finite() && height > 0.0 {
+            height
+        } else {
+            1.2 * style.size()
+        };
+        Ok((m.width().ceil() as u32, height.ceil() as u32))
+    }
+
+    fn blit_bitmap(&mut self, pos: BackendCoord, size: (u32, u32), src: &[u8]) -> Drawn {
+        self.inner.blit_bitmap(pos, size, src)
+    }
+}
