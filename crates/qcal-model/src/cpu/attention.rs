@@ -67,20 +67,54 @@ impl BertSelfAttention {
             }
             for i in 0..t {
                 let qi = &q[i * h..(i + 1) * h][cols.clone()];
-                scores.fill(0.0);
-                for (&qd, kd) in qi.iter().zip(keys_t.chunks_exact(t)) {
-                    scores.iter_mut().zip(kd).for_each(|(s, &x)| *s += qd * x);
-                }
+                weighted_sums(&mut scores, |j0| {
+                    qi.iter()
+                        .zip(keys_t.chunks_exact(t))
+                        .map(move |(&qd, kd)| (qd, &kd[j0..]))
+                });
                 scores.iter_mut().for_each(|s| *s /= scale);
                 softmax_in_place(&mut scores);
                 let oi = &mut out[i * h..(i + 1) * h][cols.clone()];
-                oi.fill(0.0);
-                for (&p, vj) in scores.iter().zip(v.chunks_exact(h)) {
-                    oi.iter_mut()
-                        .zip(&vj[cols.clone()])
-                        .for_each(|(o, x)| *o += p * x);
-                }
+                let c0 = cols.start;
+                weighted_sums(oi, |d0| {
+                    scores
+                        .iter()
+                        .zip(v.chunks_exact(h))
+                        .map(move |(&p, vj)| (p, &vj[c0 + d0..]))
+                });
             }
+        }
+    }
+}
+
+/// Lanes of [`weighted_sums`]' register-held accumulators.
+const LANES: usize = 16;
+
+/// `out[l] = Σ_m w_m · x_m[l]`, summed over the terms `(w_m, x_m)` in order from 0 (so each is
+/// what a plain loop adding into `out` gives), for [`LANES`] outputs at a time held in
+/// registers; `terms(l0)` yields the terms with `x_m` starting at output `l0`.
+fn weighted_sums<'a, I>(out: &mut [f32], terms: impl Fn(usize) -> I)
+where
+    I: Iterator<Item = (f32, &'a [f32])>,
+{
+    let (full, tail) = out.as_chunks_mut::<LANES>();
+    for (c, o) in full.iter_mut().enumerate() {
+        let mut acc = [0.0f32; LANES];
+        for (w, x) in terms(c * LANES) {
+            let Some(x) = x.first_chunk::<LANES>() else {
+                unreachable!("every term covers the outputs");
+            };
+            for (a, &x) in acc.iter_mut().zip(x) {
+                *a += w * x;
+            }
+        }
+        *o = acc;
+    }
+    let l0 = full.len() * LANES;
+    tail.fill(0.0);
+    for (w, x) in terms(l0) {
+        for (a, &x) in tail.iter_mut().zip(x) {
+            *a += w * x;
         }
     }
 }

@@ -204,33 +204,29 @@ fn block(a: &QuantRows, q: &QuantizedLinear, codes: &IntCodes, c: &mut [f32]) {
     let mut panel = Panel::new();
     for k0 in (0..a.k).step_by(KC) {
         let kc = KC.min(a.k - k0);
+        let block_rows = lanes::Rows::of(a, rows, k0, kc);
         for j0 in (0..n).step_by(NR) {
             panel.fill(q, codes, j0, k0, kc);
             let nr = NR.min(n - j0);
-            let mut i = 0;
-            while i + MR <= rows {
-                let out = lanes::tile::<MR>(std::array::from_fn(|r| a.row(i + r, k0, kc)), &panel);
-                add_tile(&out, c, n, i, j0, nr);
-                i += MR;
-            }
-            for r in i..rows {
-                let out = lanes::tile::<1>([a.row(r, k0, kc)], &panel);
-                add_tile(&out, c, n, r, j0, nr);
+            for i in (0..rows).step_by(MR) {
+                let out = block_rows.tile(i, &panel);
+                add_tile(&out, c, n, i, j0, nr, (rows - i).min(MR));
             }
         }
     }
 }
 
-/// `c[i0 + r, j0 + jj] += out[r][jj]` for the first `nr` columns.
-fn add_tile<const R: usize>(
-    out: &[[[f32; 4]; V]; R],
+/// `c[i0 + r, j0 + jj] += out[r][jj]` for the first `nr` columns of the first `mr` rows.
+fn add_tile(
+    out: &[[[f32; 4]; V]; MR],
     c: &mut [f32],
     n: usize,
     i0: usize,
     j0: usize,
     nr: usize,
+    mr: usize,
 ) {
-    for (r, vecs) in out.iter().enumerate() {
+    for (r, vecs) in out.iter().take(mr).enumerate() {
         let cols = vecs.iter().flatten();
         let dst = &mut c[(i0 + r) * n + j0..(i0 + r) * n + j0 + nr];
         dst.iter_mut().zip(cols).for_each(|(d, v)| *d += v);
@@ -239,10 +235,11 @@ fn add_tile<const R: usize>(
 
 /// The micro-kernel on wasm `simd128`: the panel holds, per input pair `t` and vector `v`, the
 /// 8 i16 weights of columns `4v..4v+4` at inputs `2t, 2t+1`; a row's pair is splatted and
-/// multiplied by `i32x4.dot_i16x8_s`, 4 columns' exact sums per instruction.
+/// multiplied by `i32x4.dot_i16x8_s`, 4 columns' exact sums per instruction, [`MR`] rows at a
+/// time.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod lanes {
-    use super::{ABS_BITS, GROUP_SIZE, KC, NR, PAIRS, Panel, V};
+    use super::{ABS_BITS, GROUP_SIZE, KC, MR, NR, PAIRS, Panel, QuantRows, V};
     use core::arch::wasm32::*;
 
     /// Two activation codes per item (input `2t` in the low half).
@@ -322,50 +319,90 @@ mod lanes {
         }
     }
 
-    /// `R` rows x [`NR`] columns over one panel; `rows[r]` is row r's codes and group scales.
-    #[inline]
-    pub fn tile<const R: usize>(rows: [(&[Code], &[f32]); R], panel: &Panel) -> [[[f32; 4]; V]; R] {
-        let mut out = [[f32x4_splat(0.0); V]; R];
-        let groups = rows[0].1.len();
-        for g in 0..groups {
-            let w: &[W; PAIRS * V] = match panel.w[g * PAIRS * V..].first_chunk() {
-                Some(w) => w,
-                None => unreachable!("a panel holds every group"),
-            };
-            let a: [&[u32; PAIRS]; R] = rows.map(|(p, _)| match p[g * PAIRS..].first_chunk() {
-                Some(a) => a,
-                None => unreachable!("a row holds every group of the panel"),
-            });
-            let mut acc = [[i32x4_splat(0); V]; R];
-            for t in 0..PAIRS {
-                let wt: [v128; V] = std::array::from_fn(|v| w[t * V + v].0);
-                for r in 0..R {
-                    let p = u32x4_splat(a[r][t]);
+    /// Rows `i..i + MR` of a block over one panel's inputs `k0..k0 + kc`, repacked for
+    /// [`Rows::tile`]: per row quad, per input pair, the quad's 4 codes side by side (and its 4
+    /// scales per group), so that one address plus constant offsets reaches all four (V8 adds
+    /// every other address on its own; rows past the block's end are zeros).
+    pub struct Rows {
+        /// `[rows / MR, kc / 2]` quads of codes.
+        codes: Vec<[Code; MR]>,
+        /// `[rows / MR, kc / 64]` quads of `sx`.
+        scales: Vec<[f32; MR]>,
+        /// Input pairs of the panel.
+        pairs: usize,
+    }
+
+    impl Rows {
+        /// The first `rows` rows of `a` over inputs `k0..k0 + kc`.
+        pub fn of(a: &QuantRows, rows: usize, k0: usize, kc: usize) -> Self {
+            let (pairs, groups) = (kc / 2, kc / GROUP_SIZE);
+            let quads = rows.div_ceil(MR);
+            let mut codes = vec![[0; MR]; quads * pairs];
+            let mut scales = vec![[0.0; MR]; quads * groups];
+            for i in 0..rows {
+                let (q, r) = (i / MR, i % MR);
+                let (c, s) = a.row(i, k0, kc);
+                for (d, &v) in codes[q * pairs..(q + 1) * pairs].iter_mut().zip(c) {
+                    d[r] = v;
+                }
+                for (d, &v) in scales[q * groups..(q + 1) * groups].iter_mut().zip(s) {
+                    d[r] = v;
+                }
+            }
+            Self {
+                codes,
+                scales,
+                pairs,
+            }
+        }
+
+        /// Rows `i..i + MR` x [`NR`] columns over `panel` (`i` a multiple of [`MR`]).
+        #[inline]
+        pub fn tile(&self, i: usize, panel: &Panel) -> [[[f32; 4]; V]; MR] {
+            let q = i / MR;
+            let codes = &self.codes[q * self.pairs..(q + 1) * self.pairs];
+            let groups = self.pairs / PAIRS;
+            let scales = &self.scales[q * groups..(q + 1) * groups];
+            let mut out = [[f32x4_splat(0.0); V]; MR];
+            for (g, sx) in scales.iter().enumerate() {
+                let w: &[W; PAIRS * V] = match panel.w[g * PAIRS * V..].first_chunk() {
+                    Some(w) => w,
+                    None => unreachable!("a panel holds every group"),
+                };
+                let a: &[[Code; MR]; PAIRS] = match codes[g * PAIRS..].first_chunk() {
+                    Some(a) => a,
+                    None => unreachable!("the rows hold every group of the panel"),
+                };
+                let mut acc = [[i32x4_splat(0); V]; MR];
+                for (wt, at) in w.chunks_exact(V).zip(a) {
+                    for r in 0..MR {
+                        let p = u32x4_splat(at[r]);
+                        for v in 0..V {
+                            acc[r][v] = i32x4_add(acc[r][v], i32x4_dot_i16x8(p, wt[v].0));
+                        }
+                    }
+                }
+                for r in 0..MR {
+                    let sx = f32x4_splat(sx[r]);
                     for v in 0..V {
-                        acc[r][v] = i32x4_add(acc[r][v], i32x4_dot_i16x8(p, wt[v]));
+                        let s = panel.s[g * V + v];
+                        let s = f32x4(s[0], s[1], s[2], s[3]);
+                        let scaled = f32x4_mul(f32x4_mul(f32x4_convert_i32x4(acc[r][v]), sx), s);
+                        out[r][v] = f32x4_add(out[r][v], scaled);
                     }
                 }
             }
-            for r in 0..R {
-                let sx = f32x4_splat(rows[r].1[g]);
-                for v in 0..V {
-                    let s = panel.s[g * V + v];
-                    let s = f32x4(s[0], s[1], s[2], s[3]);
-                    let scaled = f32x4_mul(f32x4_mul(f32x4_convert_i32x4(acc[r][v]), sx), s);
-                    out[r][v] = f32x4_add(out[r][v], scaled);
-                }
-            }
-        }
-        out.map(|vecs| {
-            vecs.map(|o| {
-                [
-                    f32x4_extract_lane::<0>(o),
-                    f32x4_extract_lane::<1>(o),
-                    f32x4_extract_lane::<2>(o),
-                    f32x4_extract_lane::<3>(o),
-                ]
+            out.map(|vecs| {
+                vecs.map(|o| {
+                    [
+                        f32x4_extract_lane::<0>(o),
+                        f32x4_extract_lane::<1>(o),
+                        f32x4_extract_lane::<2>(o),
+                        f32x4_extract_lane::<3>(o),
+                    ]
+                })
             })
-        })
+        }
     }
 }
 
@@ -374,7 +411,7 @@ mod lanes {
 /// pairwise multiply-adds (`pmaddwd` on x86-64); the same exact sums and f32 steps as wasm's.
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 mod lanes {
-    use super::{ABS_BITS, GROUP_SIZE, KC, NR, Panel, V};
+    use super::{ABS_BITS, GROUP_SIZE, KC, MR, NR, Panel, QuantRows, V};
     use crate::cpu::math::round_small;
 
     /// One activation code per item.
@@ -424,9 +461,32 @@ mod lanes {
             .sum()
     }
 
+    /// The first `rows` rows of a block over one panel's inputs `k0..k0 + kc`, as they are.
+    pub struct Rows<'a> {
+        a: &'a QuantRows,
+        rows: usize,
+        k0: usize,
+        kc: usize,
+    }
+
+    impl<'a> Rows<'a> {
+        /// The first `rows` rows of `a` over inputs `k0..k0 + kc`.
+        pub fn of(a: &'a QuantRows, rows: usize, k0: usize, kc: usize) -> Self {
+            Self { a, rows, k0, kc }
+        }
+
+        /// Rows `i..i + MR` x [`NR`] columns over `panel` (rows past the end repeat the last).
+        #[inline]
+        pub fn tile(&self, i: usize, panel: &Panel) -> [[[f32; 4]; V]; MR] {
+            let rows =
+                std::array::from_fn(|r| self.a.row((i + r).min(self.rows - 1), self.k0, self.kc));
+            tile(rows, panel)
+        }
+    }
+
     /// `R` rows x [`NR`] columns over one panel; `rows[r]` is row r's codes and group scales.
     #[inline]
-    pub fn tile<const R: usize>(rows: [(&[Code], &[f32]); R], panel: &Panel) -> [[[f32; 4]; V]; R] {
+    fn tile<const R: usize>(rows: [(&[Code], &[f32]); R], panel: &Panel) -> [[[f32; 4]; V]; R] {
         let mut out = [[[0.0f32; 4]; V]; R];
         let groups = rows[0].1.len();
         for g in 0..groups {
