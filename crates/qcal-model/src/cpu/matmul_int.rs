@@ -321,8 +321,9 @@ mod lanes {
 
     /// Rows `i..i + MR` of a block over one panel's inputs `k0..k0 + kc`, repacked for
     /// [`Rows::tile`]: per row quad, per input pair, the quad's 4 codes side by side (and its 4
-    /// scales per group), so that one address plus constant offsets reaches all four (V8 adds
-    /// every other address on its own; rows past the block's end are zeros).
+    /// scales per group), so that all four come from one address (plus 4, 8 and 12) where four
+    /// rows took four addresses, each computed per load by V8 (rows past the block's end are
+    /// zeros).
     pub struct Rows {
         /// `[rows / MR, kc / 2]` quads of codes.
         codes: Vec<[Code; MR]>,
