@@ -3,10 +3,10 @@
 //! page and reads its `offsetHeight` for every tick label, a forced layout each: most of a
 //! chart's drawing time (a fit's first live diagram held the page thread 0.1-0.4 s).
 
-use plotters_backend::{
-    BackendColor, BackendCoord, BackendStyle, BackendTextStyle, DrawingBackend, DrawingErrorKind,
-};
 use plotters_canvas::CanvasBackend;
+use qcal_plot::plotters_backend::{
+    BackendCoord, BackendTextStyle, DrawingBackend, DrawingErrorKind,
+};
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
@@ -50,61 +50,7 @@ fn css_font<S: BackendTextStyle>(style: &S) -> String {
 impl DrawingBackend for MeasuredCanvas {
     type ErrorType = CanvasError;
 
-    fn get_size(&self) -> (u32, u32) {
-        self.inner.get_size()
-    }
-
-    fn ensure_prepared(&mut self) -> Drawn {
-        self.inner.ensure_prepared()
-    }
-
-    fn present(&mut self) -> Drawn {
-        self.inner.present()
-    }
-
-    fn draw_pixel(&mut self, point: BackendCoord, color: BackendColor) -> Drawn {
-        self.inner.draw_pixel(point, color)
-    }
-
-    fn draw_line<S: BackendStyle>(&mut self, from: BackendCoord, to: BackendCoord, s: &S) -> Drawn {
-        self.inner.draw_line(from, to, s)
-    }
-
-    fn draw_rect<S: BackendStyle>(
-        &mut self,
-        upper_left: BackendCoord,
-        bottom_right: BackendCoord,
-        style: &S,
-        fill: bool,
-    ) -> Drawn {
-        self.inner.draw_rect(upper_left, bottom_right, style, fill)
-    }
-
-    fn draw_path<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(
-        &mut self,
-        path: I,
-        style: &S,
-    ) -> Drawn {
-        self.inner.draw_path(path, style)
-    }
-
-    fn draw_circle<S: BackendStyle>(
-        &mut self,
-        center: BackendCoord,
-        radius: u32,
-        style: &S,
-        fill: bool,
-    ) -> Drawn {
-        self.inner.draw_circle(center, radius, style, fill)
-    }
-
-    fn fill_polygon<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(
-        &mut self,
-        vert: I,
-        style: &S,
-    ) -> Drawn {
-        self.inner.fill_polygon(vert, style)
-    }
+    qcal_plot::forward_shapes!(inner);
 
     fn draw_text<S: BackendTextStyle>(
         &mut self,
@@ -134,9 +80,5 @@ impl DrawingBackend for MeasuredCanvas {
             1.2 * style.size()
         };
         Ok((m.width().ceil() as u32, height.ceil() as u32))
-    }
-
-    fn blit_bitmap(&mut self, pos: BackendCoord, size: (u32, u32), src: &[u8]) -> Drawn {
-        self.inner.blit_bitmap(pos, size, src)
     }
 }

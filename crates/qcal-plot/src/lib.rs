@@ -23,6 +23,7 @@
 
 mod error;
 mod files;
+mod forward;
 mod fuzzy;
 mod fuzzy_maps;
 mod grouped;
@@ -55,3 +56,4 @@ pub use plotters;
 pub use plotters::coord::Shift;
 pub use plotters::drawing::DrawingArea;
 pub use plotters::prelude::DrawingBackend;
+pub use plotters_backend;
