@@ -23,6 +23,7 @@
 
 mod error;
 mod files;
+#[macro_use]
 mod forward;
 mod fuzzy;
 mod fuzzy_maps;

@@ -78,7 +78,7 @@ fn anchor_offset(
 impl DrawingBackend for PngBackend<'_> {
     type ErrorType = PngError;
 
-    crate::forward_shapes!(inner);
+    forward_shapes!(inner);
 
     fn draw_text<S: BackendTextStyle>(
         &mut self,
