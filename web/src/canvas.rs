@@ -23,10 +23,16 @@ pub struct MeasuredCanvas {
 }
 
 impl MeasuredCanvas {
-    /// The backend of `canvas`; `None` when the browser gives no 2D context.
+    /// The backend of `canvas`; `None` when the browser gives no 2D context. The context is
+    /// made `willReadFrequently`, drawn by the CPU in the page's renderer: these small charts
+    /// draw in milliseconds so, where drawn by the GPU process each redraw (the live diagram's,
+    /// every 200 ms during a fit) held up the page's frames by 150-230 ms under a software GPU
+    /// (SwiftShader, on machines without one). plotters-canvas then gets the same context.
     pub fn new(canvas: HtmlCanvasElement) -> Option<Self> {
+        let options = js_sys::Object::new();
+        js_sys::Reflect::set(&options, &"willReadFrequently".into(), &true.into()).ok()?;
         let context = canvas
-            .get_context("2d")
+            .get_context_with_context_options("2d", &options)
             .ok()??
             .dyn_into::<CanvasRenderingContext2d>()
             .ok()?;

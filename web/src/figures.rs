@@ -36,18 +36,7 @@ fn sized_canvas(id: &str, aspect: f64) -> Result<HtmlCanvasElement, String> {
     let width = (css_width * ratio).round() as u32;
     canvas.set_width(width);
     canvas.set_height((f64::from(width) * aspect).round() as u32);
-    cpu_context(&canvas);
     Ok(canvas)
-}
-
-/// Creates the canvas's 2D context (which plotters then gets) as `willReadFrequently`: drawn
-/// by the CPU in the page's renderer. These small charts draw in milliseconds so; drawn by the
-/// GPU process instead, each redraw (the live diagram's, every 200 ms during a fit) held up the
-/// page's frames by 150-230 ms under a software GPU (SwiftShader, on machines without one).
-fn cpu_context(canvas: &HtmlCanvasElement) {
-    let options = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&options, &"willReadFrequently".into(), &true.into());
-    let _ = canvas.get_context_with_context_options("2d", &options);
 }
 
 /// Draws `draw` on the canvas `id` (height = `aspect` x width), with errors naming the figure.

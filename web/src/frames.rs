@@ -67,19 +67,22 @@ impl FrameGap {
         self.longest.get()
     }
 
-    /// The page thread's longest task over 50 ms until [`FrameGap::stop`] (0: none), or `None`
-    /// where the browser does not report long tasks.
-    pub fn longest_task(&self) -> Option<f64> {
-        self.tasks.as_ref().map(|t| t.longest.get())
-    }
-
-    /// `data-longest-task-ms`'s value and a clause for the status line.
-    pub fn task_report(&self) -> (String, String) {
-        match self.longest_task() {
+    /// Stops measuring (see [`FrameGap::stop`]), sets `data-frame-gap-ms` and
+    /// `data-longest-task-ms` (empty where the browser does not report long tasks, 0 for none
+    /// over 50 ms) on the element `id`, and returns the figures for its status line:
+    /// `"N ms (its longest task M ms)"`.
+    pub fn report_on(&self, id: &str) -> String {
+        let gap_ms = self.stop();
+        let (task_ms, tasks) = match self.tasks.as_ref().map(|t| t.longest.get()) {
             Some(ms) if ms > 0.0 => (format!("{ms:.0}"), format!("its longest task {ms:.0} ms")),
             Some(_) => ("0".into(), "no task of its own over 50 ms".into()),
             None => ("".into(), "its tasks not reported by this browser".into()),
+        };
+        if let Ok(e) = crate::dom::by_id(id) {
+            let _ = e.set_attribute("data-frame-gap-ms", &format!("{gap_ms:.0}"));
+            let _ = e.set_attribute("data-longest-task-ms", &task_ms);
         }
+        format!("{gap_ms:.0} ms ({tasks})")
     }
 }
 

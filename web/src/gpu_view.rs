@@ -281,7 +281,6 @@ async fn try_setup(models: &Rc<Models>, id: u64) -> Result<(Gpu, &'static str, S
     still_current(id)?;
     status(&format!("Uploading the model to {adapter}…"));
     let (mut fp32, int4) = upload(&ctx, models, id).await?;
-
     let probe = if ctx.is_software() {
         PROBE_SOFTWARE
     } else {

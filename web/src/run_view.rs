@@ -407,18 +407,15 @@ fn against_shipped(s: Scenario, ran: &Pair, models: &Models) -> Result<String, S
 async fn run_all(models: &Rc<Models>) -> Result<(), String> {
     let gap = FrameGap::start();
     let result = run_and_show(models, &gap).await;
-    let gap_ms = gap.stop();
     let line = match &result {
         Ok(line) => line.clone(),
         Err(e) if e == CANCELLED => "Run cancelled; the previous results stay shown.".to_string(),
         Err(_) => "The run stopped.".to_string(),
     };
-    let (task_ms, tasks) = gap.task_report();
+    let gap = gap.report_on("run-status");
     status(&format!(
-        "{line} Longest frame gap of the page during the run: {gap_ms:.0} ms ({tasks})."
+        "{line} Longest frame gap of the page during the run: {gap}."
     ));
-    set_status_data("data-frame-gap-ms", &format!("{gap_ms:.0}"));
-    set_status_data("data-longest-task-ms", &task_ms);
     result.map(|_| ())
 }
 

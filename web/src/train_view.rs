@@ -332,12 +332,10 @@ async fn train() -> Result<(), String> {
     let of_model = format!("the FP32 outputs of {}", crate::try_it::model_title(&model));
     let gap = FrameGap::start();
     let fits = fit_all(&methods, &val, &cfg, &of_model).await;
-    let gap_ms = gap.stop();
-    let (task_ms, tasks) = gap.task_report();
-    set_status_data("data-frame-gap-ms", &format!("{gap_ms:.0}"));
-    set_status_data("data-longest-task-ms", &task_ms);
-    let gap_line =
-        format!(" Longest frame gap of the page during the fits: {gap_ms:.0} ms ({tasks}).");
+    let gap_line = format!(
+        " Longest frame gap of the page during the fits: {}.",
+        gap.report_on("train-status")
+    );
     let (fitted, report, workers) = match fits {
         Ok(f) => f,
         Err(e) if e == CANCELLED => {

@@ -263,6 +263,17 @@ mod lanes {
         f32x4(v[0], v[1], v[2], v[3])
     }
 
+    /// A vector's four 32-bit lanes.
+    #[inline(always)]
+    fn u32_lanes(v: v128) -> [u32; 4] {
+        [
+            u32x4_extract_lane::<0>(v),
+            u32x4_extract_lane::<1>(v),
+            u32x4_extract_lane::<2>(v),
+            u32x4_extract_lane::<3>(v),
+        ]
+    }
+
     /// `max |x|` of a group, compared as bits (see [`ABS_BITS`]), 4 lanes at a time.
     #[inline]
     pub fn absmax(group: &[f32; GROUP_SIZE]) -> f32 {
@@ -272,13 +283,7 @@ mod lanes {
             .0
             .iter()
             .fold(u32x4_splat(0), |m, v| u32x4_max(m, v128_and(load(v), mask)));
-        let lanes = [
-            u32x4_extract_lane::<0>(m),
-            u32x4_extract_lane::<1>(m),
-            u32x4_extract_lane::<2>(m),
-            u32x4_extract_lane::<3>(m),
-        ];
-        f32::from_bits(lanes.into_iter().fold(0, u32::max))
+        f32::from_bits(u32_lanes(m).into_iter().fold(0, u32::max))
     }
 
     /// A group's codes `round_ties_even(x · inv)` (`f32x4.nearest`), two per item, 8 inputs at
@@ -292,11 +297,7 @@ mod lanes {
             let (Some(lo), Some(hi)) = (lo.first_chunk(), hi.first_chunk()) else {
                 unreachable!("8 inputs split in halves of 4");
             };
-            let q = i16x8_narrow_i32x4(code(lo), code(hi));
-            d[0] = u32x4_extract_lane::<0>(q);
-            d[1] = u32x4_extract_lane::<1>(q);
-            d[2] = u32x4_extract_lane::<2>(q);
-            d[3] = u32x4_extract_lane::<3>(q);
+            d.copy_from_slice(&u32_lanes(i16x8_narrow_i32x4(code(lo), code(hi))));
         }
     }
 
@@ -319,8 +320,7 @@ mod lanes {
         }
     }
 
-    /// Rows `i..i + MR` of a block over one panel's inputs `k0..k0 + kc`, repacked for
-    /// [`Rows::tile`]: per row quad, per input pair, the quad's 4 codes side by side (and its 4
+    /// The rows of a block over one panel's inputs `k0..k0 + kc`, repacked for [`Rows::tile`]: per row quad, per input pair, the quad's 4 codes side by side (and its 4
     /// scales per group), so that all four come from one address (plus 4, 8 and 12) where four
     /// rows took four addresses, each computed per load by V8 (rows past the block's end are
     /// zeros).
@@ -393,16 +393,8 @@ mod lanes {
                     }
                 }
             }
-            out.map(|vecs| {
-                vecs.map(|o| {
-                    [
-                        f32x4_extract_lane::<0>(o),
-                        f32x4_extract_lane::<1>(o),
-                        f32x4_extract_lane::<2>(o),
-                        f32x4_extract_lane::<3>(o),
-                    ]
-                })
-            })
+            // f32 lanes read as their bits.
+            out.map(|vecs| vecs.map(|o| u32_lanes(o).map(f32::from_bits)))
         }
     }
 }
