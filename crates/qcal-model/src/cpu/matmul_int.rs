@@ -80,14 +80,23 @@ impl IntCodes {
             scale,
         }
     }
+
+    /// Both codes of every packed byte (input `2t` in the low nibble, `2t + 1` in the high):
+    /// `pairs[b]` holds `codes[b & 15]` in its low 16 bits and `codes[b >> 4]` in its high 16
+    /// bits, so a panel is filled a byte (two inputs) per lookup.
+    fn pairs(&self) -> [u32; 256] {
+        let half = |i: usize| u32::from(self.codes[i & CODE_MASK as usize] as u16);
+        std::array::from_fn(|b| half(b) | half(b >> CODE_BITS) << 16)
+    }
 }
 
 /// `y[m, n] = x[m, k] · Wᵀ (+ bias[n])` with 12-bit activations; `x.len()` must be `m * k`.
 pub fn matmul(x: &[f32], m: usize, w: &QuantizedLinear, bias: Option<&[f32]>) -> Vec<f32> {
     let (n, k) = (w.out_features, w.in_features);
     let codes = IntCodes::of(&w.table);
+    let pairs = codes.pairs();
     in_row_blocks(x, m, n, k, MR, MC, bias, |a, rows, c| {
-        block(&QuantRows::of(a, rows, k), w, &codes, c)
+        block(&QuantRows::of(a, rows, k), w, &codes, &pairs, c)
     })
 }
 
@@ -150,7 +159,7 @@ impl QuantRows {
 }
 
 /// A weight panel expanded to i16: columns `j0..j0+NR` over `kc` inputs, laid out for the
-/// micro-kernel ([`lanes::store_panel`]); `s[g * V + v]` the group scales `sw / S` of columns
+/// micro-kernel ([`lanes::store_pair`]); `s[g * V + v]` the group scales `sw / S` of columns
 /// `4v..4v+4`.
 struct Panel {
     w: Vec<W>,
@@ -165,22 +174,33 @@ impl Panel {
         }
     }
 
-    /// Expands columns `j0..j0+NR` (zero past n) over inputs `k0..k0+kc`.
-    fn fill(&mut self, q: &QuantizedLinear, codes: &IntCodes, j0: usize, k0: usize, kc: usize) {
+    /// Expands columns `j0..j0+NR` (zero past n) over inputs `k0..k0+kc`, two inputs per
+    /// lookup in `pairs` ([`IntCodes::pairs`]).
+    fn fill(
+        &mut self,
+        q: &QuantizedLinear,
+        codes: &IntCodes,
+        pairs: &[u32; 256],
+        j0: usize,
+        k0: usize,
+        kc: usize,
+    ) {
         let words_per_row = q.in_features / CODES_PER_WORD;
         let groups_per_row = q.in_features / GROUP_SIZE;
-        let mut cols = [[0i16; KC]; NR];
         let mut scales = [[0.0f32; KC / GROUP_SIZE]; NR];
-        for (c, (dst, sdst)) in cols.iter_mut().zip(&mut scales).enumerate() {
+        for (c, sdst) in scales.iter_mut().enumerate() {
             let j = j0 + c;
             if j >= q.out_features {
+                (0..kc / 2).for_each(|t| lanes::store_pair(&mut self.w, c, t, 0));
                 continue;
             }
             let first = j * words_per_row + k0 / CODES_PER_WORD;
-            let words = &q.packed[first..first + kc / CODES_PER_WORD];
-            for (d, &word) in dst.chunks_exact_mut(CODES_PER_WORD).zip(words) {
-                for (i, d) in d.iter_mut().enumerate() {
-                    *d = codes.codes[((word >> (CODE_BITS * i)) & CODE_MASK) as usize];
+            for (i, &word) in q.packed[first..first + kc / CODES_PER_WORD]
+                .iter()
+                .enumerate()
+            {
+                for (b, byte) in word.to_le_bytes().into_iter().enumerate() {
+                    lanes::store_pair(&mut self.w, c, 4 * i + b, pairs[usize::from(byte)]);
                 }
             }
             let g0 = j * groups_per_row + k0 / GROUP_SIZE;
@@ -188,7 +208,6 @@ impl Panel {
                 *s = sw / codes.scale;
             }
         }
-        lanes::store_panel(&cols, kc, &mut self.w);
         for (g, s) in self.s.chunks_exact_mut(V).take(kc / GROUP_SIZE).enumerate() {
             for (v, s) in s.iter_mut().enumerate() {
                 *s = std::array::from_fn(|c| scales[4 * v + c][g]);
@@ -198,7 +217,7 @@ impl Panel {
 }
 
 /// One row block: `c[rows, n] = a · Wᵀ`.
-fn block(a: &QuantRows, q: &QuantizedLinear, codes: &IntCodes, c: &mut [f32]) {
+fn block(a: &QuantRows, q: &QuantizedLinear, codes: &IntCodes, pairs: &[u32; 256], c: &mut [f32]) {
     let n = q.out_features;
     let rows = c.len() / n;
     let mut panel = Panel::new();
@@ -206,7 +225,7 @@ fn block(a: &QuantRows, q: &QuantizedLinear, codes: &IntCodes, c: &mut [f32]) {
         let kc = KC.min(a.k - k0);
         let block_rows = lanes::Rows::of(a, rows, k0, kc);
         for j0 in (0..n).step_by(NR) {
-            panel.fill(q, codes, j0, k0, kc);
+            panel.fill(q, codes, pairs, j0, k0, kc);
             let nr = NR.min(n - j0);
             for i in (0..rows).step_by(MR) {
                 let out = block_rows.tile(i, &panel);
@@ -239,21 +258,16 @@ fn add_tile(
 /// time.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod lanes {
-    use super::{ABS_BITS, GROUP_SIZE, KC, MR, NR, PAIRS, Panel, QuantRows, V};
+    use super::{ABS_BITS, GROUP_SIZE, KC, MR, PAIRS, Panel, QuantRows, V};
     use core::arch::wasm32::*;
 
     /// Two activation codes per item (input `2t` in the low half).
     pub type Code = u32;
     /// Activation codes per [`Code`].
     pub const CODES_PER_ITEM: usize = 2;
-    /// A panel item: 4 columns x 2 inputs as i16 lanes.
-    #[derive(Clone, Copy)]
-    pub struct W(v128);
-    impl Default for W {
-        fn default() -> Self {
-            W(i16x8_splat(0))
-        }
-    }
+    /// A panel item: 4 columns x 2 inputs as i16 lanes, column `c`'s pair in `u32` lane `c`
+    /// (input `2t` in its low half).
+    pub type W = [u32; 4];
     /// Items of a panel.
     pub const PANEL_ITEMS: usize = KC / 2 * V;
 
@@ -301,23 +315,10 @@ mod lanes {
         }
     }
 
-    /// Lays out `cols[c][k]` (k < kc) as the panel's items.
-    pub fn store_panel(cols: &[[i16; KC]; NR], kc: usize, w: &mut [W]) {
-        for t in 0..kc / 2 {
-            for v in 0..V {
-                let l = |c: usize, e: usize| cols[4 * v + c][2 * t + e];
-                w[t * V + v] = W(i16x8(
-                    l(0, 0),
-                    l(0, 1),
-                    l(1, 0),
-                    l(1, 1),
-                    l(2, 0),
-                    l(2, 1),
-                    l(3, 0),
-                    l(3, 1),
-                ));
-            }
-        }
+    /// Stores the codes of column `c` (of the panel's [`NR`]) at inputs `2t, 2t + 1`.
+    #[inline(always)]
+    pub fn store_pair(w: &mut [W], c: usize, t: usize, pair: u32) {
+        w[t * V + c / 4][c % 4] = pair;
     }
 
     /// The rows of a block over one panel's inputs `k0..k0 + kc`, repacked for [`Rows::tile`]: per row quad, per input pair, the quad's 4 codes side by side (and its 4
@@ -379,7 +380,8 @@ mod lanes {
                     for r in 0..MR {
                         let p = u32x4_splat(at[r]);
                         for v in 0..V {
-                            acc[r][v] = i32x4_add(acc[r][v], i32x4_dot_i16x8(p, wt[v].0));
+                            let w = u32x4(wt[v][0], wt[v][1], wt[v][2], wt[v][3]);
+                            acc[r][v] = i32x4_add(acc[r][v], i32x4_dot_i16x8(p, w));
                         }
                     }
                 }
@@ -430,11 +432,11 @@ mod lanes {
         }
     }
 
-    /// Lays out `cols[c][k]` (k < kc) as the panel's items.
-    pub fn store_panel(cols: &[[i16; KC]; NR], kc: usize, w: &mut [W]) {
-        for (c, col) in cols.iter().enumerate() {
-            w[c * KC..c * KC + kc].copy_from_slice(&col[..kc]);
-        }
+    /// Stores the codes of column `c` (of the panel's [`NR`]) at inputs `2t, 2t + 1`.
+    #[inline(always)]
+    pub fn store_pair(w: &mut [W], c: usize, t: usize, pair: u32) {
+        w[c * KC + 2 * t] = pair as i16;
+        w[c * KC + 2 * t + 1] = (pair >> 16) as i16;
     }
 
     /// The group of 64 items of `s` at `at`.
