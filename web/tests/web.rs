@@ -172,3 +172,54 @@ fn worker_messages_round_trip_as_js_values() {
         from
     );
 }
+
+/// The fast 4-bit kernel's simd128 lanes (what the page's CPU path runs; native tests cover the
+/// portable lanes): within the activations' rounding of the f32 product on the dequantized
+/// weight, for every code book and for shapes with row and column tails; exact where the
+/// activations are their own codes.
+#[wasm_bindgen_test]
+fn fast_int4_kernel_on_simd128_in_the_browser() {
+    use qcal_model::cpu::{matmul, matmul_int};
+    use qcal_model::{QuantFormat, QuantizedLinear};
+    let data = |len: usize, seed: u32| -> Vec<f32> {
+        (0..len)
+            .map(|i| (((i as u32).wrapping_mul(2_654_435_761) ^ seed) % 1000) as f32 / 500.0 - 1.0)
+            .collect()
+    };
+    let worst = |a: &[f32], b: &[f32]| {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max)
+    };
+    for &(m, n, k) in &[(1, 3, 64), (9, 21, 320), (130, 17, 1024)] {
+        let (x, w) = (data(m * k, 5), data(n * k, 6));
+        for f in QuantFormat::ALL {
+            let q = QuantizedLinear::quantize(&w, n, k, f, false).expect("quantize");
+            let bias = vec![0.25; n];
+            let fast = matmul_int::matmul(&x, m, &q, Some(&bias));
+            let exact = matmul::matmul(&x, m, &q, Some(&bias));
+            let bound = k as f32 / (2 * matmul_int::QX) as f32 / 8.0;
+            let err = worst(&fast, &exact);
+            assert!(err < bound, "{f} {m}x{n}x{k}: {err}");
+        }
+    }
+    // Integer activations in -QX..=QX with QX in every group are their own codes.
+    let (m, n, k) = (6, 11, 128);
+    let span = 2 * matmul_int::QX as usize + 1;
+    let mut x: Vec<f32> = (0..m * k)
+        .map(|i| ((i * 997) % span) as f32 - matmul_int::QX as f32)
+        .collect();
+    x.iter_mut()
+        .step_by(64)
+        .for_each(|v| *v = matmul_int::QX as f32);
+    let q = QuantizedLinear::quantize(&data(n * k, 7), n, k, QuantFormat::Sym, false)
+        .expect("quantize");
+    let (fast, exact) = (
+        matmul_int::matmul(&x, m, &q, None),
+        matmul::matmul(&x, m, &q, None),
+    );
+    for (a, b) in fast.iter().zip(&exact) {
+        assert!((a - b).abs() <= 1e-4 * b.abs().max(1.0), "{a} vs {b}");
+    }
+}

@@ -1,5 +1,6 @@
 //! Scalar f32 functions of the CPU path without libm calls on wasm, branch-free so that loops
-//! over them vectorise: [`exp`], [`erf`] and [`round_small`].
+//! over them vectorise: [`exp`], [`erf`] and [`round_small`]; and the row reductions
+//! [`sum_by`] and [`max`], in [`LANES`] interleaved partials so that they vectorise too.
 
 /// `erf(x) ≈ x · P(x²) / Q(x²)` for `x` clamped to `±3.92` (beyond which `erf` rounds to ±1 in
 /// f32), `P` of degree 5 and `Q` of degree 5 with `Q(0) = 1`: a rational fit of our own
@@ -59,13 +60,55 @@ pub fn exp(x: f32) -> f32 {
     er * pow2(half) * pow2(n - half)
 }
 
+/// `1.5 · 2^23`: for `|x| < 2^22`, `x + ROUND_MAGIC` has no fraction bits left (its rounding
+/// is to the nearest integer, ties to even), and that integer is the sum's bits minus the
+/// magic's bits.
+pub const ROUND_MAGIC: f32 = 12_582_912.0;
+
 /// `x` rounded to the nearest integer, ties to even, for `|x| < 2^22`: adding and removing
-/// `1.5 · 2^23` leaves no fraction bits. Two additions on every target (`round_ties_even` is a
-/// libm call on x86-64 without SSE4.1). NaN stays NaN.
+/// [`ROUND_MAGIC`]. Two additions on every target (`round_ties_even` is a libm call on x86-64
+/// without SSE4.1). NaN stays NaN.
 #[inline]
 pub fn round_small(x: f32) -> f32 {
-    const MAGIC: f32 = 12_582_912.0;
-    (x + MAGIC) - MAGIC
+    (x + ROUND_MAGIC) - ROUND_MAGIC
+}
+
+/// Interleaved partial results of [`sum_by`] and [`max`]: value `i` goes to partial `i % LANES`
+/// (two simd128 vectors), so the reductions vectorise and run in one fixed order on every target.
+pub const LANES: usize = 8;
+
+/// `Σ f(x_i)`: [`LANES`] partial sums, combined pairwise, then the tail in order. A plain
+/// sequential sum waits an add's latency per value and does not vectorise (float addition is
+/// not associative, so the compiler keeps its order).
+#[inline]
+pub fn sum_by(x: &[f32], f: impl Fn(f32) -> f32) -> f32 {
+    let (chunks, tail) = x.as_chunks::<LANES>();
+    let mut acc = [0.0f32; LANES];
+    for c in chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a += f(v);
+        }
+    }
+    let [a0, a1, a2, a3, a4, a5, a6, a7] = acc;
+    let head = ((a0 + a4) + (a1 + a5)) + ((a2 + a6) + (a3 + a7));
+    tail.iter().fold(head, |s, &v| s + f(v))
+}
+
+/// `max x_i` over the non-NaN values (`-inf` for none): a compare, not `f32::max` (a libm call
+/// on wasm), in [`LANES`] partials.
+#[inline]
+pub fn max(x: &[f32]) -> f32 {
+    let pick = |m: f32, v: f32| if v > m { v } else { m };
+    let (chunks, tail) = x.as_chunks::<LANES>();
+    let mut acc = [f32::NEG_INFINITY; LANES];
+    for c in chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a = pick(*a, v);
+        }
+    }
+    acc.into_iter()
+        .chain(tail.iter().copied())
+        .fold(f32::NEG_INFINITY, pick)
 }
 
 #[cfg(test)]
@@ -91,5 +134,19 @@ mod tests {
         ] {
             assert_eq!(round_small(x), x.round_ties_even(), "{x}");
         }
+    }
+
+    #[test]
+    fn partial_sums_and_max() {
+        for len in [0, 1, 7, 8, 9, 64, 383, 384] {
+            let x: Vec<f32> = (0..len)
+                .map(|i| ((i * 37) % 101) as f32 / 7.0 - 5.0)
+                .collect();
+            let plain: f64 = x.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
+            assert!((f64::from(sum_by(&x, |v| v * v)) - plain).abs() <= 1e-5 * plain.max(1.0));
+            let m = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            assert_eq!(max(&x), m, "len {len}");
+        }
+        assert_eq!(max(&[f32::NAN, 2.0, f32::NAN]), 2.0);
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::config::Activation;
 use crate::cpu::linear::Linear;
-use crate::cpu::math::{erf, exp};
+use crate::cpu::math::{erf, exp, max, sum_by};
 use crate::par;
 
 /// `nn.LayerNorm(hidden, eps)` with weight (`gamma`) and bias (`beta`), both `[hidden]`.
@@ -28,8 +28,8 @@ impl LayerNorm {
                     .zip(&res[r * h..(r + 1) * h])
                     .for_each(|(v, s)| *v += s);
             }
-            let mean = row.iter().sum::<f32>() / h as f32;
-            let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / h as f32;
+            let mean = sum_by(row, |v| v) / h as f32;
+            let var = sum_by(row, |v| (v - mean) * (v - mean)) / h as f32;
             let inv = 1.0 / (var + self.eps).sqrt();
             for ((v, g), b) in row.iter_mut().zip(&self.weight).zip(&self.bias) {
                 *v = (*v - mean) * inv * g + b;
@@ -86,14 +86,11 @@ pub fn gelu_tanh(x: f32) -> f32 {
     0.5 * x * (1.0 + libm::tanhf(c * (x + 0.044_715 * x * x * x)))
 }
 
-/// Softmax of one row in place (max-subtracted).
+/// Softmax of one row in place (max-subtracted; NaN skipped by the max).
 pub fn softmax_in_place(row: &mut [f32]) {
-    // A compare, not `f32::max` (a libm call on wasm); both skip NaN.
-    let max = row
-        .iter()
-        .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
+    let max = max(row);
     row.iter_mut().for_each(|v| *v = exp(*v - max));
-    let sum: f32 = row.iter().sum();
+    let sum = sum_by(row, |v| v);
     if sum > 0.0 {
         row.iter_mut().for_each(|v| *v /= sum);
     }
