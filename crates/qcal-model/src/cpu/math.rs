@@ -54,9 +54,16 @@ pub fn exp(x: f32) -> f32 {
     let r = x - n * LN2_HI - n * LN2_LO;
     let p = P.iter().fold(0.0f32, |acc, &c| acc * r + c);
     let er = p * r * r + r + 1.0;
-    // n is in -126..=128; 2^n as two factors keeps n = 128 finite before the product.
+    // n is in -126..=128; 2^n as two factors keeps n = 128 finite before the product. An
+    // integer-valued e's exponent bits come from e + ROUND_MAGIC's bits (integer operations
+    // that vectorise, where `e as i32` is a saturating conversion of several instructions).
     let half = round_small(n * 0.5);
-    let pow2 = |e: f32| f32::from_bits(((e as i32 + 127) as u32) << 23);
+    let pow2 = |e: f32| {
+        let int = (e + ROUND_MAGIC)
+            .to_bits()
+            .wrapping_sub(ROUND_MAGIC.to_bits());
+        f32::from_bits(int.wrapping_add(127) << 23)
+    };
     er * pow2(half) * pow2(n - half)
 }
 
