@@ -18,11 +18,29 @@ const PREFIX = `qcal-app:${BASE_PATH}:`;
 const CACHE = PREFIX + VERSION;
 const scoped = (path) => new URL(path, self.location).href;
 
+// Where the first visit's page left the files it downloaded before this worker existed (the
+// default model: web/src/net.rs, STAGING_CACHE); taken from there, they are not downloaded twice.
+const STAGING = 'qcal-staging';
+
 self.addEventListener('install', (event) => {
   // `no-cache`: revalidate with the server, so an unhashed file (index.html, the model) is never
-  // taken from a stale HTTP cache of an older deploy.
-  event.waitUntil(caches.open(CACHE).then((cache) =>
-    cache.addAll(PRECACHE.map((path) => new Request(scoped(path), { cache: 'no-cache' })))));
+  // taken from a stale HTTP cache of an older deploy. All files or none: a failed install
+  // leaves no partial cache.
+  event.waitUntil((async () => {
+    const cache = await caches.open(CACHE);
+    const staged = await caches.open(STAGING);
+    try {
+      await Promise.all(PRECACHE.map(async (path) => {
+        const request = new Request(scoped(path), { cache: 'no-cache' });
+        const copy = await staged.match(request);
+        await (copy ? cache.put(request, copy) : cache.add(request));
+      }));
+    } catch (err) {
+      await caches.delete(CACHE);
+      throw err;
+    }
+    await caches.delete(STAGING);
+  })());
 });
 
 self.addEventListener('activate', (event) => {

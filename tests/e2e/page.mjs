@@ -533,6 +533,10 @@ async function hostingChecks() {
   const afterInstall = { ...server.bytes };
   console.log(`first visit incl. the service worker's install: ${mb(Object.values(afterInstall).reduce((x, y) => x + y, 0))} `
     + `(wasm ${mb(afterInstall.wasm)}, model ${mb(afterInstall.model)})`);
+  check('the service worker\'s install downloads no model or wasm a second time (the page leaves its files for it)',
+    swReady && afterInstall.model === first.bytes.model && afterInstall.wasm === first.bytes.wasm
+    && !(await page.evaluate(() => caches.has('qcal-staging'))),
+    `model ${mb(first.bytes.model)} -> ${mb(afterInstall.model)}, wasm ${mb(first.bytes.wasm)} -> ${mb(afterInstall.wasm)}`);
   check('first visit under the sub-path: the diagrams, then Try it', first.ready && first.modelReady && first.firstMs > 0
     && await tryItAnswers(page), `${first.firstMs} ms, ${first.tryMs} ms`);
   const keys = await appCaches(page);

@@ -2,6 +2,9 @@
 //! through the browser's Cache API so that a model downloaded once loads again offline. The
 //! page's own files (the default model) are kept for offline use by the static site's service
 //! worker (`www/sw.js`); a failed download of one of them names the file and offers a retry.
+//! On the first visit of the static site, before its service worker exists, those files are
+//! also stored in the [`STAGING_CACHE`] as they download, and the worker's install takes them
+//! from there instead of downloading the model a second time.
 
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::JsCast;
@@ -10,6 +13,14 @@ use web_sys::{Cache, Response};
 
 /// The Cache API bucket holding downloaded model files.
 const CACHE_NAME: &str = "qcal-models-v1";
+
+/// The Cache API bucket where a first visit leaves the page's own files for the service
+/// worker's install (`www/sw.js` reads and deletes it; keep both names equal).
+const STAGING_CACHE: &str = "qcal-staging";
+
+/// The attribute on `<html>` with which the static site's registration script says that a
+/// service worker will be registered once the page has its files (`cargo xtask dist`).
+const OFFLINE_COPY_ATTR: &str = "data-offline-copy";
 
 /// A downloaded file.
 pub struct Fetched {
@@ -24,9 +35,10 @@ pub struct Fetched {
 /// error, a broken connection midway) shows a notice naming the file with a Retry button and
 /// tries again when it is pressed; HTTP 404 is an error (retrying cannot help).
 pub async fn fetch_bytes(url: &str, progress: &dyn Fn(f64, f64)) -> Result<Vec<u8>, String> {
+    let staging = staging_cache().await;
     loop {
         let err = match fetch_response(url).await {
-            Ok(Some(resp)) => match read_body(url, resp, progress).await {
+            Ok(Some(resp)) => match read_storing(url, resp, staging.as_ref(), progress).await {
                 Ok(bytes) => return Ok(bytes),
                 Err(e) => e,
             },
@@ -142,12 +154,53 @@ async fn read_body(
 
 /// The model cache, `None` where the Cache API is unavailable (insecure context, private mode).
 async fn open_cache() -> Option<Cache> {
+    open_named(CACHE_NAME).await
+}
+
+/// The Cache API bucket `name`, `None` where the Cache API is unavailable.
+async fn open_named(name: &str) -> Option<Cache> {
     let caches = web_sys::window()?.caches().ok()?;
-    JsFuture::from(caches.open(CACHE_NAME))
+    JsFuture::from(caches.open(name))
         .await
         .ok()?
         .dyn_into()
         .ok()
+}
+
+/// The [`STAGING_CACHE`] when the static site will register its service worker and none
+/// controls this page yet (a first visit); `None` otherwise (a later visit is served by the
+/// worker, `cargo xtask serve` registers none).
+async fn staging_cache() -> Option<Cache> {
+    let window = web_sys::window()?;
+    let root = window.document()?.document_element()?;
+    root.get_attribute(OFFLINE_COPY_ATTR)?;
+    let workers = Reflect::get(&window.navigator(), &"serviceWorker".into()).ok()?;
+    let controller = Reflect::get(&workers, &"controller".into()).ok()?;
+    if !controller.is_null() && !controller.is_undefined() {
+        return None;
+    }
+    open_named(STAGING_CACHE).await
+}
+
+/// Reads `resp` into bytes, storing a copy in `cache` meanwhile (a failed store, such as a
+/// full quota, only loses the copy).
+async fn read_storing(
+    url: &str,
+    resp: Response,
+    cache: Option<&Cache>,
+    progress: &dyn Fn(f64, f64),
+) -> Result<Vec<u8>, String> {
+    let stored = match (cache, resp.clone()) {
+        (Some(cache), Ok(copy)) => Some(JsFuture::from(cache.put_with_str(url, &copy))),
+        _ => None,
+    };
+    let bytes = read_body(url, resp, progress).await?;
+    if let Some(stored) = stored
+        && let Err(e) = stored.await
+    {
+        web_sys::console::warn_1(&format!("{url} was not cached: {}", js_text(&e)).into());
+    }
+    Ok(bytes)
 }
 
 /// Fetches `url` through the Cache API: a cached copy when there is one, else the network
@@ -170,17 +223,7 @@ pub async fn fetch_cached(
     let Some(resp) = fetch_response(url).await? else {
         return Ok(None);
     };
-    // Store a copy while the original is read; a failed store (quota) only loses the cache.
-    let stored = match (&cache, resp.clone()) {
-        (Some(cache), Ok(copy)) => Some(JsFuture::from(cache.put_with_str(url, &copy))),
-        _ => None,
-    };
-    let bytes = read_body(url, resp, progress).await?;
-    if let Some(stored) = stored
-        && let Err(e) = stored.await
-    {
-        web_sys::console::warn_1(&format!("{url} was not cached: {}", js_text(&e)).into());
-    }
+    let bytes = read_storing(url, resp, cache.as_ref(), progress).await?;
     Ok(Some(Fetched {
         bytes,
         cached: false,

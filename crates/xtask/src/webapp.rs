@@ -394,9 +394,25 @@ fn static_index(index: &str, js: &str, css: &str) -> String {
         .join("\n")
 }
 
-/// Registers `sw.js` (relative: the folder the page is served from is its scope). A browser
-/// without service workers, or a page opened from `file://`, simply stays online-only.
-const SW_REGISTRATION: &str = "  <script>if ('serviceWorker' in navigator) { navigator.serviceWorker.register('sw.js').catch((e) => console.warn('qcal: no offline copy:', e)); }</script>";
+/// Registers `sw.js` (relative: the folder the page is served from is its scope) once the page
+/// has its model (`data-model-ready` on the body; at the latest 2 minutes after start), after
+/// marking `<html data-offline-copy>` so that the page, meanwhile, leaves the files it downloads
+/// in the staging cache the install takes them from (`web/src/net.rs`): registered at once, the
+/// install downloaded the 90 MB model a second time beside the page. A browser without service
+/// workers, or a page opened from `file://`, simply stays online-only.
+const SW_REGISTRATION: &str = "  <script>if ('serviceWorker' in navigator) {
+    document.documentElement.setAttribute('data-offline-copy', '');
+    let registered = false;
+    const register = () => {
+      if (registered) return;
+      registered = true;
+      observer.disconnect();
+      navigator.serviceWorker.register('sw.js').catch((e) => console.warn('qcal: no offline copy:', e));
+    };
+    const observer = new MutationObserver(() => { if (document.body?.dataset.modelReady === 'true') register(); });
+    observer.observe(document.documentElement, { subtree: true, attributes: true, attributeFilter: ['data-model-ready'] });
+    setTimeout(register, 120000);
+  }</script>";
 
 fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
     std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
