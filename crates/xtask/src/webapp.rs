@@ -397,9 +397,10 @@ fn static_index(index: &str, js: &str, css: &str) -> String {
 /// Registers `sw.js` (relative: the folder the page is served from is its scope) once the page
 /// has its model (`data-model-ready` on the body; at the latest 2 minutes after start), after
 /// marking `<html data-offline-copy>` so that the page, meanwhile, leaves the files it downloads
-/// in the staging cache the install takes them from (`web/src/net.rs`): registered at once, the
-/// install downloaded the 90 MB model a second time beside the page. A browser without service
-/// workers, or a page opened from `file://`, simply stays online-only.
+/// in the staging cache the install takes them from (`web/src/net.rs`; a failed registration
+/// deletes it): registered at once, the install downloaded the 90 MB model a second time beside
+/// the page. A browser without service workers, or a page opened from `file://`, simply stays
+/// online-only.
 const SW_REGISTRATION: &str = "  <script>if ('serviceWorker' in navigator) {
     document.documentElement.setAttribute('data-offline-copy', '');
     let registered = false;
@@ -407,7 +408,10 @@ const SW_REGISTRATION: &str = "  <script>if ('serviceWorker' in navigator) {
       if (registered) return;
       registered = true;
       observer.disconnect();
-      navigator.serviceWorker.register('sw.js').catch((e) => console.warn('qcal: no offline copy:', e));
+      navigator.serviceWorker.register('sw.js').catch((e) => {
+        console.warn('qcal: no offline copy:', e);
+        caches.delete('qcal-staging').catch(() => {});
+      });
     };
     const observer = new MutationObserver(() => { if (document.body?.dataset.modelReady === 'true') register(); });
     observer.observe(document.documentElement, { subtree: true, attributes: true, attributeFilter: ['data-model-ready'] });
