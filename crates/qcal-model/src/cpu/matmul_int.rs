@@ -56,6 +56,8 @@ const _: () = assert!(KC.is_multiple_of(GROUP_SIZE) && NR.is_multiple_of(4));
 // The largest group sum, 64 inputs x QX x QW, must fit an i32, and both codes an i16 lane.
 const _: () = assert!((GROUP_SIZE as i64) * (QX as i64) * (QW as i64) < i32::MAX as i64);
 const _: () = assert!(QX < QW && QW <= i16::MAX as i32);
+// A packed byte holds two codes ([`IntCodes::pairs`]).
+const _: () = assert!(2 * CODE_BITS == 8);
 
 /// The code book of a 4-bit weight as integers: `table[i] ≈ codes[i] / scale`.
 #[derive(Debug, Clone, Copy, PartialEq)]
