@@ -29,17 +29,21 @@ self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(CACHE);
     const staged = await caches.open(STAGING);
+    const taken = [];
     try {
       await Promise.all(PRECACHE.map(async (path) => {
         const request = new Request(scoped(path), { cache: 'no-cache' });
         const copy = await staged.match(request);
+        if (copy) taken.push(request);
         await (copy ? cache.put(request, copy) : cache.add(request));
       }));
     } catch (err) {
       await caches.delete(CACHE);
       throw err;
     }
-    await caches.delete(STAGING);
+    // Only this site's copies go (another base path on this origin may be staging its own).
+    await Promise.all(taken.map((request) => staged.delete(request)));
+    if ((await staged.keys()).length === 0) await caches.delete(STAGING);
   })());
 });
 
