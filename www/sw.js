@@ -1,6 +1,6 @@
 // qcal's service worker: the page works offline after the first visit.
 //
-// `cargo xtask dist` copies this file into the static folder and fills in the three
+// `cargo xtask dist` copies this file into the static folder and fills in the four
 // placeholders: the version (a content hash of every precached file, so each deploy gets its own
 // cache), the base path the site is deployed under (caches of other sites on the same origin are
 // left alone), and the precache list (the app shell with its content-hashed wasm, JS and CSS,
@@ -19,8 +19,8 @@ const CACHE = PREFIX + VERSION;
 const scoped = (path) => new URL(path, self.location).href;
 
 // Where the first visit's page left the files it downloaded before this worker existed (the
-// default model: web/src/net.rs, STAGING_CACHE); taken from there, they are not downloaded twice.
-const STAGING = 'qcal-staging';
+// default model; web/src/net.rs); taken from there, they are not downloaded twice.
+const STAGING = '__QCAL_STAGING__';
 
 self.addEventListener('install', (event) => {
   // `no-cache`: revalidate with the server, so an unhashed file (index.html, the model) is never

@@ -535,7 +535,10 @@ async function hostingChecks() {
     + `(wasm ${mb(afterInstall.wasm)}, model ${mb(afterInstall.model)})`);
   check('the service worker\'s install downloads no model or wasm a second time (the page leaves its files for it)',
     swReady && afterInstall.model === first.bytes.model && afterInstall.wasm === first.bytes.wasm
-    && !(await page.evaluate(() => caches.has('qcal-staging'))),
+    && await page.evaluate(async () => {
+      const staging = document.documentElement.dataset.offlineCopy;
+      return !!staging && !(await caches.has(staging));
+    }),
     `model ${mb(first.bytes.model)} -> ${mb(afterInstall.model)}, wasm ${mb(first.bytes.wasm)} -> ${mb(afterInstall.wasm)}`);
   check('first visit under the sub-path: the diagrams, then Try it', first.ready && first.modelReady && first.firstMs > 0
     && await tryItAnswers(page), `${first.firstMs} ms, ${first.tryMs} ms`);

@@ -3,8 +3,9 @@
 //! page's own files (the default model) are kept for offline use by the static site's service
 //! worker (`www/sw.js`); a failed download of one of them names the file and offers a retry.
 //! On the first visit of the static site, before its service worker exists, those files are
-//! also stored in the [`STAGING_CACHE`] as they download, and the worker's install takes them
-//! from there instead of downloading the model a second time.
+//! also stored in a staging cache as they download (the one `<html data-offline-copy>` names),
+//! and the worker's install takes them from there instead of downloading the model a second
+//! time.
 
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::JsCast;
@@ -14,12 +15,9 @@ use web_sys::{Cache, Response};
 /// The Cache API bucket holding downloaded model files.
 const CACHE_NAME: &str = "qcal-models-v1";
 
-/// The Cache API bucket where a first visit leaves the page's own files for the service
-/// worker's install (`www/sw.js` reads and deletes it; keep both names equal).
-const STAGING_CACHE: &str = "qcal-staging";
-
 /// The attribute on `<html>` with which the static site's registration script says that a
-/// service worker will be registered once the page has its files (`cargo xtask dist`).
+/// service worker will be registered once the page has its files, naming the staging cache its
+/// install takes them from (`cargo xtask dist`).
 const OFFLINE_COPY_ATTR: &str = "data-offline-copy";
 
 /// A downloaded file.
@@ -167,19 +165,21 @@ async fn open_named(name: &str) -> Option<Cache> {
         .ok()
 }
 
-/// The [`STAGING_CACHE`] when the static site will register its service worker and none
-/// controls this page yet (a first visit); `None` otherwise (a later visit is served by the
-/// worker, `cargo xtask serve` registers none).
+/// The staging cache named by `<html data-offline-copy>` when the static site will register
+/// its service worker and none controls this page yet (a first visit); `None` otherwise (a
+/// later visit is served by the worker, `cargo xtask serve` registers none).
 async fn staging_cache() -> Option<Cache> {
     let window = web_sys::window()?;
     let root = window.document()?.document_element()?;
-    root.get_attribute(OFFLINE_COPY_ATTR)?;
+    let name = root
+        .get_attribute(OFFLINE_COPY_ATTR)
+        .filter(|n| !n.is_empty())?;
     let workers = Reflect::get(&window.navigator(), &"serviceWorker".into()).ok()?;
     let controller = Reflect::get(&workers, &"controller".into()).ok()?;
     if !controller.is_null() && !controller.is_undefined() {
         return None;
     }
-    open_named(STAGING_CACHE).await
+    open_named(&name).await
 }
 
 /// Reads `resp` into bytes, storing a copy in `cache` meanwhile (a failed store, such as a

@@ -236,6 +236,7 @@ fn service_worker(
         "'__QCAL_VERSION__'",
         "'__QCAL_BASE_PATH__'",
         "__QCAL_PRECACHE__",
+        "'__QCAL_STAGING__'",
     ];
     if let Some(missing) = placeholders.iter().find(|p| !template.contains(*p)) {
         return Err(format!("www/sw.js lacks the placeholder {missing}"));
@@ -243,7 +244,8 @@ fn service_worker(
     Ok(template
         .replace("'__QCAL_VERSION__'", &format!("'{version}'"))
         .replace("'__QCAL_BASE_PATH__'", &format!("'{base}'"))
-        .replace("__QCAL_PRECACHE__", &list))
+        .replace("__QCAL_PRECACHE__", &list)
+        .replace("'__QCAL_STAGING__'", &format!("'{STAGING_CACHE}'")))
 }
 
 /// The first root-relative URL (`/x`, not `//host`) in an HTML, JS or CSS text's `href`, `src`,
@@ -382,7 +384,8 @@ fn static_index(index: &str, js: &str, css: &str) -> String {
                 Some(line.to_string())
             } else if line.contains("rel=\"rust\"") {
                 Some(format!(
-                    "  <script type=\"module\">import init from './{js}'; init();</script>\n{SW_REGISTRATION}"
+                    "  <script type=\"module\">import init from './{js}'; init();</script>\n{}",
+                    SW_REGISTRATION.replace("__QCAL_STAGING__", STAGING_CACHE)
                 ))
             } else if line.contains("rel=\"css\"") {
                 Some(format!("  <link rel=\"stylesheet\" href=\"{css}\">"))
@@ -394,15 +397,21 @@ fn static_index(index: &str, js: &str, css: &str) -> String {
         .join("\n")
 }
 
+/// The Cache API bucket where a first visit's page leaves the files it downloads for the service
+/// worker's install, which takes them from there instead of downloading them again. Its one
+/// spelling: filled into `sw.js` and into the registration script, whose
+/// `<html data-offline-copy>` hands it to the page (`web/src/net.rs`).
+const STAGING_CACHE: &str = "qcal-staging";
+
 /// Registers `sw.js` (relative: the folder the page is served from is its scope) once the page
 /// has its model (`data-model-ready` on the body; at the latest 2 minutes after start), after
-/// marking `<html data-offline-copy>` so that the page, meanwhile, leaves the files it downloads
-/// in the staging cache the install takes them from (`web/src/net.rs`; a failed registration
-/// deletes it): registered at once, the install downloaded the 90 MB model a second time beside
-/// the page. A browser without service workers, or a page opened from `file://`, simply stays
-/// online-only.
+/// setting `<html data-offline-copy>` to the [`STAGING_CACHE`] (`__QCAL_STAGING__`, filled in)
+/// so that the page, meanwhile, leaves the files it downloads there for the install (a failed
+/// registration deletes it): registered at once, the install downloaded the 90 MB model a
+/// second time beside the page. A browser without service workers, or a page opened from
+/// `file://`, simply stays online-only.
 const SW_REGISTRATION: &str = "  <script>if ('serviceWorker' in navigator) {
-    document.documentElement.setAttribute('data-offline-copy', '');
+    document.documentElement.setAttribute('data-offline-copy', '__QCAL_STAGING__');
     let registered = false;
     const register = () => {
       if (registered) return;
@@ -410,7 +419,7 @@ const SW_REGISTRATION: &str = "  <script>if ('serviceWorker' in navigator) {
       observer.disconnect();
       navigator.serviceWorker.register('sw.js').catch((e) => {
         console.warn('qcal: no offline copy:', e);
-        caches.delete('qcal-staging').catch(() => {});
+        caches.delete('__QCAL_STAGING__').catch(() => {});
       });
     };
     const observer = new MutationObserver(() => { if (document.body?.dataset.modelReady === 'true') register(); });
