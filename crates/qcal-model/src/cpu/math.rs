@@ -1,6 +1,6 @@
 //! Scalar f32 functions of the CPU path without libm calls on wasm, branch-free so that loops
 //! over them vectorise: [`exp`], [`erf`] and [`round_small`]; and the row reductions
-//! [`sum_by`] and [`max`], in [`LANES`] interleaved partials so that they vectorise too.
+//! [`sum_by`] and [`max`], in [`PARTIALS`] interleaved partials so that they vectorise too.
 
 /// `erf(x) ≈ x · P(x²) / Q(x²)` for `x` clamped to `±3.92` (beyond which `erf` rounds to ±1 in
 /// f32), `P` of degree 5 and `Q` of degree 5 with `Q(0) = 1`: a rational fit of our own
@@ -80,17 +80,18 @@ pub fn round_small(x: f32) -> f32 {
     (x + ROUND_MAGIC) - ROUND_MAGIC
 }
 
-/// Interleaved partial results of [`sum_by`] and [`max`]: value `i` goes to partial `i % LANES`
-/// (two simd128 vectors), so the reductions vectorise and run in one fixed order on every target.
-pub const LANES: usize = 8;
+/// Interleaved partial results of [`sum_by`] and [`max`]: value `i` goes to partial
+/// `i % PARTIALS` (two simd128 vectors), so the reductions vectorise and run in one fixed order
+/// on every target.
+pub const PARTIALS: usize = 8;
 
-/// `Σ f(x_i)`: [`LANES`] partial sums, combined pairwise, then the tail in order. A plain
+/// `Σ f(x_i)`: [`PARTIALS`] partial sums, combined pairwise, then the tail in order. A plain
 /// sequential sum waits an add's latency per value and does not vectorise (float addition is
 /// not associative, so the compiler keeps its order).
 #[inline]
 pub fn sum_by(x: &[f32], f: impl Fn(f32) -> f32) -> f32 {
-    let (chunks, tail) = x.as_chunks::<LANES>();
-    let mut acc = [0.0f32; LANES];
+    let (chunks, tail) = x.as_chunks::<PARTIALS>();
+    let mut acc = [0.0f32; PARTIALS];
     for c in chunks {
         for (a, &v) in acc.iter_mut().zip(c) {
             *a += f(v);
@@ -102,12 +103,12 @@ pub fn sum_by(x: &[f32], f: impl Fn(f32) -> f32) -> f32 {
 }
 
 /// `max x_i` over the non-NaN values (`-inf` for none): a compare, not `f32::max` (a libm call
-/// on wasm), in [`LANES`] partials.
+/// on wasm), in [`PARTIALS`] partials.
 #[inline]
 pub fn max(x: &[f32]) -> f32 {
     let pick = |m: f32, v: f32| if v > m { v } else { m };
-    let (chunks, tail) = x.as_chunks::<LANES>();
-    let mut acc = [f32::NEG_INFINITY; LANES];
+    let (chunks, tail) = x.as_chunks::<PARTIALS>();
+    let mut acc = [f32::NEG_INFINITY; PARTIALS];
     for c in chunks {
         for (a, &v) in acc.iter_mut().zip(c) {
             *a = pick(*a, v);

@@ -328,10 +328,10 @@ mod lanes {
         w[t * V + c / 4][c % 4] = pair;
     }
 
-    /// The rows of a block over one panel's inputs `k0..k0 + kc`, repacked for [`Rows::tile`]: per row quad, per input pair, the quad's 4 codes side by side (and its 4
-    /// scales per group), so that all four come from one address (plus 4, 8 and 12) where four
-    /// rows took four addresses, each computed per load by V8 (rows past the block's end are
-    /// zeros).
+    /// The rows of a block over one panel's inputs `k0..k0 + kc`, repacked for [`Rows::tile`]:
+    /// per row quad, per input pair, the quad's 4 codes side by side (and its 4 scales per
+    /// group), so that one pointer walks all four rows where four rows took four (rows past the
+    /// block's end are zeros).
     pub struct Rows {
         /// `[rows / MR, kc / 2]` quads of codes.
         codes: Vec<[Code; MR]>,
@@ -486,10 +486,10 @@ mod lanes {
         }
     }
 
-    /// `R` rows x [`NR`] columns over one panel; `rows[r]` is row r's codes and group scales.
+    /// [`MR`] rows x [`NR`] columns over one panel; `rows[r]` is row r's codes and group scales.
     #[inline]
-    fn tile<const R: usize>(rows: [(&[Code], &[f32]); R], panel: &Panel) -> [[[f32; 4]; V]; R] {
-        let mut out = [[[0.0f32; 4]; V]; R];
+    fn tile(rows: [(&[Code], &[f32]); MR], panel: &Panel) -> [[[f32; 4]; V]; MR] {
+        let mut out = [[[0.0f32; 4]; V]; MR];
         let groups = rows[0].1.len();
         for g in 0..groups {
             for (r, (codes, sx)) in rows.iter().enumerate() {
