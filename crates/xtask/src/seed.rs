@@ -22,20 +22,35 @@
 //! a unit cargo builds is newer than the seed's units that depend on it, so those would be
 //! rebuilt. Hence the `xtask` alias builds xtask itself into `target/xtask/`.
 //!
-//! A seed is 3.5-4.6 GB here; the newest two are kept. `QCAL_SEED=off` neither reads nor
-//! writes it.
+//! A seed is written only by a run whose `target/` held no profile folder when it started (a
+//! fresh clone, as in CI), so it holds what one full run builds and nothing a long-lived
+//! checkout piled up (a developer's `target/` once gave a 13 GB seed with 18 builds of
+//! `web-sys`). Cargo install's scratch folder (`target/xtask-install/`) is never part of it.
+//! A clean seed is about 4 GB here; the newest two are kept. A restore that would leave less
+//! than [`BUILD_ROOM`] free on the disk is skipped with a message: the build then writes only
+//! what it needs. `QCAL_SEED=off` neither reads nor writes it.
 
 use crate::cache::store_dir;
 use crate::proc::output;
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// The cargo folders copied from each profile folder.
 const KEPT: [&str; 3] = ["deps", "build", ".fingerprint"];
+/// Folders of `target/` that are not profiles of the workspace: xtask's own build (made before
+/// any restore) and `cargo install`'s scratch build of the test tools.
+const NOT_PROFILES: [&str; 2] = ["xtask", "xtask-install"];
 /// Seeds kept in the store (one per lock file / toolchain).
 const KEEP_SEEDS: usize = 2;
+/// Bytes a full `cargo xtask test` writes beside a restored seed (our crates, incremental
+/// state, test binaries, the page's dist): a restore that would leave less is skipped.
+const BUILD_ROOM: u64 = 8 << 30;
+
+/// Set by [`restore`] when `target/` had no profile folder: only such a run may [`save`].
+static FRESH_TARGET: AtomicBool = AtomicBool::new(false);
 
 /// Copies the seed's registry crates into `target/` unless this `target/` already took this seed.
 /// Best effort: a problem prints one line and the build goes on compiling everything.
@@ -43,17 +58,24 @@ pub fn restore() {
     let Some((seed, marker)) = locate() else {
         return;
     };
+    let target = crate::workspace::root().join("target");
+    if profile_dirs(&target).is_empty() {
+        FRESH_TARGET.store(true, Ordering::Relaxed);
+    }
     if marker.is_file() {
         return;
     }
     if !seed.is_dir() {
         println!(
-            "    dependency seed: none yet for this Cargo.lock and toolchain (saved after a passing `cargo xtask test`)"
+            "    dependency seed: none yet for this Cargo.lock and toolchain (saved after a passing `cargo xtask test` in a fresh clone)"
         );
         return;
     }
+    if let Some(why) = no_room(&seed, &target) {
+        println!("    dependency seed: not used ({why})");
+        return;
+    }
     let t0 = Instant::now();
-    let target = crate::workspace::root().join("target");
     match copy_profiles(&seed, &target, &|_| true) {
         Ok(n) => {
             let _ = std::fs::write(&marker, seed.to_string_lossy().as_bytes());
@@ -73,6 +95,12 @@ pub fn save() {
         return;
     };
     if seed.is_dir() {
+        return;
+    }
+    if !FRESH_TARGET.load(Ordering::Relaxed) {
+        println!(
+            "    dependency seed: not saved (target/ had builds before this run; seeds come from fresh clones)"
+        );
         return;
     }
     let t0 = Instant::now();
@@ -147,13 +175,52 @@ fn copy_profiles(from: &Path, to: &Path, keep: &dyn Fn(&str) -> bool) -> Result<
     Ok(files)
 }
 
+/// Why restoring `seed` into `target` would leave the build short of disk, if it would.
+fn no_room(seed: &Path, target: &Path) -> Option<String> {
+    let free = free_bytes(target)?;
+    let need = tree_bytes(seed);
+    let gb = |b: u64| b as f64 / f64::from(1u32 << 30);
+    (free < need + BUILD_ROOM).then(|| {
+        format!(
+            "{:.1} GB free on the disk; the seed takes {:.1} GB and a full run needs about {:.0} GB more",
+            gb(free),
+            gb(need),
+            gb(BUILD_ROOM)
+        )
+    })
+}
+
+/// Free bytes on `dir`'s file system (`df`), None when `df` cannot tell.
+fn free_bytes(dir: &Path) -> Option<u64> {
+    let out = output("df", &["-B1", "--output=avail", &dir.to_string_lossy()])?;
+    out.lines().nth(1)?.trim().parse().ok()
+}
+
+/// Bytes of the files under `dir` (symbolic links not followed).
+fn tree_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| Some((e.path(), e.path().symlink_metadata().ok()?)))
+        .map(|(path, meta)| {
+            if meta.is_dir() {
+                tree_bytes(&path)
+            } else {
+                meta.len()
+            }
+        })
+        .sum()
+}
+
 /// Cargo profile folders: `target/<profile>` and `target/<triple>/<profile>` that hold
-/// `.fingerprint/`; not `target/xtask/`, xtask's own build (made before any restore).
+/// `.fingerprint/`; not the [`NOT_PROFILES`] folders.
 fn profile_dirs(target: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     for dir in subdirs(target)
         .into_iter()
-        .filter(|d| !d.ends_with("xtask"))
+        .filter(|d| !NOT_PROFILES.iter().any(|n| d.ends_with(n)))
     {
         if dir.join(".fingerprint").is_dir() {
             found.push(dir);

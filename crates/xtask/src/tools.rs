@@ -157,16 +157,18 @@ fn cargo_tool(bin: &str, package: &str, version: &str, locked: bool) -> Result<(
     if locked {
         cmd.arg("--locked");
     }
-    // A separate target dir keeps the workspace's build lock free.
-    cmd.env(
-        "CARGO_TARGET_DIR",
-        crate::workspace::root()
-            .join("target")
-            .join("xtask-install"),
-    );
+    // A separate target dir keeps the workspace's build lock free; it is scratch once the
+    // binary is in ~/.cargo/bin (about 1 GB per tool), so a success deletes it.
+    let scratch = crate::workspace::root()
+        .join("target")
+        .join("xtask-install")
+        .join(package);
+    cmd.env("CARGO_TARGET_DIR", &scratch);
     run_inherit(&mut cmd).map_err(|e| {
         format!("{e}\n  installing {package} needs the crates.io registry; check the network and run again")
-    })
+    })?;
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
 }
 
 fn apt() -> Result<(), String> {
