@@ -408,6 +408,23 @@ mod tests {
     }
 
     #[test]
+    fn xtask_builds_are_no_profiles() {
+        let tmp = std::env::temp_dir().join(format!("qcal-seed-profiles-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        for dir in ["xtask", "xtask-install/release"] {
+            std::fs::create_dir_all(tmp.join(dir).join(".fingerprint")).unwrap();
+        }
+        std::fs::create_dir_all(tmp.join("qcal-assets").join("minilm-l6")).unwrap();
+        assert!(profile_dirs(&tmp).is_empty(), "a fresh clone's target/");
+        std::fs::create_dir_all(tmp.join("wasm32-unknown-unknown/release/.fingerprint")).unwrap();
+        assert_eq!(
+            profile_dirs(&tmp),
+            [tmp.join("wasm32-unknown-unknown").join("release")]
+        );
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
+
+    #[test]
     fn restores_into_profiles_cargo_already_made() {
         let tmp = std::env::temp_dir().join(format!("qcal-seed-merge-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
