@@ -26,7 +26,7 @@
 //! fresh clone, as in CI), so it holds what one full run builds and nothing a long-lived
 //! checkout piled up (a developer's `target/` once gave a 13 GB seed with 18 builds of
 //! `web-sys`). Cargo install's scratch folder (`target/xtask-install/`) is never part of it.
-//! A clean seed is about 4 GB here; the newest two are kept. A restore that would leave less
+//! A clean seed is about 3 GB here; the newest two are kept. A restore that would leave less
 //! than [`BUILD_ROOM`] free on the disk is skipped with a message: the build then writes only
 //! what it needs. `QCAL_SEED=off` neither reads nor writes it.
 
