@@ -26,28 +26,47 @@ fn canvas_element(id: &str) -> Result<HtmlCanvasElement, String> {
         .map_err(|_| format!("#{id} is not a canvas"))
 }
 
-/// Sizes the canvas `id` to its laid-out width (at the screen's pixel ratio) and `aspect`
-/// (height / width), and returns it.
-fn sized_canvas(id: &str, aspect: f64) -> Result<HtmlCanvasElement, String> {
+/// The pixel size of the canvas `id`: its laid-out width (at the screen's pixel ratio) and
+/// `aspect` (height / width) times that.
+fn pixel_size(canvas: &HtmlCanvasElement, aspect: f64) -> Result<(u32, u32), String> {
     let window = web_sys::window().ok_or("no window")?;
-    let canvas = canvas_element(id)?;
     let ratio = window.device_pixel_ratio().clamp(1.0, 3.0);
     let css_width = f64::from(canvas.client_width().max(300));
     let width = (css_width * ratio).round() as u32;
-    canvas.set_width(width);
-    canvas.set_height((f64::from(width) * aspect).round() as u32);
-    Ok(canvas)
+    Ok((width, (f64::from(width) * aspect).round() as u32))
 }
+
+/// Sizes `canvas` to `size`, touching its width and height only when they change (each set
+/// clears the bitmap and makes the page lay out again; every chart paints its whole area).
+fn resize(canvas: &HtmlCanvasElement, (width, height): (u32, u32)) {
+    if canvas.width() != width {
+        canvas.set_width(width);
+    }
+    if canvas.height() != height {
+        canvas.set_height(height);
+    }
+}
+
+/// The drawing area plotters draws a figure on.
+type Area = plotters::drawing::DrawingArea<MeasuredCanvas, plotters::coord::Shift>;
 
 /// Draws `draw` on the canvas `id` (height = `aspect` x width), with errors naming the figure.
 fn on_canvas(
     id: &str,
     aspect: f64,
-    draw: impl FnOnce(
-        &plotters::drawing::DrawingArea<MeasuredCanvas, plotters::coord::Shift>,
-    ) -> Result<(), qcal_plot::PlotError>,
+    draw: impl FnOnce(&Area) -> Result<(), qcal_plot::PlotError>,
 ) -> Result<(), String> {
-    let canvas = sized_canvas(id, aspect)?;
+    let canvas = canvas_element(id)?;
+    resize(&canvas, pixel_size(&canvas, aspect)?);
+    draw_on(canvas, id, draw)
+}
+
+/// Draws `draw` on `canvas` (the figure `id`, for errors).
+fn draw_on(
+    canvas: HtmlCanvasElement,
+    id: &str,
+    draw: impl FnOnce(&Area) -> Result<(), qcal_plot::PlotError>,
+) -> Result<(), String> {
     let backend = MeasuredCanvas::new(canvas)
         .ok_or_else(|| format!("#{id}: the browser gave no 2D canvas context"))?;
     let area = backend.into_drawing_area();
@@ -124,6 +143,11 @@ pub fn draw_fuzzy(f: &FuzzyGated, trained: bool) -> Result<(), String> {
     on_canvas("fuzzy", 0.6, |a| fuzzy_gated_memberships(a, title, f))
 }
 
+/// Height / width of the live diagram `#train-live`.
+const LIVE_ASPECT: f64 = 0.75;
+/// Height / width of the loss curves `#loss`.
+const LOSS_ASPECT: f64 = 0.45;
+
 /// The live view of a fit on `#train-live`: the FP32 val outputs it is fitted on, uncalibrated
 /// and through the calibrator of the current step, so a class watches the curve move onto the
 /// diagonal.
@@ -133,6 +157,16 @@ pub fn draw_live(
     now: &ReliabilityBins,
     step: usize,
 ) -> Result<(), String> {
+    on_canvas("train-live", LIVE_ASPECT, live(title, before, now, step))
+}
+
+/// The live diagram's drawing (see [`draw_live`]).
+fn live(
+    title: &str,
+    before: &ReliabilityBins,
+    now: &ReliabilityBins,
+    step: usize,
+) -> impl FnOnce(&Area) -> Result<(), qcal_plot::PlotError> {
     let series = [
         Series::new(
             format!("uncalibrated (ECE {:.3})", before.ece()),
@@ -140,14 +174,52 @@ pub fn draw_live(
         ),
         Series::new(format!("step {step} (ECE {:.3})", now.ece()), now.clone()),
     ];
-    on_canvas("train-live", 0.75, |a| {
-        reliability_diagram(a, title, &series)
-    })
+    move |a| reliability_diagram(a, title, &series)
 }
 
 /// Training loss per step of each calibrator trained in the page, on `#loss`.
 pub fn draw_losses(series: &[qcal_plot::LossSeries]) -> Result<(), String> {
-    on_canvas("loss", 0.45, |a| {
-        qcal_plot::loss_curves(a, "Training loss (burn, in this page)", series)
-    })
+    on_canvas("loss", LOSS_ASPECT, losses(series))
+}
+
+/// The loss curves' drawing (see [`draw_losses`]).
+fn losses(
+    series: &[qcal_plot::LossSeries],
+) -> impl FnOnce(&Area) -> Result<(), qcal_plot::PlotError> {
+    move |a| qcal_plot::loss_curves(a, "Training loss (burn, in this page)", series)
+}
+
+/// Draws the live diagram and the loss curves once, at their sizes on the page, on canvases
+/// outside it: a fit's first redraws then find their font sizes in the renderer's font cache.
+/// Each new font size costs the browser a synchronous font-configuration lookup in its browser
+/// process; under a busy CPU (a worker fitting, a software GPU) these took 0.1-0.4 s each and
+/// held the page thread for 0.5 s in a fit's first redraws (measured in a Chromium trace).
+pub fn warm_training_fonts(before: &ReliabilityBins, method: Method) -> Result<(), String> {
+    let title = format!("{} training on FP32 val", method.title());
+    let curves = [(method.name().to_string(), vec![1.0, 0.5])];
+    off_page("train-live", LIVE_ASPECT, live(&title, before, before, 0))?;
+    off_page("loss", LOSS_ASPECT, losses(&curves))
+}
+
+/// Draws `draw` on a canvas outside the page of the size the canvas `id` has on it.
+fn off_page(
+    id: &str,
+    aspect: f64,
+    draw: impl FnOnce(&Area) -> Result<(), qcal_plot::PlotError>,
+) -> Result<(), String> {
+    let size = pixel_size(&canvas_element(id)?, aspect)?;
+    let scratch = detached_canvas()?;
+    resize(&scratch, size);
+    draw_on(scratch, id, draw)
+}
+
+/// A canvas element that is not in the page.
+fn detached_canvas() -> Result<HtmlCanvasElement, String> {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?
+        .create_element("canvas")
+        .map_err(|e| format!("{e:?}"))?
+        .dyn_into()
+        .map_err(|_| "a created canvas is no canvas".to_string())
 }

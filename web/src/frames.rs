@@ -3,12 +3,40 @@
 //! longest task where the browser reports long tasks (over 50 ms; Chromium's Long Tasks API): a
 //! frame can also wait for a CPU shared with busy workers and the compositor while the page
 //! thread idles. The page test and the benchmark read both from the status lines'
-//! `data-frame-gap-ms` and `data-longest-task-ms`.
+//! `data-frame-gap-ms` and `data-longest-task-ms`. Also [`claim_frame`]: at most one figure
+//! drawn per animation frame while a worker streams progress.
 
 use js_sys::{Array, Function, Object, Reflect};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
+
+thread_local! {
+    /// Set when a figure was drawn since the last animation frame.
+    static DREW: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the page thread may draw a figure now: not when one was drawn since the last
+/// animation frame. Messages from a worker queue up while a figure is drawn (10-45 ms under a
+/// busy CPU), and drawing on each of them back to back held the page's next frame for all of
+/// them (a fit's first drawings: 0.1 s); one drawing per frame lets a frame through between
+/// two. `true` books the current frame.
+pub fn claim_frame() -> bool {
+    if DREW.get() {
+        return false;
+    }
+    let Some(window) = web_sys::window() else {
+        return true;
+    };
+    let clear = Closure::once_into_js(|| DREW.set(false));
+    if window
+        .request_animation_frame(clear.unchecked_ref())
+        .is_ok()
+    {
+        DREW.set(true);
+    }
+    true
+}
 
 /// A running frame-gap measurement; [`FrameGap::stop`] ends it.
 pub struct FrameGap {

@@ -47,9 +47,27 @@ fn install_pause() {
     })));
 }
 
+/// Draws the training figures once off the page (see [`figures::warm_training_fonts`]) once
+/// the browser has had a turn; a failure only means a slower first redraw.
+fn warm_fonts() {
+    wasm_bindgen_futures::spawn_local(async {
+        yield_to_browser().await;
+        let Ok((val, _)) = outputs::calibration(crate::scenario::current()) else {
+            return;
+        };
+        let before = ReliabilityBins::top_label(&val.fp32, outputs::BINS);
+        let method = checked_methods()
+            .ok()
+            .and_then(|m| m.first().copied())
+            .unwrap_or(Method::Temperature);
+        let _ = figures::warm_training_fonts(&before, method);
+    });
+}
+
 /// Enables the train button.
 pub fn start() -> Result<(), String> {
     install_pause();
+    warm_fonts();
     let button: HtmlButtonElement = dom::by_id("train")
         .map_err(|e| format!("{e:?}"))?
         .dyn_into()
@@ -179,7 +197,10 @@ fn on_step(curves: &Curves, name: &str, step: usize, loss: f64) {
         last.1.push(loss);
     }
     let now = crate::clock::now_ms();
-    if step.is_multiple_of(DRAW_EVERY) && now - LAST_LOSS_DRAW.get() >= DRAW_GAP_MS {
+    if step.is_multiple_of(DRAW_EVERY)
+        && now - LAST_LOSS_DRAW.get() >= DRAW_GAP_MS
+        && crate::frames::claim_frame()
+    {
         LAST_LOSS_DRAW.set(now);
         let _ = figures::draw_losses(&curves.borrow());
         status(&format!(
@@ -196,12 +217,15 @@ fn draw_live_step(method: Method, val: &Val, step: usize, c: &Calibrator) {
 }
 
 /// Redraws the live reliability diagram with `now`, the bins of `method`'s calibrator at `step`
-/// (`<body data-train-live>` counts the redraws).
+/// (`<canvas id="train-live" data-redraws>` counts the redraws: an attribute of the canvas, not
+/// of `<body>`, whose attributes the style sheet matches, so that counting restyles nothing).
 fn draw_live_bins(method: Method, val: &Val, step: usize, now: &ReliabilityBins) {
     let title = format!("{} training on FP32 val", method.title());
     if figures::draw_live(&title, &val.before, now, step).is_ok() {
         LIVE_REDRAWS.set(LIVE_REDRAWS.get() + 1);
-        dom::set_body_flag("data-train-live", Some(&LIVE_REDRAWS.get().to_string()));
+        if let Ok(canvas) = dom::by_id("train-live") {
+            let _ = canvas.set_attribute("data-redraws", &LIVE_REDRAWS.get().to_string());
+        }
     }
 }
 
@@ -234,7 +258,8 @@ async fn fit_in_worker(
     let listener = Rc::new(move |m: &FromWorker| match m {
         FromWorker::Step { step, loss } => on_step(&curves, method.name(), *step, *loss),
         FromWorker::Live { step, bins }
-            if crate::clock::now_ms() - last_live.get() >= DRAW_GAP_MS =>
+            if crate::clock::now_ms() - last_live.get() >= DRAW_GAP_MS
+                && crate::frames::claim_frame() =>
         {
             let val = Val {
                 data: data.clone(),
