@@ -148,6 +148,11 @@ const LIVE_ASPECT: f64 = 0.75;
 /// Height / width of the loss curves `#loss`.
 const LOSS_ASPECT: f64 = 0.45;
 
+/// The live diagram's title while `method` trains.
+pub fn live_title(method: Method) -> String {
+    format!("{} training on FP32 val", method.title())
+}
+
 /// The live view of a fit on `#train-live`: the FP32 val outputs it is fitted on, uncalibrated
 /// and through the calibrator of the current step, so a class watches the curve move onto the
 /// diagonal.
@@ -195,7 +200,7 @@ fn losses(
 /// process; under a busy CPU (a worker fitting, a software GPU) these took 0.1-0.4 s each and
 /// held the page thread for 0.5 s in a fit's first redraws (measured in a Chromium trace).
 pub fn warm_training_fonts(before: &ReliabilityBins, method: Method) -> Result<(), String> {
-    let title = format!("{} training on FP32 val", method.title());
+    let title = live_title(method);
     let curves = [(method.name().to_string(), vec![1.0, 0.5])];
     off_page("train-live", LIVE_ASPECT, live(&title, before, before, 0))?;
     off_page("loss", LOSS_ASPECT, losses(&curves))

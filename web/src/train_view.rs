@@ -220,7 +220,7 @@ fn draw_live_step(method: Method, val: &Val, step: usize, c: &Calibrator) {
 /// (`<canvas id="train-live" data-redraws>` counts the redraws: an attribute of the canvas, not
 /// of `<body>`, whose attributes the style sheet matches, so that counting restyles nothing).
 fn draw_live_bins(method: Method, val: &Val, step: usize, now: &ReliabilityBins) {
-    let title = format!("{} training on FP32 val", method.title());
+    let title = figures::live_title(method);
     if figures::draw_live(&title, &val.before, now, step).is_ok() {
         LIVE_REDRAWS.set(LIVE_REDRAWS.get() + 1);
         if let Ok(canvas) = dom::by_id("train-live") {

@@ -122,6 +122,20 @@ pub fn store_dir(tool: &str) -> Option<PathBuf> {
     Some(base.join("qcal").join(tool))
 }
 
+/// Bytes of the files under `dir`, through its folders (symbolic links counted as themselves,
+/// never followed).
+pub fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            _ => e.metadata().map_or(0, |m| m.len()),
+        })
+        .sum()
+}
+
 /// Keeps the `keep` newest entries (files or folders) of `dir`, by modification time.
 pub fn prune(dir: &Path, keep: usize) {
     let Ok(entries) = std::fs::read_dir(dir) else {

@@ -178,7 +178,7 @@ fn copy_profiles(from: &Path, to: &Path, keep: &dyn Fn(&str) -> bool) -> Result<
 /// Why restoring `seed` into `target` would leave the build short of disk, if it would.
 fn no_room(seed: &Path, target: &Path) -> Option<String> {
     let free = free_bytes(target)?;
-    let need = tree_bytes(seed);
+    let need = crate::cache::dir_size(seed);
     let gb = |b: u64| b as f64 / f64::from(1u32 << 30);
     (free < need + BUILD_ROOM).then(|| {
         format!(
@@ -194,24 +194,6 @@ fn no_room(seed: &Path, target: &Path) -> Option<String> {
 fn free_bytes(dir: &Path) -> Option<u64> {
     let out = output("df", &["-B1", "--output=avail", &dir.to_string_lossy()])?;
     out.lines().nth(1)?.trim().parse().ok()
-}
-
-/// Bytes of the files under `dir` (symbolic links not followed).
-fn tree_bytes(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .filter_map(Result::ok)
-        .filter_map(|e| Some((e.path(), e.path().symlink_metadata().ok()?)))
-        .map(|(path, meta)| {
-            if meta.is_dir() {
-                tree_bytes(&path)
-            } else {
-                meta.len()
-            }
-        })
-        .sum()
 }
 
 /// Cargo profile folders: `target/<profile>` and `target/<triple>/<profile>` that hold

@@ -40,7 +40,7 @@ pub fn dist_cmd(args: &[String]) -> Result<(), String> {
         "    {} ({:.1} MB): serve it as is, e.g. `cd {} && python3 -m http.server 8000`, then \
          open http://127.0.0.1:8000/; deployed under {base}",
         dist.display(),
-        dir_size(&dist) as f64 / 1e6,
+        crate::cache::dir_size(&dist) as f64 / 1e6,
         dist.display()
     );
     Ok(())
@@ -281,22 +281,6 @@ pub fn root_relative(text: &str) -> Option<String> {
 
 fn read_text(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-fn dir_size(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .filter_map(Result::ok)
-        .map(|e| {
-            let path = e.path();
-            if path.is_dir() {
-                dir_size(&path)
-            } else {
-                e.metadata().map_or(0, |m| m.len())
-            }
-        })
-        .sum()
 }
 
 /// The wasm features the app is built with (`.cargo/config.toml` adds simd128 to rustc's
