@@ -117,17 +117,28 @@ fn imported_js(script: &str) -> Option<String> {
     })
 }
 
-/// The Blob URL of the module every worker starts from: it imports the glue, whose start
-/// function sees that it runs in a worker (`worker::serve`).
+/// The module every worker starts from ([`start_url`]); `GLUE` stands for the glue's URL.
+const START_MODULE: &str = r#"import init from GLUE;
+self.onmessage = (m) => {
+  self.onmessage = null;
+  init({ module_or_path: m.data ?? undefined })
+    .catch((e) => self.postMessage({ fatal: String((e && e.stack) || e) }));
+};
+"#;
+
+/// The Blob URL of the module every worker starts from: it imports the glue and waits for its
+/// first message, the page's compiled `WebAssembly.Module` ([`spawn`] posts it), which the glue
+/// instantiates (no download or compile in the worker, and V8 shares the module's code, tiered
+/// up once for the page and every worker); were that message empty, the glue would fetch and
+/// compile the wasm itself. The glue's start function then sees that it runs in a worker
+/// (`worker::serve`).
 fn start_url() -> Result<String, String> {
     if let Some(u) = START_URL.with_borrow(Clone::clone) {
         return Ok(u);
     }
     let glue = glue_url()?;
     let glue = serde_json::to_string(&glue).map_err(|e| e.to_string())?;
-    let source = format!(
-        "import init from {glue};\ninit().catch((e) => self.postMessage({{ fatal: String((e && e.stack) || e) }}));\n"
-    );
+    let source = START_MODULE.replacen("GLUE", &glue, 1);
     let opts = BlobPropertyBag::new();
     opts.set_type("text/javascript");
     let blob = Blob::new_with_str_sequence_and_options(&Array::of1(&source.into()), &opts)
@@ -219,6 +230,13 @@ fn spawn(n: usize) -> Result<Rc<Slot>, String> {
     opts.set_type(WorkerType::Module);
     opts.set_name(&format!("qcal worker {n}"));
     let worker = Worker::new_with_options(&start_url()?, &opts).map_err(|e| format!("{e:?}"))?;
+    // The page's module (see `start_url`); one that cannot be posted leaves the worker to fetch
+    // and compile its own.
+    if worker.post_message(&wasm_bindgen::module()).is_err() {
+        worker
+            .post_message(&JsValue::UNDEFINED)
+            .map_err(|e| format!("{e:?}"))?;
+    }
     let state = Rc::new(RefCell::new(State::default()));
     let (w, s) = (worker.clone(), state.clone());
     let on_msg = Closure::<dyn FnMut(Event)>::new(move |e: Event| {
