@@ -1,6 +1,7 @@
 //! The membership functions of the fuzzy-gated calibrator over confidence.
 
 use crate::error::{PlotError, input};
+use crate::legend::{Corner, Legend, Marker};
 use crate::style::{self, Axis, REFERENCE, Sizes, XyChart};
 use crate::validate;
 use plotters::coord::Shift;
@@ -45,9 +46,10 @@ pub fn fuzzy_memberships<DB: DrawingBackend>(
         .zip(widths)
         .map(|(&m, &w)| grid.iter().map(|&c| gaussian(c, m, w)).collect())
         .collect();
-    draw_memberships(&mut chart, &grid, &g, centres, widths, s)?;
-    draw_gates(&mut chart, &grid, &g, s)?;
-    style::draw_legend(&mut chart, SeriesLabelPosition::UpperRight, s)
+    let mut legend = Legend::default();
+    draw_memberships(&mut chart, &mut legend, &grid, &g, centres, widths, s)?;
+    draw_gates(&mut chart, &mut legend, &grid, &g, s)?;
+    legend.draw(&chart, Corner::UpperRight, s)
 }
 
 /// [`fuzzy_memberships`] of a fitted calibrator (`s_r = exp(log_widths[r])`).
@@ -93,6 +95,7 @@ fn validate_regions(centres: &[f64], widths: &[f64]) -> Result<(), PlotError> {
 /// One solid curve per region, labelled with its centre and width.
 fn draw_memberships<DB: DrawingBackend>(
     chart: &mut XyChart<'_, DB>,
+    legend: &mut Legend,
     grid: &[f64],
     g: &[Vec<f64>],
     centres: &[f64],
@@ -107,13 +110,11 @@ fn draw_memberships<DB: DrawingBackend>(
             centres[r],
             widths[r]
         );
-        chart
-            .draw_series(LineSeries::new(
-                grid.iter().copied().zip(curve.iter().copied()),
-                line,
-            ))?
-            .label(label)
-            .legend(style::line_marker(line, s));
+        chart.draw_series(LineSeries::new(
+            grid.iter().copied().zip(curve.iter().copied()),
+            line,
+        ))?;
+        legend.add(label, Marker::Line(line));
     }
     Ok(())
 }
@@ -121,6 +122,7 @@ fn draw_memberships<DB: DrawingBackend>(
 /// One dashed curve per region of the normalised gates; one legend entry for all of them.
 fn draw_gates<DB: DrawingBackend>(
     chart: &mut XyChart<'_, DB>,
+    legend: &mut Legend,
     grid: &[f64],
     g: &[Vec<f64>],
     s: Sizes,
@@ -134,12 +136,10 @@ fn draw_gates<DB: DrawingBackend>(
         let points = grid.iter().zip(curve.iter().zip(&total));
         let series =
             DashedLineSeries::new(points.map(|(&c, (&v, &t))| (c, v / t)), dash, gap, line);
-        let drawn = chart.draw_series(series)?;
+        chart.draw_series(series)?;
         if r == 0 {
             let marker = REFERENCE.stroke_width(s.px(1.5));
-            drawn
-                .label("normalised gates w_r (dashed)")
-                .legend(style::line_marker(marker, s));
+            legend.add("normalised gates w_r (dashed)", Marker::Line(marker));
         }
     }
     Ok(())

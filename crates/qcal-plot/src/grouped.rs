@@ -3,7 +3,8 @@
 //! one such chart per scenario side by side.
 
 use crate::error::{PlotError, input};
-use crate::style::{self, FONT, Sizes, box_marker, series_colour};
+use crate::legend::{Corner, Legend, Marker};
+use crate::style::{self, FONT, Sizes, series_colour};
 use crate::transfer::{DeltaBar, wrap_label};
 use crate::validate;
 use plotters::coord::Shift;
@@ -64,6 +65,7 @@ pub fn grouped_bar_chart<DB: DrawingBackend>(
         .light_line_style(BLACK.mix(0.04))
         .draw()?;
     let width = (1.0 - 2.0 * GROUP_MARGIN) / series.len() as f64;
+    let mut legend = Legend::default();
     for (j, name) in series.iter().enumerate() {
         let colour = series_colour(j);
         let left = |i: usize| i as f64 + GROUP_MARGIN + j as f64 * width;
@@ -74,14 +76,12 @@ pub fn grouped_bar_chart<DB: DrawingBackend>(
                 colour.mix(0.8).filled(),
             )
         });
-        chart
-            .draw_series(bars)?
-            .label(*name)
-            .legend(box_marker(colour.mix(0.8), s));
+        chart.draw_series(bars)?;
+        legend.add(*name, Marker::Box(colour.mix(0.8)));
         draw_whiskers(&mut chart, groups, j, left, 0.46 * width, s)?;
     }
     draw_group_labels(&mut chart, groups, y0, s)?;
-    style::draw_legend(&mut chart, SeriesLabelPosition::UpperRight, s)
+    legend.draw(&chart, Corner::UpperRight, s)
 }
 
 type Chart<'a, DB> = ChartContext<

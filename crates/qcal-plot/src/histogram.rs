@@ -1,6 +1,7 @@
 //! Overlaid histograms of top-label confidence, one translucent colour per series.
 
 use crate::error::{PlotError, input};
+use crate::legend::{Corner, Legend, Marker};
 use crate::style::{self, Axis, Sizes, XyChart};
 use crate::validate;
 use plotters::coord::Shift;
@@ -44,10 +45,19 @@ pub fn confidence_histogram<DB: DrawingBackend>(
         decimals: 2,
     };
     let mut chart = style::xy_chart(area, title, x, y)?;
+    let mut legend = Legend::default();
     for (i, ((label, _), frac)) in series.iter().zip(&fractions).enumerate() {
-        draw_one(&mut chart, label, frac, &edges, style::series_colour(i), s)?;
+        draw_one(
+            &mut chart,
+            &mut legend,
+            label,
+            frac,
+            &edges,
+            style::series_colour(i),
+            s,
+        )?;
     }
-    style::draw_legend(&mut chart, SeriesLabelPosition::UpperLeft, s)
+    legend.draw(&chart, Corner::UpperLeft, s)
 }
 
 /// Checks the bin count and every series.
@@ -78,9 +88,10 @@ fn fractions(values: &[f64], edges: &[f64]) -> Vec<f64> {
     count.into_iter().map(|c| c as f64 / n).collect()
 }
 
-/// Translucent bars of the non-empty bins and the step outline of one series.
+/// Translucent bars of the non-empty bins, the step outline and the legend entry of one series.
 fn draw_one<DB: DrawingBackend>(
     chart: &mut XyChart<'_, DB>,
+    legend: &mut Legend,
     label: &str,
     fractions: &[f64],
     edges: &[f64],
@@ -88,16 +99,14 @@ fn draw_one<DB: DrawingBackend>(
     s: Sizes,
 ) -> Result<(), PlotError> {
     let fill = colour.mix(0.3);
-    chart
-        .draw_series(
-            fractions
-                .iter()
-                .enumerate()
-                .filter(|(_, f)| **f > 0.0)
-                .map(|(b, &f)| Rectangle::new([(edges[b], 0.0), (edges[b + 1], f)], fill.filled())),
-        )?
-        .label(label)
-        .legend(style::box_marker(fill, s));
+    chart.draw_series(
+        fractions
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| **f > 0.0)
+            .map(|(b, &f)| Rectangle::new([(edges[b], 0.0), (edges[b + 1], f)], fill.filled())),
+    )?;
+    legend.add(label, Marker::Box(fill));
     let steps = fractions
         .iter()
         .enumerate()

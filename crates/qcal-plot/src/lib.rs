@@ -29,6 +29,7 @@ mod fuzzy;
 mod fuzzy_maps;
 mod grouped;
 mod histogram;
+mod legend;
 mod loss;
 #[cfg(not(target_arch = "wasm32"))]
 mod png;

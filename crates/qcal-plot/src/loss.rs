@@ -1,6 +1,7 @@
 //! Training curves: loss per optimiser step, one line per fitted calibrator.
 
 use crate::error::{PlotError, input};
+use crate::legend::{Corner, Legend, Marker};
 use crate::style::{self, Axis, Sizes};
 use crate::validate;
 use plotters::coord::Shift;
@@ -50,13 +51,12 @@ pub fn loss_curves<DB: DrawingBackend>(
         decimals: 3,
     };
     let mut chart = style::xy_chart(area, title, x, y)?;
+    let mut legend = Legend::default();
     for (i, (label, losses)) in drawn {
         let line = style::series_colour(i).stroke_width(s.px(2.0));
         let points = losses.iter().enumerate().map(|(k, &v)| ((k + 1) as f64, v));
-        chart
-            .draw_series(LineSeries::new(points, line))?
-            .label(label.as_str())
-            .legend(style::line_marker(line, s));
+        chart.draw_series(LineSeries::new(points, line))?;
+        legend.add(label.as_str(), Marker::Line(line));
     }
-    style::draw_legend(&mut chart, SeriesLabelPosition::UpperRight, s)
+    legend.draw(&chart, Corner::UpperRight, s)
 }

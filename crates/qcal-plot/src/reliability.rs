@@ -2,6 +2,7 @@
 //! an optional bootstrap band and the diagonal of perfect calibration.
 
 use crate::error::{PlotError, input};
+use crate::legend::{Corner, Legend, Marker};
 use crate::style::{self, Axis, REFERENCE, Sizes, XyChart};
 use crate::validate;
 use plotters::coord::Shift;
@@ -123,40 +124,48 @@ pub fn reliability_diagram<DB: DrawingBackend>(
         decimals: 1,
     };
     let mut chart = style::xy_chart(area, title, unit("Confidence"), unit("Accuracy"))?;
-    draw_diagonal(&mut chart, s)?;
+    let mut legend = Legend::default();
+    draw_diagonal(&mut chart, &mut legend, s)?;
     let max_count = series
         .iter()
         .flat_map(|x| x.bins.count.iter().copied())
         .max()
         .unwrap_or(1);
     for (i, x) in series.iter().enumerate() {
-        draw_one(&mut chart, x, style::series_colour(i), max_count, s)?;
+        draw_one(
+            &mut chart,
+            &mut legend,
+            x,
+            style::series_colour(i),
+            max_count,
+            s,
+        )?;
     }
-    style::draw_legend(&mut chart, SeriesLabelPosition::UpperLeft, s)
+    legend.draw(&chart, Corner::UpperLeft, s)
 }
 
 /// The dashed line `accuracy = confidence`, with its legend entry.
 fn draw_diagonal<DB: DrawingBackend>(
     chart: &mut XyChart<'_, DB>,
+    legend: &mut Legend,
     s: Sizes,
 ) -> Result<(), PlotError> {
     let line = REFERENCE.stroke_width(s.px(1.5));
     let (dash, gap) = (s.px(7.0), s.px(5.0));
-    chart
-        .draw_series(DashedLineSeries::new(
-            [(0.0, 0.0), (1.0, 1.0)],
-            dash,
-            gap,
-            line,
-        ))?
-        .label("Perfect calibration")
-        .legend(style::line_marker(line, s));
+    chart.draw_series(DashedLineSeries::new(
+        [(0.0, 0.0), (1.0, 1.0)],
+        dash,
+        gap,
+        line,
+    ))?;
+    legend.add("Perfect calibration", Marker::Line(line));
     Ok(())
 }
 
 /// Band, line and count-sized markers of one series.
 fn draw_one<DB: DrawingBackend>(
     chart: &mut XyChart<'_, DB>,
+    legend: &mut Legend,
     series: &Series,
     colour: RGBColor,
     max_count: usize,
@@ -165,13 +174,11 @@ fn draw_one<DB: DrawingBackend>(
     let points = series.points();
     draw_band(chart, &points, colour, s)?;
     let line = colour.stroke_width(s.px(2.0));
-    chart
-        .draw_series(LineSeries::new(
-            points.iter().map(|p| (p.confidence, p.accuracy)),
-            line,
-        ))?
-        .label(series.label.as_str())
-        .legend(style::line_marker(line, s));
+    chart.draw_series(LineSeries::new(
+        points.iter().map(|p| (p.confidence, p.accuracy)),
+        line,
+    ))?;
+    legend.add(series.label.as_str(), Marker::Line(line));
     chart.draw_series(points.iter().map(|p| {
         let r = marker_radius(p.count, max_count, s);
         Circle::new((p.confidence, p.accuracy), r, colour.filled())

@@ -1,5 +1,5 @@
 //! The shared look of every figure: palette, font sizes scaled to the drawing area, the common
-//! x-y chart frame, legend markers, and (natively) the embedded font.
+//! x-y chart frame, and (natively) the embedded font.
 
 use crate::error::PlotError;
 use plotters::coord::Shift;
@@ -121,42 +121,6 @@ pub(crate) fn xy_chart<'a, DB: DrawingBackend>(
         .light_line_style(BLACK.mix(0.04))
         .draw()?;
     Ok(chart)
-}
-
-/// Draws the legend of `chart` at `position` with a translucent white box.
-pub(crate) fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
-    chart: &mut ChartContext<'a, DB, CT>,
-    position: SeriesLabelPosition,
-    s: Sizes,
-) -> Result<(), PlotError> {
-    chart
-        .configure_series_labels()
-        .position(position)
-        .margin(s.px(12.0))
-        .legend_area_size(s.px(28.0))
-        .label_font((FONT, s.tick))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.35))
-        .draw()?;
-    Ok(())
-}
-
-/// Legend marker: a short line in `style`.
-pub(crate) fn line_marker(
-    style: ShapeStyle,
-    s: Sizes,
-) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
-    let len = s.px(20.0) as i32;
-    move |(x, y)| PathElement::new(vec![(x, y), (x + len, y)], style)
-}
-
-/// Legend marker: a small filled box in `colour`.
-pub(crate) fn box_marker(
-    colour: RGBAColor,
-    s: Sizes,
-) -> impl Fn((i32, i32)) -> Rectangle<(i32, i32)> {
-    let half = s.px(6.0) as i32;
-    move |(x, y)| Rectangle::new([(x, y - half), (x + 2 * half, y + half)], colour.filled())
 }
 
 /// The embedded DejaVu Sans (Bitstream Vera licence, `assets/LICENSE-DejaVu.txt`).
