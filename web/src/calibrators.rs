@@ -3,7 +3,7 @@
 //! model's FP32 outputs of the val split, see the README there), or those trained in the page,
 //! applied to the shown FP32 and INT4 outputs: the transfer experiment in the page.
 
-use crate::outputs::{BINS, Pair};
+use crate::outputs::{self, BINS, Pair};
 use crate::scenario;
 use crate::shipped::{self, shipped};
 use crate::try_it::{default_name, model_title};
@@ -142,8 +142,8 @@ pub fn calibrated(test: &Pair, c: &Calibrator) -> Result<(ProbData, ProbData), S
 pub fn transfer_rows(test: &Pair) -> Result<Vec<TransferRow>, String> {
     let row = |method: Method, f: &ProbData, q: &ProbData| TransferRow {
         method,
-        fp32: MetricSet::compute(f, BINS),
-        int4: MetricSet::compute(q, BINS),
+        fp32: outputs::metrics(f),
+        int4: outputs::metrics(q),
     };
     let mut rows = vec![row(Method::Uncalibrated, &test.fp32, &test.int4)];
     for method in shipped::methods() {

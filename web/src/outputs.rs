@@ -11,6 +11,44 @@ use qcal_model::Scenario;
 /// Bins of every ECE and reliability diagram (netcal's default).
 pub const BINS: usize = 15;
 
+thread_local! {
+    /// Metric sets the page has computed, by [`content_key`] of their data (cleared past
+    /// [`MEMO_CAPACITY`] entries).
+    static MEMO: std::cell::RefCell<std::collections::HashMap<u64, MetricSet>> =
+        std::cell::RefCell::default();
+}
+
+/// Most metric sets kept: a scenario's test outputs under every calibrator, several times over.
+const MEMO_CAPACITY: usize = 256;
+
+/// [`MetricSet::compute`] of `d` at [`BINS`], computed once per content: a redraw after a fit
+/// recomputes only the refitted calibrators' sets (smECE's bandwidth search makes a set cost
+/// 5-10 ms in the page; all of them, ~20, made the redraw one task of 150 ms and more).
+pub fn metrics(d: &ProbData) -> MetricSet {
+    let key = content_key(d);
+    if let Some(m) = MEMO.with_borrow(|memo| memo.get(&key).copied()) {
+        return m;
+    }
+    let m = MetricSet::compute(d, BINS);
+    MEMO.with_borrow_mut(|memo| {
+        if memo.len() >= MEMO_CAPACITY {
+            memo.clear();
+        }
+        memo.insert(key, m);
+    });
+    m
+}
+
+/// A 64-bit hash of `d`'s shape, probabilities (their bits) and labels.
+fn content_key(d: &ProbData) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (d.n(), d.k()).hash(&mut h);
+    d.probs().iter().for_each(|p| p.to_bits().hash(&mut h));
+    d.labels().hash(&mut h);
+    h.finish()
+}
+
 /// The INT4 format of the precomputed outputs.
 pub const INT4_FORMAT: &str = crate::shipped::INT4.name();
 
@@ -119,7 +157,7 @@ impl Comparison {
             .filter(|&i| p.fp32.argmax(i) == p.int4.argmax(i))
             .count();
         Self {
-            metrics: both.map(|d| MetricSet::compute(d, BINS)),
+            metrics: both.map(metrics),
             bins: both.map(|d| ReliabilityBins::top_label(d, BINS)),
             confidences: both.map(|d| top_label_pairs(d).0),
             agreement: agree as f64 / p.fp32.n().max(1) as f64,
@@ -196,6 +234,23 @@ fn add_note(v: &mut serde_json::Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn memoised_metrics_follow_the_data() {
+        let test = embedded_of(Scenario::FewShot, "test").expect("embedded outputs");
+        for d in [&test.fp32, &test.int4, &test.fp32] {
+            assert_eq!(metrics(d), MetricSet::compute(d, BINS));
+        }
+        // One probability moved between two classes: new content, new metrics.
+        let mut probs = test.fp32.probs().to_vec();
+        let k = test.fp32.k();
+        let (a, b) = (probs[0], probs[1]);
+        (probs[0], probs[1]) = (b, a);
+        let labels: Vec<i64> = test.fp32.labels().iter().map(|&l| l as i64).collect();
+        let moved = ProbData::new(probs, k, &labels, false).expect("valid");
+        assert_eq!(metrics(&moved), MetricSet::compute(&moved, BINS));
+        assert_ne!(metrics(&moved), metrics(&test.fp32));
+    }
 
     #[test]
     fn embedded_outputs_cover_the_embedded_rows() {
