@@ -140,17 +140,28 @@ pub fn calibrated(test: &Pair, c: &Calibrator) -> Result<(ProbData, ProbData), S
 /// The transfer table: uncalibrated, then every method's [`current`] calibrator applied to
 /// `test`.
 pub fn transfer_rows(test: &Pair) -> Result<Vec<TransferRow>, String> {
-    let row = |method: Method, f: &ProbData, q: &ProbData| TransferRow {
+    transfer_methods()
+        .map(|method| transfer_row(test, method))
+        .collect()
+}
+
+/// The methods of the transfer table's rows, in order: uncalibrated, then the shipped ones.
+pub fn transfer_methods() -> impl Iterator<Item = Method> {
+    std::iter::once(Method::Uncalibrated).chain(shipped::methods())
+}
+
+/// The transfer table's row of `method` on `test` ([`transfer_rows`]).
+pub fn transfer_row(test: &Pair, method: Method) -> Result<TransferRow, String> {
+    let row = |f: &ProbData, q: &ProbData| TransferRow {
         method,
         fp32: outputs::metrics(f),
         int4: outputs::metrics(q),
     };
-    let mut rows = vec![row(Method::Uncalibrated, &test.fp32, &test.int4)];
-    for method in shipped::methods() {
-        let (f, q) = calibrated(test, &current(method)?.0)?;
-        rows.push(row(method, &f, &q));
+    if method == Method::Uncalibrated {
+        return Ok(row(&test.fp32, &test.int4));
     }
-    Ok(rows)
+    let (f, q) = calibrated(test, &current(method)?.0)?;
+    Ok(row(&f, &q))
 }
 
 /// Reliability bins of `method`'s calibrated test outputs: (FP32, INT4).

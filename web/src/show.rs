@@ -34,28 +34,65 @@ thread_local! {
 /// transfer table of the calibrators in use and the before/after diagram. `source` says where
 /// the outputs come from and which model made them (`None`: unchanged).
 pub fn show_outputs(test: outputs::Pair, source: Option<(&str, &str)>) -> Result<(), JsValue> {
+    let shown = Shown::of(test)?;
+    render(shown, source)
+}
+
+/// What [`show_outputs`] computes before it draws: the outputs, their comparison, and the
+/// transfer rows of the calibrators in use.
+struct Shown {
+    test: outputs::Pair,
+    comparison: outputs::Comparison,
+    rows: Vec<calibrators::TransferRow>,
+}
+
+impl Shown {
+    fn of(test: outputs::Pair) -> Result<Self, JsValue> {
+        let rows = calibrators::transfer_rows(&test).map_err(|e| JsValue::from_str(&e))?;
+        Ok(Self::with_rows(test, rows))
+    }
+
+    fn with_rows(test: outputs::Pair, rows: Vec<calibrators::TransferRow>) -> Self {
+        Self {
+            comparison: outputs::Comparison::of(&test),
+            test,
+            rows,
+        }
+    }
+}
+
+/// Writes `shown` into the tables and figures (see [`show_outputs`]).
+fn render(shown: Shown, source: Option<(&str, &str)>) -> Result<(), JsValue> {
     if let Some((source, model)) = source {
         dom::set_text("outputs-source", &format!("Outputs: {source}."))?;
         SHOWN_MODEL.set(model.to_string());
     }
     SHOWN_MODEL.with_borrow(|m| dom::set_text("calibrators-note", &calibrators::provenance(m)))?;
-    let comparison = outputs::Comparison::of(&test);
-    dom::render_comparison(&comparison)?;
-    let rows = calibrators::transfer_rows(&test).map_err(|e| JsValue::from_str(&e))?;
-    dom::render_transfer(&rows)?;
+    dom::render_comparison(&shown.comparison)?;
+    dom::render_transfer(&shown.rows)?;
     #[cfg(target_arch = "wasm32")]
     {
-        figures::draw_comparison(&comparison).map_err(|e| JsValue::from_str(&e))?;
-        view::set(test, comparison).map_err(|e| JsValue::from_str(&e))?;
+        figures::draw_comparison(&shown.comparison).map_err(|e| JsValue::from_str(&e))?;
+        view::set(shown.test, shown.comparison).map_err(|e| JsValue::from_str(&e))?;
     }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = shown.test;
     Ok(())
 }
 
 #[cfg(target_arch = "wasm32")]
-/// Redraws everything that depends on the calibrators (after training in the page).
-pub fn refresh() -> Result<(), String> {
-    match view::shown() {
-        Some(test) => show_outputs(test, None).map_err(|e| format!("{e:?}")),
-        None => view::draw_fuzzy(),
+/// Redraws everything that depends on the calibrators (after training in the page), in one
+/// page-thread task per transfer row (a calibrator applied to the test outputs and, when new,
+/// their metrics: smECE's bandwidth search alone takes 5-10 ms a set), then one that draws the
+/// tables and figures: the browser has a turn between them.
+pub async fn refresh() -> Result<(), String> {
+    let Some(test) = view::shown() else {
+        return view::draw_fuzzy();
+    };
+    let mut rows = Vec::new();
+    for method in calibrators::transfer_methods() {
+        rows.push(calibrators::transfer_row(&test, method)?);
+        crate::clock::yield_to_browser().await;
     }
+    render(Shown::with_rows(test, rows), None).map_err(|e| format!("{e:?}"))
 }

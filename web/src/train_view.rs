@@ -341,6 +341,8 @@ async fn fit_one(
 /// reliability diagram live; the fitted calibrators replace the previous ones only once all are
 /// fitted (a cancel leaves the tables as they were). Measures the page's longest frame gap.
 async fn train() -> Result<(), String> {
+    // From the click to the tables and figures redrawn with the fitted calibrators.
+    let gap = FrameGap::start();
     let methods = checked_methods()?;
     dom::set_body_flag("data-fits-done", None);
     CANCEL.set(false);
@@ -355,17 +357,19 @@ async fn train() -> Result<(), String> {
         data,
     };
     let of_model = format!("the FP32 outputs of {}", crate::try_it::model_title(&model));
-    let gap = FrameGap::start();
     let fits = fit_all(&methods, &val, &cfg, &of_model).await;
-    let gap_line = format!(
-        " Longest frame gap of the page during the fits: {}.",
-        gap.report_on("train-status")
-    );
+    let gap_line = |gap: &FrameGap| {
+        format!(
+            " Longest frame gap of the page during the training: {}.",
+            gap.report_on("train-status")
+        )
+    };
     let (fitted, report, workers) = match fits {
         Ok(f) => f,
         Err(e) if e == CANCELLED => {
             status(&format!(
-                "Training cancelled; the previous calibrators stay in use.{gap_line}"
+                "Training cancelled; the previous calibrators stay in use.{}",
+                gap_line(&gap)
             ));
             return Ok(());
         }
@@ -375,9 +379,9 @@ async fn train() -> Result<(), String> {
     for c in fitted {
         calibrators::set_trained(scenario, c, &model);
     }
-    // The fits are over (the page test measures responsiveness up to here); now redraw.
     dom::set_body_flag("data-fits-done", Some("true"));
-    crate::show::refresh()?;
+    crate::show::refresh().await?;
+    let gap_line = gap_line(&gap);
     let where_ = match (backend, workers) {
         (TrainBackend::Wgpu, _) => "burn's wgpu backend (WebGPU)",
         (_, 0) => "burn's CPU backend on the page thread",
