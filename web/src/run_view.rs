@@ -426,8 +426,8 @@ fn set_status_data(name: &str, value: &str) {
     }
 }
 
-/// The run proper: both precisions, the outputs shown (`gap` stops before they are drawn:
-/// it measures the run); the status line.
+/// The run proper: both precisions, the outputs shown (`gap` stops once they are drawn: it
+/// measures the run and its display); the status line.
 async fn run_and_show(models: &Rc<Models>, gap: &FrameGap) -> Result<String, String> {
     let scenario = crate::scenario::current();
     let (data, source, embedded) = chosen_data()?;
@@ -449,13 +449,12 @@ async fn run_and_show(models: &Rc<Models>, gap: &FrameGap) -> Result<String, Str
     } else {
         None
     };
-    gap.stop();
     let source = match models.scenario {
         Some(s) => format!("the default model with the {s} head, {source}"),
         None => format!("{} with {source}", models.name),
     };
-    crate::show::show_outputs(outputs, Some((&source, &models.name)))
-        .map_err(|e| format!("{e:?}"))?;
+    crate::show::show_outputs_stepped(outputs, Some((&source, &models.name))).await?;
+    gap.stop();
     let mut line = speed_line(&ran, models, texts.len());
     line.push_str(&shipped_check);
     if let Some((rows, pair)) = val {

@@ -81,18 +81,28 @@ fn render(shown: Shown, source: Option<(&str, &str)>) -> Result<(), JsValue> {
 }
 
 #[cfg(target_arch = "wasm32")]
-/// Redraws everything that depends on the calibrators (after training in the page), in one
-/// page-thread task per transfer row (a calibrator applied to the test outputs and, when new,
-/// their metrics: smECE's bandwidth search alone takes 5-10 ms a set), then one that draws the
-/// tables and figures: the browser has a turn between them.
-pub async fn refresh() -> Result<(), String> {
-    let Some(test) = view::shown() else {
-        return view::draw_fuzzy();
-    };
+/// [`show_outputs`] in steps: one page-thread task per transfer row (a calibrator applied to the
+/// test outputs and, when new, their metrics: smECE's bandwidth search alone takes 5-10 ms a
+/// set), then one that draws the tables and figures, the browser having a turn between them
+/// (new outputs in one task took 150 ms and more).
+pub async fn show_outputs_stepped(
+    test: outputs::Pair,
+    source: Option<(&str, &str)>,
+) -> Result<(), String> {
     let mut rows = Vec::new();
     for method in calibrators::transfer_methods() {
         rows.push(calibrators::transfer_row(&test, method)?);
         crate::clock::yield_to_browser().await;
     }
-    render(Shown::with_rows(test, rows), None).map_err(|e| format!("{e:?}"))
+    render(Shown::with_rows(test, rows), source).map_err(|e| format!("{e:?}"))
+}
+
+#[cfg(target_arch = "wasm32")]
+/// Redraws everything that depends on the calibrators (after training in the page), in steps
+/// ([`show_outputs_stepped`]).
+pub async fn refresh() -> Result<(), String> {
+    match view::shown() {
+        Some(test) => show_outputs_stepped(test, None).await,
+        None => view::draw_fuzzy(),
+    }
 }
