@@ -122,6 +122,7 @@ fn load_model_in_background() {
                     dom::show_error(&format!("Train: {err}"));
                 }
                 gpu_view::setup(&models).await;
+                train_view::warm_up().await;
             }
             Err(err) => {
                 let _ = dom::set_text("model-status", "The default model could not be loaded.");

@@ -81,10 +81,12 @@ pub fn start() -> Result<(), String> {
                 .and_then(|b| b.dyn_into().ok());
             button.iter().for_each(|b| b.set_disabled(true));
             cancel.iter().for_each(|b| b.set_disabled(false));
+            TRAINING.set(true);
             if let Err(e) = train().await {
                 status("Training stopped.");
                 dom::show_error(&format!("Train: {e}"));
             }
+            TRAINING.set(false);
             cancel.iter().for_each(|b| b.set_disabled(true));
             button.iter().for_each(|b| b.set_disabled(false));
         });
@@ -278,6 +280,61 @@ async fn fit_in_worker(
 /// may come faster than a software canvas draws).
 const DRAW_GAP_MS: f64 = 200.0;
 
+thread_local! {
+    /// A training is under way (set by `#train` until it ends).
+    static TRAINING: Cell<bool> = const { Cell::new(false) };
+    /// A warm-up fit is in the fit worker ([`warm_up`]).
+    static WARMING: Cell<bool> = const { Cell::new(false) };
+    /// [`warm_up`] has started this visit.
+    static WARMED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Steps of each method's warm-up fit.
+const WARM_UP_STEPS: usize = 10;
+
+/// Warms the fit worker up, once per visit: a few steps of every method on the scenario's val
+/// outputs in the worker, results dropped. V8 compiles a wasm function's optimised code
+/// (TurboFan, on a background thread, 0.2-0.9 s a batch on a 2-core machine) only once it runs
+/// hot, so a first fit shared the CPU with compiling the fit's code and the page skipped frames
+/// (97-121 ms on our machine, where later fits kept them under 25 ms); the worker shares the
+/// page's module, so the code compiled here serves every later fit. A training waits for the
+/// method in flight; the warm-up stops there.
+pub async fn warm_up() {
+    if WARMED.replace(true) || pool::unavailable().is_some() {
+        return;
+    }
+    let Ok((val, _)) = outputs::calibration(crate::scenario::current()) else {
+        return;
+    };
+    let mut cfg = FitConfig {
+        backend: TrainBackend::Cpu,
+        ..FitConfig::default()
+    };
+    cfg.fuzzy.steps = WARM_UP_STEPS;
+    cfg.max_steps = WARM_UP_STEPS;
+    cfg.dirichlet.grid = vec![1e-2];
+    for method in crate::shipped::methods() {
+        if TRAINING.get() {
+            break;
+        }
+        let job = FitJob {
+            method,
+            cfg: cfg.clone(),
+            probs: val.fp32.probs().to_vec(),
+            k: val.fp32.k(),
+            labels: val.fp32.labels().to_vec(),
+            live_every: LIVE_EVERY,
+            bins: outputs::BINS,
+        };
+        WARMING.set(true);
+        let fitted = pool::fit(job, Rc::new(|_: &FromWorker| {})).await;
+        WARMING.set(false);
+        if fitted.is_err() {
+            break;
+        }
+    }
+}
+
 /// Fits `method` on the page thread (burn's wgpu backend, or the CPU one when workers are not
 /// available), yielding to the browser between steps.
 async fn fit_on_page(
@@ -357,6 +414,9 @@ async fn train() -> Result<(), String> {
         data,
     };
     let of_model = format!("the FP32 outputs of {}", crate::try_it::model_title(&model));
+    while WARMING.get() {
+        yield_to_browser().await;
+    }
     let fits = fit_all(&methods, &val, &cfg, &of_model).await;
     let gap_line = |gap: &FrameGap| {
         format!(
