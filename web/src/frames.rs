@@ -38,6 +38,23 @@ pub fn claim_frame() -> bool {
     true
 }
 
+/// Longest wait of [`next_frame`] in ms (animation frames stop in a hidden tab).
+const FRAME_WAIT_MS: i32 = 50;
+
+/// Resolves at the next animation frame, or after [`FRAME_WAIT_MS`] when none comes: a long
+/// page-thread job that awaits it between slices lets a frame through each time, where a
+/// zero timeout let its slices run back to back while the workers took every core.
+pub async fn next_frame() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.request_animation_frame(&resolve);
+            let _ =
+                w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, FRAME_WAIT_MS);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
 /// A running frame-gap measurement; [`FrameGap::stop`] ends it.
 pub struct FrameGap {
     longest: Rc<Cell<f64>>,

@@ -157,12 +157,12 @@ fn runner(model: &BertForSequenceClassification, gpu: Option<GpuClassifier>) -> 
 /// What a run is cut short by.
 const CANCELLED: &str = "cancelled";
 
-/// Longest stretch of tokenizing before the page thread yields, in ms: short, so that frames
-/// fit between the stretches while the workers start and take the other cores.
-const ENCODE_SLICE_MS: f64 = 8.0;
+/// Longest stretch of tokenizing before the page thread waits for a frame, in ms.
+const ENCODE_SLICE_MS: f64 = 10.0;
 
 /// The sentences tokenized in batches of [`run::BATCH`] (on the page thread: the workers hold
-/// no tokenizer) and their real tokens in all, yielding every [`ENCODE_SLICE_MS`].
+/// no tokenizer) and their real tokens in all, letting a frame through every
+/// [`ENCODE_SLICE_MS`] ([`crate::frames::next_frame`]).
 async fn encode_all(models: &Models, texts: &[&str]) -> Result<(Vec<Encoded>, usize), String> {
     let mut batches = Vec::with_capacity(texts.len().div_ceil(run::BATCH));
     let mut last_yield = crate::clock::now_ms();
@@ -174,7 +174,7 @@ async fn encode_all(models: &Models, texts: &[&str]) -> Result<(Vec<Encoded>, us
                 .map_err(|e| e.to_string())?,
         );
         if crate::clock::now_ms() - last_yield > ENCODE_SLICE_MS {
-            yield_to_browser().await;
+            crate::frames::next_frame().await;
             last_yield = crate::clock::now_ms();
         }
     }
