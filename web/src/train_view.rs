@@ -238,6 +238,19 @@ thread_local! {
     static LAST_LOSS_DRAW: Cell<f64> = const { Cell::new(f64::NEG_INFINITY) };
 }
 
+/// The fit worker's job: `method` with `cfg` on `data`, its live bins every [`LIVE_EVERY`] steps.
+fn fit_job(method: Method, cfg: &FitConfig, data: &ProbData) -> FitJob {
+    FitJob {
+        method,
+        cfg: cfg.clone(),
+        probs: data.probs().to_vec(),
+        k: data.k(),
+        labels: data.labels().to_vec(),
+        live_every: LIVE_EVERY,
+        bins: outputs::BINS,
+    }
+}
+
 /// Fits `method` in the fit worker (burn's CPU backend), drawing its steps and live diagram as
 /// they arrive (each drawing at most every [`DRAW_GAP_MS`]).
 async fn fit_in_worker(
@@ -246,15 +259,7 @@ async fn fit_in_worker(
     cfg: &FitConfig,
     curves: &Curves,
 ) -> Result<Calibrator, String> {
-    let job = FitJob {
-        method,
-        cfg: cfg.clone(),
-        probs: val.data.probs().to_vec(),
-        k: val.data.k(),
-        labels: val.data.labels().to_vec(),
-        live_every: LIVE_EVERY,
-        bins: outputs::BINS,
-    };
+    let job = fit_job(method, cfg, &val.data);
     let (curves, data, before) = (curves.clone(), val.data.clone(), val.before.clone());
     let last_live = Cell::new(f64::NEG_INFINITY);
     let listener = Rc::new(move |m: &FromWorker| match m {
@@ -317,15 +322,7 @@ pub async fn warm_up() {
         if TRAINING.get() {
             break;
         }
-        let job = FitJob {
-            method,
-            cfg: cfg.clone(),
-            probs: val.fp32.probs().to_vec(),
-            k: val.fp32.k(),
-            labels: val.fp32.labels().to_vec(),
-            live_every: LIVE_EVERY,
-            bins: outputs::BINS,
-        };
+        let job = fit_job(method, &cfg, &val.fp32);
         WARMING.set(true);
         let fitted = pool::fit(job, Rc::new(|_: &FromWorker| {})).await;
         WARMING.set(false);
