@@ -14,6 +14,14 @@ use wasm_bindgen::prelude::*;
 thread_local! {
     /// Set when a figure was drawn since the last animation frame.
     static DREW: Cell<bool> = const { Cell::new(false) };
+    /// What the page's work is doing now ([`set_phase`]), for [`FrameGap`]'s report.
+    static PHASE: Cell<&'static str> = const { Cell::new("") };
+}
+
+/// Names what a measured piece of work is doing from now on ("the INT4 pass", "drawing the
+/// outputs"): a [`FrameGap`] reports the phase its longest gap fell in.
+pub fn set_phase(phase: &'static str) {
+    PHASE.set(phase);
 }
 
 /// Whether the page thread may draw a figure now: not when one was drawn since the last
@@ -58,7 +66,11 @@ pub async fn next_frame() {
 /// A running frame-gap measurement; [`FrameGap::stop`] ends it.
 pub struct FrameGap {
     longest: Rc<Cell<f64>>,
+    /// The phases ([`set_phase`]) at the start and the end of the longest gap.
+    longest_in: Rc<Cell<(&'static str, &'static str)>>,
     last: Rc<Cell<f64>>,
+    /// The phase at the last frame.
+    last_in: Rc<Cell<&'static str>>,
     running: Rc<Cell<bool>>,
     tasks: Option<LongTasks>,
 }
@@ -76,14 +88,18 @@ impl FrameGap {
     /// Starts measuring from now.
     pub fn start() -> Self {
         let longest = Rc::new(Cell::new(0.0_f64));
+        let longest_in = Rc::new(Cell::new((PHASE.get(), PHASE.get())));
         let running = Rc::new(Cell::new(true));
         let last = Rc::new(Cell::new(crate::clock::now_ms()));
+        let last_in = Rc::new(Cell::new(PHASE.get()));
         let tick: Tick = Rc::new(RefCell::new(None));
         let (l, r, t, at) = (longest.clone(), running.clone(), tick.clone(), last.clone());
+        let (l_in, at_in) = (longest_in.clone(), last_in.clone());
         *tick.borrow_mut() = Some(Closure::new(move |_: f64| {
             let now = crate::clock::now_ms();
-            l.set(l.get().max(now - at.get()));
+            record(&l, &l_in, now - at.get(), (at_in.get(), PHASE.get()));
             at.set(now);
+            at_in.set(PHASE.get());
             if r.get() {
                 request(&t);
             } else {
@@ -93,7 +109,9 @@ impl FrameGap {
         request(&tick);
         Self {
             longest,
+            longest_in,
             last,
+            last_in,
             running,
             tasks: LongTasks::observe(),
         }
@@ -104,7 +122,8 @@ impl FrameGap {
     pub fn stop(&self) -> f64 {
         if self.running.replace(false) {
             let tail = crate::clock::now_ms() - self.last.get();
-            self.longest.set(self.longest.get().max(tail));
+            let phases = (self.last_in.get(), PHASE.get());
+            record(&self.longest, &self.longest_in, tail, phases);
             if let Some(t) = &self.tasks {
                 t.stop();
             }
@@ -112,12 +131,24 @@ impl FrameGap {
         self.longest.get()
     }
 
-    /// Stops measuring (see [`FrameGap::stop`]), sets `data-frame-gap-ms` and
-    /// `data-longest-task-ms` (empty where the browser does not report long tasks, 0 for none
-    /// over 50 ms) on the element `id`, and returns the figures for its status line:
-    /// `"N ms (its longest task M ms)"`.
+    /// Where the longest gap fell: `"in P"`, or `"from P to Q"` when it spans two phases
+    /// ([`set_phase`]); empty where no phase was named.
+    pub fn phase(&self) -> String {
+        match self.longest_in.get() {
+            ("", "") => String::new(),
+            (a, b) if a == b || b.is_empty() => format!("in {a}"),
+            ("", b) => format!("in {b}"),
+            (a, b) => format!("from {a} to {b}"),
+        }
+    }
+
+    /// Stops measuring (see [`FrameGap::stop`]), sets `data-frame-gap-ms`,
+    /// `data-frame-gap-phase` ([`FrameGap::phase`]) and `data-longest-task-ms` (empty where the
+    /// browser does not report long tasks, 0 for none over 50 ms) on the element `id`, and
+    /// returns the figures for its status line: `"N ms, in P (its longest task M ms)"`.
     pub fn report_on(&self, id: &str) -> String {
         let gap_ms = self.stop();
+        let phase = self.phase();
         let (task_ms, tasks) = match self.tasks.as_ref().map(|t| t.longest.get()) {
             Some(ms) if ms > 0.0 => (format!("{ms:.0}"), format!("its longest task {ms:.0} ms")),
             Some(_) => ("0".into(), "no task of its own over 50 ms".into()),
@@ -125,9 +156,26 @@ impl FrameGap {
         };
         if let Ok(e) = crate::dom::by_id(id) {
             let _ = e.set_attribute("data-frame-gap-ms", &format!("{gap_ms:.0}"));
+            let _ = e.set_attribute("data-frame-gap-phase", &phase);
             let _ = e.set_attribute("data-longest-task-ms", &task_ms);
         }
-        format!("{gap_ms:.0} ms ({tasks})")
+        match phase.as_str() {
+            "" => format!("{gap_ms:.0} ms ({tasks})"),
+            p => format!("{gap_ms:.0} ms, {p} ({tasks})"),
+        }
+    }
+}
+
+/// Keeps `gap` ms, which ran through `phases`, when it is the longest yet.
+fn record(
+    longest: &Cell<f64>,
+    longest_in: &Cell<(&'static str, &'static str)>,
+    gap: f64,
+    phases: (&'static str, &'static str),
+) {
+    if gap > longest.get() {
+        longest.set(gap);
+        longest_in.set(phases);
     }
 }
 

@@ -26,6 +26,13 @@ thread_local! {
     static UPLOAD: RefCell<Option<(String, Vec<u8>)>> = const { RefCell::new(None) };
     /// The cancel flag of the run under way: its workers stop taking batches once it is set.
     static CANCEL: RefCell<Rc<Cell<bool>>> = RefCell::new(Rc::new(Cell::new(false)));
+    /// A run is under way.
+    static RUNNING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether a run is under way (its workers then hold every core).
+pub fn running() -> bool {
+    RUNNING.get()
 }
 
 fn status(text: &str) {
@@ -56,7 +63,10 @@ pub fn start() -> Result<(), String> {
             button.iter().for_each(|b| b.set_disabled(true));
             cancel.iter().for_each(|b| b.set_disabled(false));
             CANCEL.set(Rc::new(Cell::new(false)));
-            match run_all(&models).await {
+            RUNNING.set(true);
+            let result = run_all(&models).await;
+            RUNNING.set(false);
+            match result {
                 Err(e) if e != CANCELLED => dom::show_error(&format!("Run: {e}")),
                 _ => {}
             }
@@ -164,6 +174,7 @@ const ENCODE_SLICE_MS: f64 = 10.0;
 /// no tokenizer) and their real tokens in all, letting a frame through every
 /// [`ENCODE_SLICE_MS`] ([`crate::frames::next_frame`]).
 async fn encode_all(models: &Models, texts: &[&str]) -> Result<(Vec<Encoded>, usize), String> {
+    crate::frames::set_phase("tokenizing");
     let mut batches = Vec::with_capacity(texts.len().div_ceil(run::BATCH));
     let mut last_yield = crate::clock::now_ms();
     for chunk in texts.chunks(run::BATCH) {
@@ -224,6 +235,10 @@ async fn pass(
     name: String,
     notices: &mut Vec<String>,
 ) -> Result<Pass, String> {
+    crate::frames::set_phase(match which {
+        Which::Fp32 => "the FP32 pass",
+        Which::Int4 => "the INT4 pass",
+    });
     let rows = batches.iter().map(|b| b.batch).sum();
     let done = progress(name, rows);
     let start = crate::clock::now_ms();
@@ -285,6 +300,8 @@ async fn both(
     what: &str,
 ) -> Result<Ran, String> {
     let (batches, tokens) = encode_all(models, texts).await?;
+    crate::frames::set_phase("waiting for the warm-up");
+    crate::train_view::warm_up_settled().await;
     let gpu = if gpu_view::picked() == "webgpu" {
         gpu_view::take()
     } else {
@@ -409,6 +426,7 @@ fn against_shipped(s: Scenario, ran: &Pair, models: &Models) -> Result<String, S
 /// Runs both precisions over the chosen data (and, when asked, as many val rows for the
 /// calibrators) and shows the outputs; measures the page thread's longest frame gap meanwhile.
 async fn run_all(models: &Rc<Models>) -> Result<(), String> {
+    crate::frames::set_phase("starting the run");
     let gap = FrameGap::start();
     let result = run_and_show(models, &gap).await;
     let line = match &result {
@@ -457,6 +475,7 @@ async fn run_and_show(models: &Rc<Models>, gap: &FrameGap) -> Result<String, Str
         Some(s) => format!("the default model with the {s} head, {source}"),
         None => format!("{} with {source}", models.name),
     };
+    crate::frames::set_phase("drawing the outputs");
     crate::show::show_outputs_stepped(outputs, Some((&source, &models.name))).await?;
     gap.stop();
     let mut line = speed_line(&ran, models, texts.len());

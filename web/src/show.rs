@@ -63,13 +63,7 @@ impl Shown {
 
 /// Writes `shown` into the tables and figures (see [`show_outputs`]).
 fn render(shown: Shown, source: Option<(&str, &str)>) -> Result<(), JsValue> {
-    if let Some((source, model)) = source {
-        dom::set_text("outputs-source", &format!("Outputs: {source}."))?;
-        SHOWN_MODEL.set(model.to_string());
-    }
-    SHOWN_MODEL.with_borrow(|m| dom::set_text("calibrators-note", &calibrators::provenance(m)))?;
-    dom::render_comparison(&shown.comparison)?;
-    dom::render_transfer(&shown.rows)?;
+    render_tables(&shown, source)?;
     #[cfg(target_arch = "wasm32")]
     {
         figures::draw_comparison(&shown.comparison).map_err(|e| JsValue::from_str(&e))?;
@@ -80,11 +74,25 @@ fn render(shown: Shown, source: Option<(&str, &str)>) -> Result<(), JsValue> {
     Ok(())
 }
 
+/// The text and tables of [`render`]: where the outputs come from, the metrics and the
+/// transfer table.
+fn render_tables(shown: &Shown, source: Option<(&str, &str)>) -> Result<(), JsValue> {
+    if let Some((source, model)) = source {
+        dom::set_text("outputs-source", &format!("Outputs: {source}."))?;
+        SHOWN_MODEL.set(model.to_string());
+    }
+    SHOWN_MODEL.with_borrow(|m| dom::set_text("calibrators-note", &calibrators::provenance(m)))?;
+    dom::render_comparison(&shown.comparison)?;
+    dom::render_transfer(&shown.rows)
+}
+
 #[cfg(target_arch = "wasm32")]
 /// [`show_outputs`] in steps: one page-thread task per transfer row (a calibrator applied to the
 /// test outputs and, when new, their metrics: smECE's bandwidth search alone takes 5-10 ms a
-/// set), then one that draws the tables and figures, the browser having a turn between them
-/// (new outputs in one task took 150 ms and more).
+/// set), one for the outputs' own metrics, one for the tables, one for the comparison's figures
+/// and one for the calibrated diagram, each after the next animation frame (new outputs in one
+/// task took 150 ms and more; zero-timeout yields let the steps run back to back before a
+/// frame).
 pub async fn show_outputs_stepped(
     test: outputs::Pair,
     source: Option<(&str, &str)>,
@@ -92,9 +100,15 @@ pub async fn show_outputs_stepped(
     let mut rows = Vec::new();
     for method in calibrators::transfer_methods() {
         rows.push(calibrators::transfer_row(&test, method)?);
-        crate::clock::yield_to_browser().await;
+        crate::frames::next_frame().await;
     }
-    render(Shown::with_rows(test, rows), source).map_err(|e| format!("{e:?}"))
+    let shown = Shown::with_rows(test, rows);
+    crate::frames::next_frame().await;
+    render_tables(&shown, source).map_err(|e| format!("{e:?}"))?;
+    crate::frames::next_frame().await;
+    figures::draw_comparison(&shown.comparison)?;
+    crate::frames::next_frame().await;
+    view::set(shown.test, shown.comparison)
 }
 
 #[cfg(target_arch = "wasm32")]

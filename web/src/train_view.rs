@@ -297,13 +297,17 @@ thread_local! {
 /// Steps of each method's warm-up fit.
 const WARM_UP_STEPS: usize = 10;
 
+/// How often a waiting warm-up looks whether the run has ended, in ms.
+const RUN_POLL_MS: i32 = 100;
+
 /// Warms the fit worker up, once per visit: a few steps of every method on the scenario's val
 /// outputs in the worker, results dropped. V8 compiles a wasm function's optimised code
 /// (TurboFan, on a background thread, 0.2-0.9 s a batch on a 2-core machine) only once it runs
 /// hot, so a first fit shared the CPU with compiling the fit's code and the page skipped frames
 /// (97-121 ms on our machine, where later fits kept them under 25 ms); the worker shares the
 /// page's module, so the code compiled here serves every later fit. A training waits for the
-/// method in flight; the warm-up stops there.
+/// method in flight; the warm-up stops there. A run holds every core in its workers: the
+/// warm-up waits for it to end before its next method.
 pub async fn warm_up() {
     if WARMED.replace(true) || pool::unavailable().is_some() {
         return;
@@ -319,6 +323,9 @@ pub async fn warm_up() {
     cfg.max_steps = WARM_UP_STEPS;
     cfg.dirichlet.grid = vec![1e-2];
     for method in crate::shipped::methods() {
+        while crate::run_view::running() {
+            crate::clock::sleep_ms(RUN_POLL_MS).await;
+        }
         if TRAINING.get() {
             break;
         }
@@ -329,6 +336,14 @@ pub async fn warm_up() {
         if fitted.is_err() {
             break;
         }
+    }
+}
+
+/// Resolves once no warm-up fit ([`warm_up`]) is in the fit worker: a training or a run
+/// starts after the method in flight (at most a few hundred ms) rather than beside it.
+pub async fn warm_up_settled() {
+    while WARMING.get() {
+        crate::frames::next_frame().await;
     }
 }
 
@@ -396,6 +411,7 @@ async fn fit_one(
 /// fitted (a cancel leaves the tables as they were). Measures the page's longest frame gap.
 async fn train() -> Result<(), String> {
     // From the click to the tables and figures redrawn with the fitted calibrators.
+    crate::frames::set_phase("starting the training");
     let gap = FrameGap::start();
     let methods = checked_methods()?;
     dom::set_body_flag("data-fits-done", None);
@@ -411,9 +427,9 @@ async fn train() -> Result<(), String> {
         data,
     };
     let of_model = format!("the FP32 outputs of {}", crate::try_it::model_title(&model));
-    while WARMING.get() {
-        yield_to_browser().await;
-    }
+    crate::frames::set_phase("waiting for the warm-up");
+    warm_up_settled().await;
+    crate::frames::set_phase("fitting");
     let fits = fit_all(&methods, &val, &cfg, &of_model).await;
     let gap_line = |gap: &FrameGap| {
         format!(
@@ -437,6 +453,7 @@ async fn train() -> Result<(), String> {
         calibrators::set_trained(scenario, c, &model);
     }
     dom::set_body_flag("data-fits-done", Some("true"));
+    crate::frames::set_phase("drawing the outputs");
     crate::show::refresh().await?;
     let gap_line = gap_line(&gap);
     let where_ = match (backend, workers) {
