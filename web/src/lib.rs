@@ -20,6 +20,8 @@
 //! workers of their own; the page thread handles the DOM and draws, and runs the work itself
 //! where workers are unavailable or fail.
 
+#[cfg(target_arch = "wasm32")]
+mod busy;
 pub mod calibrators;
 #[cfg(target_arch = "wasm32")]
 mod canvas;

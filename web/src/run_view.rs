@@ -26,13 +26,6 @@ thread_local! {
     static UPLOAD: RefCell<Option<(String, Vec<u8>)>> = const { RefCell::new(None) };
     /// The cancel flag of the run under way: its workers stop taking batches once it is set.
     static CANCEL: RefCell<Rc<Cell<bool>>> = RefCell::new(Rc::new(Cell::new(false)));
-    /// A run is under way.
-    static RUNNING: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Whether a run is under way (its workers then hold every core).
-pub fn running() -> bool {
-    RUNNING.get()
 }
 
 fn status(text: &str) {
@@ -63,9 +56,9 @@ pub fn start() -> Result<(), String> {
             button.iter().for_each(|b| b.set_disabled(true));
             cancel.iter().for_each(|b| b.set_disabled(false));
             CANCEL.set(Rc::new(Cell::new(false)));
-            RUNNING.set(true);
+            crate::busy::set_running(true);
             let result = run_all(&models).await;
-            RUNNING.set(false);
+            crate::busy::set_running(false);
             match result {
                 Err(e) if e != CANCELLED => dom::show_error(&format!("Run: {e}")),
                 _ => {}
@@ -301,7 +294,7 @@ async fn both(
 ) -> Result<Ran, String> {
     let (batches, tokens) = encode_all(models, texts).await?;
     crate::frames::set_phase("waiting for the warm-up");
-    crate::train_view::warm_up_settled().await;
+    crate::busy::warm_up_settled().await;
     let gpu = if gpu_view::picked() == "webgpu" {
         gpu_view::take()
     } else {

@@ -288,17 +288,12 @@ const DRAW_GAP_MS: f64 = 200.0;
 thread_local! {
     /// A training is under way (set by `#train` until it ends).
     static TRAINING: Cell<bool> = const { Cell::new(false) };
-    /// A warm-up fit is in the fit worker ([`warm_up`]).
-    static WARMING: Cell<bool> = const { Cell::new(false) };
     /// [`warm_up`] has started this visit.
     static WARMED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Steps of each method's warm-up fit.
 const WARM_UP_STEPS: usize = 10;
-
-/// How often a waiting warm-up looks whether the run has ended, in ms.
-const RUN_POLL_MS: i32 = 100;
 
 /// Warms the fit worker up, once per visit: a few steps of every method on the scenario's val
 /// outputs in the worker, results dropped. V8 compiles a wasm function's optimised code
@@ -323,27 +318,17 @@ pub async fn warm_up() {
     cfg.max_steps = WARM_UP_STEPS;
     cfg.dirichlet.grid = vec![1e-2];
     for method in crate::shipped::methods() {
-        while crate::run_view::running() {
-            crate::clock::sleep_ms(RUN_POLL_MS).await;
-        }
+        crate::busy::run_ended().await;
         if TRAINING.get() {
             break;
         }
         let job = fit_job(method, &cfg, &val.fp32);
-        WARMING.set(true);
+        crate::busy::set_warming(true);
         let fitted = pool::fit(job, Rc::new(|_: &FromWorker| {})).await;
-        WARMING.set(false);
+        crate::busy::set_warming(false);
         if fitted.is_err() {
             break;
         }
-    }
-}
-
-/// Resolves once no warm-up fit ([`warm_up`]) is in the fit worker: a training or a run
-/// starts after the method in flight (at most a few hundred ms) rather than beside it.
-pub async fn warm_up_settled() {
-    while WARMING.get() {
-        crate::frames::next_frame().await;
     }
 }
 
@@ -428,7 +413,7 @@ async fn train() -> Result<(), String> {
     };
     let of_model = format!("the FP32 outputs of {}", crate::try_it::model_title(&model));
     crate::frames::set_phase("waiting for the warm-up");
-    warm_up_settled().await;
+    crate::busy::warm_up_settled().await;
     crate::frames::set_phase("fitting");
     let fits = fit_all(&methods, &val, &cfg, &of_model).await;
     let gap_line = |gap: &FrameGap| {
