@@ -32,8 +32,12 @@ pub async fn run_ended() {
     }
 }
 
-/// Resolves once no warm-up fit is in the fit worker (at most a few hundred ms).
+/// Resolves once no warm-up fit is in the fit worker (at most a few hundred ms); a wait is the
+/// frame gap's phase "waiting for the warm-up".
 pub async fn warm_up_settled() {
+    if WARMING.get() {
+        crate::frames::set_phase("waiting for the warm-up");
+    }
     while WARMING.get() {
         crate::frames::next_frame().await;
     }

@@ -293,7 +293,6 @@ async fn both(
     what: &str,
 ) -> Result<Ran, String> {
     let (batches, tokens) = encode_all(models, texts).await?;
-    crate::frames::set_phase("waiting for the warm-up");
     crate::busy::warm_up_settled().await;
     let gpu = if gpu_view::picked() == "webgpu" {
         gpu_view::take()
@@ -468,7 +467,6 @@ async fn run_and_show(models: &Rc<Models>, gap: &FrameGap) -> Result<String, Str
         Some(s) => format!("the default model with the {s} head, {source}"),
         None => format!("{} with {source}", models.name),
     };
-    crate::frames::set_phase("drawing the outputs");
     crate::show::show_outputs_stepped(outputs, Some((&source, &models.name))).await?;
     gap.stop();
     let mut line = speed_line(&ran, models, texts.len());

@@ -92,11 +92,12 @@ fn render_tables(shown: &Shown, source: Option<(&str, &str)>) -> Result<(), JsVa
 /// set), one for the outputs' own metrics, one for the tables, one for the comparison's figures
 /// and one for the calibrated diagram, each after the next animation frame (new outputs in one
 /// task took 150 ms and more; zero-timeout yields let the steps run back to back before a
-/// frame).
+/// frame). Its steps are the frame gap's phase "drawing the outputs".
 pub async fn show_outputs_stepped(
     test: outputs::Pair,
     source: Option<(&str, &str)>,
 ) -> Result<(), String> {
+    crate::frames::set_phase("drawing the outputs");
     let mut rows = Vec::new();
     for method in calibrators::transfer_methods() {
         rows.push(calibrators::transfer_row(&test, method)?);

@@ -412,7 +412,6 @@ async fn train() -> Result<(), String> {
         data,
     };
     let of_model = format!("the FP32 outputs of {}", crate::try_it::model_title(&model));
-    crate::frames::set_phase("waiting for the warm-up");
     crate::busy::warm_up_settled().await;
     crate::frames::set_phase("fitting");
     let fits = fit_all(&methods, &val, &cfg, &of_model).await;
@@ -438,7 +437,6 @@ async fn train() -> Result<(), String> {
         calibrators::set_trained(scenario, c, &model);
     }
     dom::set_body_flag("data-fits-done", Some("true"));
-    crate::frames::set_phase("drawing the outputs");
     crate::show::refresh().await?;
     let gap_line = gap_line(&gap);
     let where_ = match (backend, workers) {
