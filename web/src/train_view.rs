@@ -1,7 +1,7 @@
 //! Training calibrators in the page with burn: on FP32 val outputs (the shown scenario's
-//! embedded ones, or those of the page's model run on val rows), on burn's wgpu backend (the
-//! page's WebGPU adapter; each step awaits the GPU) or its CPU backend (in a Web Worker, or on
-//! the page thread yielding between steps where workers fail), with a live loss curve and live
+//! embedded ones, or those of the page's model run on val rows), on burn's wgpu backend (WebGPU;
+//! each step awaits the GPU) or its CPU backend, in a Web Worker (or on the page thread,
+//! yielding between steps, where the worker fails), with a live loss curve and live
 //! reliability diagram; the page stays live, and a fit can be cancelled. Trained calibrators
 //! replace the scenario's shipped ones in every table, diagram and download (per scenario: the
 //! other scenario keeps its own).
@@ -153,9 +153,9 @@ fn fit_config(backend: TrainBackend) -> Result<FitConfig, String> {
     Ok(cfg)
 }
 
-/// The picked backend, initialising burn's WebGPU runtime when it is wgpu (a notice and the CPU
-/// backend when that fails).
-async fn backend() -> TrainBackend {
+/// The picked backend: wgpu only where the browser has WebGPU (a notice and the CPU backend
+/// otherwise). Its device is set up where the fit runs (the worker, or [`fit_on_page`]).
+fn backend() -> TrainBackend {
     let picked = dom::by_id("train-backend")
         .ok()
         .and_then(|e| e.dyn_into::<HtmlSelectElement>().ok())
@@ -163,13 +163,15 @@ async fn backend() -> TrainBackend {
     if picked != "wgpu" {
         return TrainBackend::Cpu;
     }
-    match init_wgpu_async().await {
-        Ok(()) => TrainBackend::Wgpu,
-        Err(e) => {
-            status(&format!("{e}; training on burn's CPU backend instead."));
-            TrainBackend::Cpu
-        }
+    let navigator = web_sys::window().map(|w| JsValue::from(w.navigator()));
+    let has_gpu = navigator
+        .and_then(|n| js_sys::Reflect::get(&n, &"gpu".into()).ok())
+        .is_some_and(|g| !g.is_undefined());
+    if !has_gpu {
+        status("This browser has no WebGPU; training on burn's CPU backend instead.");
+        return TrainBackend::Cpu;
     }
+    TrainBackend::Wgpu
 }
 
 /// Redraws the live reliability diagram every this many optimiser steps.
@@ -251,7 +253,7 @@ fn fit_job(method: Method, cfg: &FitConfig, data: &ProbData) -> FitJob {
     }
 }
 
-/// Fits `method` in the fit worker (burn's CPU backend), drawing its steps and live diagram as
+/// Fits `method` in the fit worker (on `cfg`'s backend), drawing its steps and live diagram as
 /// they arrive (each drawing at most every [`DRAW_GAP_MS`]).
 async fn fit_in_worker(
     method: Method,
@@ -332,14 +334,25 @@ pub async fn warm_up() {
     }
 }
 
-/// Fits `method` on the page thread (burn's wgpu backend, or the CPU one when workers are not
-/// available), yielding to the browser between steps.
+/// Fits `method` on the page thread (where the worker failed), yielding to the browser between
+/// steps; on burn's CPU backend where WebGPU cannot be set up here either (said in `notes`).
 async fn fit_on_page(
     method: Method,
     val: &Val,
     cfg: &FitConfig,
     curves: &Curves,
+    notes: &mut Vec<String>,
 ) -> Result<Calibrator, String> {
+    let mut cfg = cfg.clone();
+    if cfg.backend == TrainBackend::Wgpu
+        && let Err(e) = init_wgpu_async().await
+    {
+        notes.push(format!(
+            "{}: {e}, fitted on burn's CPU backend",
+            method.name()
+        ));
+        cfg.backend = TrainBackend::Cpu;
+    }
     let c = curves.clone();
     let name = method.name();
     let mut progress = move |step: usize, loss: f64| on_step(&c, name, step, loss);
@@ -354,14 +367,13 @@ async fn fit_on_page(
             draw_live_step(method, &val, step, c);
         })),
     );
-    let fitted = fit_async(method, &val.data, cfg, &mut progress).await;
+    let fitted = fit_async(method, &val.data, &cfg, &mut progress).await;
     set_watch(0, None);
     fitted.map_err(|e| e.to_string())
 }
 
-/// Fits `method`: on burn's CPU backend in the fit worker, falling back to the page thread
-/// when workers are not available or the worker fails (said in `notes`); `true` when a worker
-/// fitted it.
+/// Fits `method` in the fit worker, falling back to the page thread when workers are not
+/// available or the worker fails (said in `notes`); `true` when a worker fitted it.
 async fn fit_one(
     method: Method,
     val: &Val,
@@ -369,22 +381,20 @@ async fn fit_one(
     curves: &Curves,
     notes: &mut Vec<String>,
 ) -> Result<(Calibrator, bool), String> {
-    if cfg.backend == TrainBackend::Cpu {
-        match fit_in_worker(method, val, cfg, curves).await {
-            Ok(c) => return Ok((c, true)),
-            Err(_) if CANCEL.get() => return Err(CANCELLED.into()),
-            Err(e) => {
-                notes.push(format!(
-                    "{}: the worker failed ({e}), fitted on the page thread",
-                    method.name()
-                ));
-                if let Some(last) = curves.borrow_mut().last_mut() {
-                    last.1.clear();
-                }
+    match fit_in_worker(method, val, cfg, curves).await {
+        Ok(c) => return Ok((c, true)),
+        Err(_) if CANCEL.get() => return Err(CANCELLED.into()),
+        Err(e) => {
+            notes.push(format!(
+                "{}: the worker failed ({e}), fitted on the page thread",
+                method.name()
+            ));
+            if let Some(last) = curves.borrow_mut().last_mut() {
+                last.1.clear();
             }
         }
     }
-    let c = fit_on_page(method, val, cfg, curves).await?;
+    let c = fit_on_page(method, val, cfg, curves, notes).await?;
     if CANCEL.get() {
         return Err(CANCELLED.into());
     }
@@ -402,7 +412,7 @@ async fn train() -> Result<(), String> {
     dom::set_body_flag("data-fits-done", None);
     CANCEL.set(false);
     LIVE_REDRAWS.set(0);
-    let backend = backend().await;
+    let backend = backend();
     let cfg = fit_config(backend)?;
     let scenario = crate::scenario::current();
     let (val, model) = outputs::calibration(scenario)?;
@@ -440,7 +450,8 @@ async fn train() -> Result<(), String> {
     crate::show::refresh().await?;
     let gap_line = gap_line(&gap);
     let where_ = match (backend, workers) {
-        (TrainBackend::Wgpu, _) => "burn's wgpu backend (WebGPU)",
+        (TrainBackend::Wgpu, 0) => "burn's wgpu backend (WebGPU) on the page thread",
+        (TrainBackend::Wgpu, _) => "burn's wgpu backend (WebGPU) in a Web Worker",
         (_, 0) => "burn's CPU backend on the page thread",
         _ => "burn's CPU backend in a Web Worker",
     };

@@ -8,7 +8,7 @@ use crate::work::{FitJob, FromWorker, ToWorker, Which};
 use js_sys::{Array, Float32Array, Object, Reflect, Uint8Array};
 use qcal_calib::ProbData;
 use qcal_calib::metrics::ReliabilityBins;
-use qcal_calib::train::{fit_async, set_watch};
+use qcal_calib::train::{TrainBackend, fit_async, init_wgpu_async, set_watch};
 use qcal_model::{BertForSequenceClassification, Config, QuantFormat, QuantOptions, Weights};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -151,8 +151,16 @@ fn run(which: Which, enc: qcal_model::Encoded) -> Result<(), String> {
 }
 
 /// Fits `job`'s calibrator, posting every step's loss, the live calibrator every
-/// `job.live_every` steps, and the result.
+/// `job.live_every` steps, and the result. On burn's wgpu backend the worker first initialises
+/// its own WebGPU device (once; browsers expose WebGPU to dedicated workers): the kernels' JIT
+/// compile (over a second of CPU for a first fit) then runs here, off the page thread.
 async fn fit(job: FitJob) {
+    if job.cfg.backend == TrainBackend::Wgpu
+        && let Err(e) = init_wgpu_async().await
+    {
+        let error = format!("WebGPU in the worker: {e}");
+        return post(&FromWorker::Failed { error }, None);
+    }
     let data = match ProbData::from_parts(job.probs, job.k, job.labels, false) {
         Ok(d) => d,
         Err(e) => {
