@@ -448,6 +448,9 @@ async fn run_and_show(models: &Rc<Models>, gap: &FrameGap) -> Result<String, Str
     let cols = models.columns_for(&data.label_names)?;
     let texts = data.texts();
     let ran = both(models, &texts, &cols, "").await?;
+    // The last batch's answer ended the pass in this task: the outputs get their own.
+    crate::frames::set_phase("computing the outputs");
+    crate::frames::next_frame().await;
     let outputs = run::outputs_of(&data, &ran.fp32.logits, &ran.int4.logits)?;
     let shipped_check = match models.scenario {
         Some(s) if embedded => against_shipped(s, &outputs, models)?,

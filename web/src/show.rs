@@ -90,9 +90,10 @@ fn render_tables(shown: &Shown, source: Option<(&str, &str)>) -> Result<(), JsVa
 /// [`show_outputs`] in steps: one page-thread task per transfer row (a calibrator applied to the
 /// test outputs and, when new, their metrics: smECE's bandwidth search alone takes 5-10 ms a
 /// set), one for the outputs' own metrics, one for the tables, one for the comparison's figures
-/// and one for the calibrated diagram, each after the next animation frame (new outputs in one
-/// task took 150 ms and more; zero-timeout yields let the steps run back to back before a
-/// frame). Its steps are the frame gap's phase "drawing the outputs".
+/// and one for the calibrated diagram, each after the next animation frame, the first too (new
+/// outputs in one task took 150 ms and more; zero-timeout yields let the steps run back to back
+/// before a frame; a first step in the caller's task added to whatever that task did). Its
+/// steps are the frame gap's phase "drawing the outputs".
 pub async fn show_outputs_stepped(
     test: outputs::Pair,
     source: Option<(&str, &str)>,
@@ -100,9 +101,10 @@ pub async fn show_outputs_stepped(
     crate::frames::set_phase("drawing the outputs");
     let mut rows = Vec::new();
     for method in calibrators::transfer_methods() {
-        rows.push(calibrators::transfer_row(&test, method)?);
         crate::frames::next_frame().await;
+        rows.push(calibrators::transfer_row(&test, method)?);
     }
+    crate::frames::next_frame().await;
     let shown = Shown::with_rows(test, rows);
     crate::frames::next_frame().await;
     render_tables(&shown, source).map_err(|e| format!("{e:?}"))?;
