@@ -2,9 +2,11 @@
 //! that records the largest interval between two frames, and beside it the page thread's
 //! longest task where the browser reports long tasks (over 50 ms; Chromium's Long Tasks API): a
 //! frame can also wait for a CPU shared with busy workers and the compositor while the page
-//! thread idles. The page test and the benchmark read both from the status lines'
-//! `data-frame-gap-ms` and `data-longest-task-ms`. Also [`claim_frame`]: at most one figure
-//! drawn per animation frame while a worker streams progress.
+//! thread idles. It also counts the frame intervals and those over [`SLOW_FRAME_MS`]: one
+//! longest gap is a noisy figure on a busy machine, the count says how often frames were late.
+//! The page test and the benchmark read them from the status lines' `data-frame-gap-ms`,
+//! `data-frames`, `data-slow-frames` and `data-longest-task-ms`. Also [`claim_frame`]: at most
+//! one figure drawn per animation frame while a worker streams progress.
 
 use js_sys::{Array, Function, Object, Reflect};
 use std::cell::{Cell, RefCell};
@@ -63,11 +65,38 @@ pub async fn next_frame() {
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
+/// A frame interval longer than this, in ms, is counted as slow (three 60 Hz frames, the
+/// longest gap the page aims to stay under).
+pub const SLOW_FRAME_MS: f64 = 50.0;
+
+/// The intervals between frames: the longest, in ms, and where it fell; how many, and how many
+/// over [`SLOW_FRAME_MS`].
+#[derive(Default)]
+struct Intervals {
+    longest: Cell<f64>,
+    /// The phases ([`set_phase`]) at the start and the end of the longest interval.
+    longest_in: Cell<(&'static str, &'static str)>,
+    count: Cell<u32>,
+    slow: Cell<u32>,
+}
+
+impl Intervals {
+    /// Counts an interval of `gap` ms that ran through `phases`, kept when the longest yet.
+    fn record(&self, gap: f64, phases: (&'static str, &'static str)) {
+        self.count.set(self.count.get() + 1);
+        if gap > SLOW_FRAME_MS {
+            self.slow.set(self.slow.get() + 1);
+        }
+        if gap > self.longest.get() {
+            self.longest.set(gap);
+            self.longest_in.set(phases);
+        }
+    }
+}
+
 /// A running frame-gap measurement; [`FrameGap::stop`] ends it.
 pub struct FrameGap {
-    longest: Rc<Cell<f64>>,
-    /// The phases ([`set_phase`]) at the start and the end of the longest gap.
-    longest_in: Rc<Cell<(&'static str, &'static str)>>,
+    intervals: Rc<Intervals>,
     last: Rc<Cell<f64>>,
     /// The phase at the last frame.
     last_in: Rc<Cell<&'static str>>,
@@ -87,17 +116,22 @@ fn request(tick: &Tick) {
 impl FrameGap {
     /// Starts measuring from now.
     pub fn start() -> Self {
-        let longest = Rc::new(Cell::new(0.0_f64));
-        let longest_in = Rc::new(Cell::new((PHASE.get(), PHASE.get())));
+        let intervals = Rc::new(Intervals::default());
+        intervals.longest_in.set((PHASE.get(), PHASE.get()));
         let running = Rc::new(Cell::new(true));
         let last = Rc::new(Cell::new(crate::clock::now_ms()));
         let last_in = Rc::new(Cell::new(PHASE.get()));
         let tick: Tick = Rc::new(RefCell::new(None));
-        let (l, r, t, at) = (longest.clone(), running.clone(), tick.clone(), last.clone());
-        let (l_in, at_in) = (longest_in.clone(), last_in.clone());
+        let (i, r, t, at) = (
+            intervals.clone(),
+            running.clone(),
+            tick.clone(),
+            last.clone(),
+        );
+        let at_in = last_in.clone();
         *tick.borrow_mut() = Some(Closure::new(move |_: f64| {
             let now = crate::clock::now_ms();
-            record(&l, &l_in, now - at.get(), (at_in.get(), PHASE.get()));
+            i.record(now - at.get(), (at_in.get(), PHASE.get()));
             at.set(now);
             at_in.set(PHASE.get());
             if r.get() {
@@ -108,8 +142,7 @@ impl FrameGap {
         }));
         request(&tick);
         Self {
-            longest,
-            longest_in,
+            intervals,
             last,
             last_in,
             running,
@@ -123,18 +156,18 @@ impl FrameGap {
         if self.running.replace(false) {
             let tail = crate::clock::now_ms() - self.last.get();
             let phases = (self.last_in.get(), PHASE.get());
-            record(&self.longest, &self.longest_in, tail, phases);
+            self.intervals.record(tail, phases);
             if let Some(t) = &self.tasks {
                 t.stop();
             }
         }
-        self.longest.get()
+        self.intervals.longest.get()
     }
 
     /// Where the longest gap fell: `"in P"`, or `"from P to Q"` when it spans two phases
     /// ([`set_phase`]); empty where no phase was named.
     pub fn phase(&self) -> String {
-        match self.longest_in.get() {
+        match self.intervals.longest_in.get() {
             ("", "") => String::new(),
             (a, b) if a == b || b.is_empty() => format!("in {a}"),
             ("", b) => format!("in {b}"),
@@ -143,12 +176,15 @@ impl FrameGap {
     }
 
     /// Stops measuring (see [`FrameGap::stop`]), sets `data-frame-gap-ms`,
-    /// `data-frame-gap-phase` ([`FrameGap::phase`]) and `data-longest-task-ms` (empty where the
+    /// `data-frame-gap-phase` ([`FrameGap::phase`]), `data-frames` and `data-slow-frames` (the
+    /// intervals, and those over [`SLOW_FRAME_MS`]) and `data-longest-task-ms` (empty where the
     /// browser does not report long tasks, 0 for none over 50 ms) on the element `id`, and
-    /// returns the figures for its status line: `"N ms, in P (its longest task M ms)"`.
+    /// returns the figures for its status line: `"N ms, in P (S of F frame intervals over 50
+    /// ms; its longest task M ms)"`.
     pub fn report_on(&self, id: &str) -> String {
         let gap_ms = self.stop();
         let phase = self.phase();
+        let (frames, slow) = (self.intervals.count.get(), self.intervals.slow.get());
         let (task_ms, tasks) = match self.tasks.as_ref().map(|t| t.longest.get()) {
             Some(ms) if ms > 0.0 => (format!("{ms:.0}"), format!("its longest task {ms:.0} ms")),
             Some(_) => ("0".into(), "no task of its own over 50 ms".into()),
@@ -157,25 +193,15 @@ impl FrameGap {
         if let Ok(e) = crate::dom::by_id(id) {
             let _ = e.set_attribute("data-frame-gap-ms", &format!("{gap_ms:.0}"));
             let _ = e.set_attribute("data-frame-gap-phase", &phase);
+            let _ = e.set_attribute("data-frames", &frames.to_string());
+            let _ = e.set_attribute("data-slow-frames", &slow.to_string());
             let _ = e.set_attribute("data-longest-task-ms", &task_ms);
         }
+        let counts = format!("{slow} of {frames} frame intervals over {SLOW_FRAME_MS:.0} ms");
         match phase.as_str() {
-            "" => format!("{gap_ms:.0} ms ({tasks})"),
-            p => format!("{gap_ms:.0} ms, {p} ({tasks})"),
+            "" => format!("{gap_ms:.0} ms ({counts}; {tasks})"),
+            p => format!("{gap_ms:.0} ms, {p} ({counts}; {tasks})"),
         }
-    }
-}
-
-/// Keeps `gap` ms, which ran through `phases`, when it is the longest yet.
-fn record(
-    longest: &Cell<f64>,
-    longest_in: &Cell<(&'static str, &'static str)>,
-    gap: f64,
-    phases: (&'static str, &'static str),
-) {
-    if gap > longest.get() {
-        longest.set(gap);
-        longest_in.set(phases);
     }
 }
 
