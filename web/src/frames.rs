@@ -51,16 +51,25 @@ pub fn claim_frame() -> bool {
 /// Longest wait of [`next_frame`] in ms (animation frames stop in a hidden tab).
 const FRAME_WAIT_MS: i32 = 50;
 
-/// Resolves at the next animation frame, or after [`FRAME_WAIT_MS`] when none comes: a long
-/// page-thread job that awaits it between slices lets a frame through each time, where a
-/// zero timeout let its slices run back to back while the workers took every core.
+/// Resolves once the next animation frame has been rendered (a zero timeout queued from its
+/// `requestAnimationFrame` callback runs after the frame's style, layout and paint), or after
+/// [`FRAME_WAIT_MS`] when no frame comes: a long page-thread job that awaits it between slices
+/// lets a frame through each time, where a zero timeout let its slices run back to back while
+/// the workers took every core, and resuming inside the frame's callback held that frame's
+/// paint for the whole slice.
 pub async fn next_frame() {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(w) = web_sys::window() {
-            let _ = w.request_animation_frame(&resolve);
-            let _ =
-                w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, FRAME_WAIT_MS);
-        }
+        let Some(w) = web_sys::window() else {
+            return;
+        };
+        let after_paint = resolve.clone();
+        let on_frame = Closure::once_into_js(move || {
+            if let Some(w) = web_sys::window() {
+                let _ = w.set_timeout_with_callback(&after_paint);
+            }
+        });
+        let _ = w.request_animation_frame(on_frame.unchecked_ref());
+        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, FRAME_WAIT_MS);
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
