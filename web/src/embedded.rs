@@ -29,30 +29,45 @@ thread_local! {
 
 /// Every embedded split, parsed on first use.
 pub fn load_splits() -> qcal_model::Result<Vec<Split>> {
-    if let Some(s) = PARSED.with(|p| p.get().cloned()) {
-        return Ok(s);
-    }
-    let splits = SPLITS
-        .iter()
-        .map(|(name, csv)| {
-            Ok(Split {
-                name,
-                data: Dataset::from_csv(csv.as_bytes(), &LABEL_NAMES)?,
+    with_splits(<[Split]>::to_vec)
+}
+
+/// `f` of the embedded splits, parsed on first use (nothing copied).
+fn with_splits<R>(f: impl FnOnce(&[Split]) -> R) -> qcal_model::Result<R> {
+    if PARSED.with(|p| p.get().is_none()) {
+        let splits = SPLITS
+            .iter()
+            .map(|(name, csv)| {
+                Ok(Split {
+                    name,
+                    data: Dataset::from_csv(csv.as_bytes(), &LABEL_NAMES)?,
+                })
             })
-        })
-        .collect::<qcal_model::Result<Vec<Split>>>()?;
-    PARSED.with(|p| p.set(splits.clone()).ok());
-    Ok(splits)
+            .collect::<qcal_model::Result<Vec<Split>>>()?;
+        PARSED.with(|p| p.set(splits).ok());
+    }
+    Ok(PARSED.with(|p| f(p.get().map_or(&[], Vec::as_slice))))
+}
+
+/// `f` of the embedded `split` (`train`, `val` or `test`).
+fn with_split<R>(split: &str, f: impl FnOnce(&Dataset) -> R) -> Result<R, String> {
+    with_splits(|all| all.iter().find(|s| s.name == split).map(|s| f(&s.data)))
+        .map_err(|e| format!("{split}: {e}"))?
+        .ok_or_else(|| format!("the embedded data has no {split} split"))
 }
 
 /// Rows of the embedded `split` (`train`, `val` or `test`).
 pub fn split_rows(split: &str) -> Result<usize, String> {
-    load_splits()
-        .map_err(|e| format!("{split}: {e}"))?
-        .iter()
-        .find(|s| s.name == split)
-        .map(|s| s.data.len())
-        .ok_or_else(|| format!("the embedded data has no {split} split"))
+    with_split(split, Dataset::len)
+}
+
+/// The first `rows` rows of the embedded `split` (only those copied: a run asks for them on
+/// the page thread, where copying all 11,924 rows took part of its first task).
+pub fn first_rows(split: &str, rows: usize) -> Result<Dataset, String> {
+    with_split(split, |d| Dataset {
+        examples: d.examples[..rows.min(d.len())].to_vec(),
+        label_names: d.label_names.clone(),
+    })
 }
 
 /// Rows and class counts per split, as a JSON array (built by serde):
@@ -90,5 +105,9 @@ mod tests {
         assert_eq!(counts[2], (2385, vec![479, 358, 1548]));
         assert_eq!(split_rows("train"), Ok(7154));
         assert!(split_rows("dev").is_err());
+        let first = first_rows("val", 3).expect("val rows");
+        assert_eq!(first.examples[..], splits[1].data.examples[..3]);
+        assert_eq!(first_rows("val", 1_000_000).map(|d| d.len()), Ok(2385));
+        assert!(first_rows("dev", 3).is_err());
     }
 }

@@ -17,14 +17,7 @@ pub fn embedded_rows(rows: usize) -> Result<Dataset, String> {
 
 /// The first `rows` rows of the embedded `split` (at least 1, at most all of it).
 pub fn embedded_split_rows(split: &str, rows: usize) -> Result<Dataset, String> {
-    let splits = crate::embedded::load_splits().map_err(|e| e.to_string())?;
-    let mut data = splits
-        .into_iter()
-        .find(|s| s.name == split)
-        .ok_or_else(|| format!("the embedded data has no {split} split"))?
-        .data;
-    data.examples.truncate(rows.max(1));
-    Ok(data)
+    crate::embedded::first_rows(split, rows.max(1))
 }
 
 /// Logits `[N, K_model]` with their columns picked and ordered by `cols` (the data's class
