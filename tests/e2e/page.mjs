@@ -655,9 +655,8 @@ async function fitBench(page, backend, label) {
   await page.evaluate(() => document.body.removeAttribute('data-train-done'));
   await page.click('#train');
   const fitted = await appears(page, 'body[data-train-done]', 900_000);
-  const { frameGapMs: gap, frames, slowFrames } = await page.$eval('#train-status', (e) => ({ ...e.dataset }));
-  const phase = await page.getAttribute('#train-status', 'data-frame-gap-phase');
-  const task = await page.getAttribute('#train-status', 'data-longest-task-ms');
+  const { frameGapMs: gap, frameGapPhase: phase, longestTaskMs: task, frames, slowFrames } =
+    await page.$eval('#train-status', (e) => ({ ...e.dataset }));
   console.log(`fuzzy fit on ${label} (${fitted ? 'done' : 'NOT done'}): ${await page.textContent('#train-status')} `
     + `Longest frame gap ${gap} ms ${phase} (aim < 50 ms: ${Number(gap) < 50 ? 'met' : 'NOT met'}; ${slowFrames} of ${frames} frame intervals over 50 ms), `
     + `longest page-thread task ${task} ms (0: none over 50 ms)`);
