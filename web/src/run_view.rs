@@ -165,9 +165,17 @@ const ENCODE_SLICE_MS: f64 = 10.0;
 
 /// The sentences tokenized in batches of [`run::BATCH`] (on the page thread: the workers hold
 /// no tokenizer) and their real tokens in all, letting a frame through every
-/// [`ENCODE_SLICE_MS`] ([`crate::frames::next_frame`]).
-async fn encode_all(models: &Models, texts: &[&str]) -> Result<(Vec<Encoded>, usize), String> {
+/// [`ENCODE_SLICE_MS`] ([`crate::frames::next_frame`]). The status line says so first, `what`
+/// ahead: one line, as the passes' progress will be, so the page's layout changes now, while
+/// the workers idle, and not under their first batches (re-laying out and repainting what lies
+/// below a longer line that shrank held a frame 45-60 ms with SwiftShader's compositing).
+async fn encode_all(
+    models: &Models,
+    texts: &[&str],
+    what: &str,
+) -> Result<(Vec<Encoded>, usize), String> {
     crate::frames::set_phase("tokenizing");
+    status(&format!("{what}Tokenizing {} sentences…", texts.len()));
     let mut batches = Vec::with_capacity(texts.len().div_ceil(run::BATCH));
     let mut last_yield = crate::clock::now_ms();
     for chunk in texts.chunks(run::BATCH) {
@@ -292,7 +300,7 @@ async fn both(
     cols: &[usize],
     what: &str,
 ) -> Result<Ran, String> {
-    let (batches, tokens) = encode_all(models, texts).await?;
+    let (batches, tokens) = encode_all(models, texts, what).await?;
     crate::busy::warm_up_settled().await;
     let gpu = if gpu_view::picked() == "webgpu" {
         gpu_view::take()
