@@ -20,6 +20,11 @@ pub fn set_running(on: bool) {
     RUNNING.set(on);
 }
 
+/// Whether a run is under way.
+pub fn running() -> bool {
+    RUNNING.get()
+}
+
 /// Marks a warm-up fit as in the fit worker (`true`) or done.
 pub fn set_warming(on: bool) {
     WARMING.set(on);

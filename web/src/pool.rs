@@ -526,6 +526,16 @@ pub async fn run(
     })
 }
 
+/// Converts the run message of `batch` as [`run`] does before posting it, and drops it: the
+/// page thread's warm-up (`run_view::warm_up`).
+pub fn warm_up_message(batch: Encoded) {
+    let msg = ToWorker::Run {
+        which: Which::Fp32,
+        tokens: batch.into(),
+    };
+    let _ = serde_wasm_bindgen::to_value(&msg);
+}
+
 /// The helper worker (started as needed).
 fn helper() -> Result<Rc<Slot>, String> {
     if let Some(why) = unavailable() {
