@@ -288,6 +288,9 @@ async function userChecks() {
     console.log(`run on WebGPU: ${st}`);
     check('a run on WebGPU finishes (FP32 and INT4 sentences/s)', gpuRun && /on WebGPU/.test(st ?? ''), st);
   }
+  // The start-up warm-ups (a run's page-thread code, a few steps of every fit in the fit
+  // worker) end, the page says so, and the benchmark waits for it.
+  check('the start-up warm-ups end (<body data-warm>)', await appears(page, 'body[data-warm="true"]', 240_000));
   // Try it with the other scenario's head on the same encoder: no second download, the head
   // swapped in place and the weights re-uploaded to WebGPU.
   if (modelReady) {
