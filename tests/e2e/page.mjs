@@ -659,7 +659,7 @@ async function workloadBench(b, label) {
 // Clicks `selector` once it has been scrolled into view, as a reader scrolls to a button before
 // clicking it: Playwright's click scrolls in the same instant, and with SwiftShader's compositing
 // the first frames drawn after that jump repaint most of the viewport; drawn while the workers
-// fill both cores, one of them took 53-103 ms (a visit's first run or fit), 28-30 ms with the
+// fill both cores, one of them took 53-94 ms in a visit's first run, 28 and 30 ms with the
 // scroll done first.
 async function clickInView(page, selector) {
   await page.$eval(selector, (e) => e.scrollIntoView({ block: 'center' }));
