@@ -294,8 +294,10 @@ thread_local! {
     static WARMED: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Steps of each method's warm-up fit.
-const WARM_UP_STEPS: usize = 10;
+/// Steps of each method's warm-up fit: with 10, V8 still compiled code of a fuzzy fit's later
+/// steps during a visit's first fits, and with SwiftShader's compositing their frames waited
+/// 46-342 ms for the GPU process (six fits); with 40, 25-31 ms (four), for 0.4 s more warm-up.
+const WARM_UP_STEPS: usize = 40;
 
 /// Warms the fit worker up, once per visit: a few steps of every method on the scenario's val
 /// outputs in the worker, results dropped. V8 compiles a wasm function's optimised code
