@@ -632,7 +632,7 @@ async function workloadBench(b, label) {
   await appears(page, 'body[data-gpu-ready="true"]', 240_000);
   // So does the start-up warm-up (the run's page-thread code, then a few steps of every fit in
   // the fit worker), with the optimised code V8 compiles of it in the background (1-2 s more):
-  // a run clicked meanwhile shared the cores with that compiling (first-run gaps 45-100 ms).
+  // a run clicked meanwhile shared the cores with that compiling (gaps of 60-100 ms in tokenizing).
   await appears(page, 'body[data-warm="true"]', 240_000);
   await page.waitForTimeout(3_000);
   await page.selectOption('#device', 'cpu');

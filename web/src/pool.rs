@@ -479,10 +479,7 @@ pub async fn run(
                     break;
                 }
                 let rows = enc.batch;
-                let msg = ToWorker::Run {
-                    which,
-                    tokens: enc.into(),
-                };
+                let msg = run_message(which, enc);
                 match answer(post(&slot, &msg, None, false)).await {
                     Ok((FromWorker::Logits { ms }, data)) => {
                         forward_ms.set(forward_ms.get() + ms);
@@ -526,14 +523,18 @@ pub async fn run(
     })
 }
 
-/// Converts the run message of `batch` as [`run`] does before posting it, and drops it: the
+/// The message that runs `batch` on `which` model in a worker.
+fn run_message(which: Which, batch: Encoded) -> ToWorker {
+    ToWorker::Run {
+        which,
+        tokens: batch.into(),
+    }
+}
+
+/// Builds and converts the run message of `batch` as [`run`] and [`post`] do, and drops it: the
 /// page thread's warm-up (`run_view::warm_up`).
 pub fn warm_up_message(batch: Encoded) {
-    let msg = ToWorker::Run {
-        which: Which::Fp32,
-        tokens: batch.into(),
-    };
-    let _ = serde_wasm_bindgen::to_value(&msg);
+    let _ = serde_wasm_bindgen::to_value(&run_message(Which::Fp32, batch));
 }
 
 /// The helper worker (started as needed).

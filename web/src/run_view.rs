@@ -165,12 +165,37 @@ const CANCELLED: &str = "cancelled";
 /// Longest stretch of tokenizing before the page thread waits for a frame, in ms.
 const ENCODE_SLICE_MS: f64 = 10.0;
 
-/// The sentences tokenized in batches of [`run::BATCH`] (on the page thread: the workers hold
-/// no tokenizer) and their real tokens in all, letting a frame through every
-/// [`ENCODE_SLICE_MS`] ([`crate::frames::next_frame`]). The status line says so first, `what`
-/// ahead: one line, as the passes' progress will be, so the page's layout changes now, while
-/// the workers idle, and not under their first batches (re-laying out and repainting what lies
-/// below a longer line that shrank held a frame 45-60 ms with SwiftShader's compositing).
+/// Tokenizes `texts` on the page thread (the workers hold no tokenizer) in batches of
+/// [`run::BATCH`], handing each to `take` (which returns `false` to stop), and waits for the next
+/// frame ([`crate::frames::next_frame`]) whenever `slice_ms` have passed since the last wait.
+async fn encode_sliced(
+    models: &Models,
+    texts: &[&str],
+    slice_ms: f64,
+    mut take: impl FnMut(Encoded) -> bool,
+) -> Result<(), String> {
+    let mut last_yield = crate::clock::now_ms();
+    for chunk in texts.chunks(run::BATCH) {
+        let batch = models
+            .tokenizer
+            .encode_batch(chunk)
+            .map_err(|e| e.to_string())?;
+        if !take(batch) {
+            break;
+        }
+        if crate::clock::now_ms() - last_yield > slice_ms {
+            crate::frames::next_frame().await;
+            last_yield = crate::clock::now_ms();
+        }
+    }
+    Ok(())
+}
+
+/// The sentences tokenized ([`encode_sliced`], a frame every [`ENCODE_SLICE_MS`]) and their
+/// real tokens in all. The status line says so first, `what` ahead: one line, as the passes'
+/// progress will be, so the page's layout changes now, while the workers idle, and not under
+/// their first batches (re-laying out and repainting what lies below a longer line that shrank
+/// held a frame 45-60 ms with SwiftShader's compositing).
 async fn encode_all(
     models: &Models,
     texts: &[&str],
@@ -179,19 +204,11 @@ async fn encode_all(
     crate::frames::set_phase("tokenizing");
     status(&format!("{what}Tokenizing {} sentences…", texts.len()));
     let mut batches = Vec::with_capacity(texts.len().div_ceil(run::BATCH));
-    let mut last_yield = crate::clock::now_ms();
-    for chunk in texts.chunks(run::BATCH) {
-        batches.push(
-            models
-                .tokenizer
-                .encode_batch(chunk)
-                .map_err(|e| e.to_string())?,
-        );
-        if crate::clock::now_ms() - last_yield > ENCODE_SLICE_MS {
-            crate::frames::next_frame().await;
-            last_yield = crate::clock::now_ms();
-        }
-    }
+    encode_sliced(models, texts, ENCODE_SLICE_MS, |b| {
+        batches.push(b);
+        true
+    })
+    .await?;
     let tokens = batches.iter().map(work::real_tokens).sum();
     Ok((batches, tokens))
 }
@@ -213,20 +230,15 @@ pub async fn warm_up(models: &Models) {
     let Ok(data) = run::embedded_rows(usize::MAX) else {
         return;
     };
-    let mut slice_start = crate::clock::now_ms();
-    for chunk in data.texts().chunks(run::BATCH) {
+    let texts = data.texts();
+    let _ = encode_sliced(models, &texts, WARM_UP_SLICE_MS, |batch| {
         if crate::busy::running() {
-            return;
+            return false;
         }
-        match models.tokenizer.encode_batch(chunk) {
-            Ok(batch) => pool::warm_up_message(batch),
-            Err(_) => return,
-        }
-        if crate::clock::now_ms() - slice_start > WARM_UP_SLICE_MS {
-            crate::frames::next_frame().await;
-            slice_start = crate::clock::now_ms();
-        }
-    }
+        pool::warm_up_message(batch);
+        true
+    })
+    .await;
 }
 
 /// Shows a pass's progress: `done(rows)` after each batch.
